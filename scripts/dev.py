@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""The two commands of the README: ``run`` (the whole product) and ``test`` (the test suite).
+
+Needs only Python 3.11+. It creates ``.venv``, installs the pinned requirements when they change,
+then re-runs itself inside the virtualenv.
+
+run   Without DATABASE_URL / REDIS_URL starts the embedded PostgreSQL and Redis (data in var/),
+      migrates, loads the questionnaires and the demo data (once), starts a Celery worker and beat
+      and the web server on http://127.0.0.1:$PORT (8000). Ctrl-C stops everything it started.
+test  Uses DATABASE_URL / REDIS_URL when set, else the machine's PostgreSQL and Redis when they
+      answer on 127.0.0.1:5432 / 6379, else the embedded ones; then runs pytest with any extra
+      arguments given.
+"""
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+VENV_PYTHON = VENV / "bin" / "python"
+REQUIREMENTS = [ROOT / "requirements.txt", ROOT / "requirements-dev.txt"]
+
+
+def say(message):
+    print(f"\033[1m==> {message}\033[0m", flush=True)
+
+
+def ensure_virtualenv():
+    """Create .venv and install the requirements when they are new or changed; then re-exec in it."""
+    if sys.version_info < (3, 11):  # noqa: UP036 - this file runs before the virtualenv exists
+        sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}.")
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in REQUIREMENTS)).hexdigest()
+    marker = VENV / ".requirements-installed"
+    if not VENV_PYTHON.exists():
+        say(f"creating the virtualenv in {VENV}")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    if not marker.exists() or marker.read_text() != digest:
+        say("installing the pinned requirements")
+        subprocess.run(
+            [str(VENV_PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "-q",
+             "-r", str(ROOT / "requirements-dev.txt")],
+            check=True,
+        )
+        marker.write_text(digest)
+    if Path(sys.prefix).resolve() != VENV.resolve():
+        os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), str(Path(__file__).resolve()), *sys.argv[1:]])
+
+
+def manage(*args, env):
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], check=True, env=env, cwd=ROOT)
+
+
+def start(name, args, env):
+    say(f"starting {name}")
+    # Each child leads its own process group, so stopping it stops its own children too.
+    return name, subprocess.Popen(args, env=env, cwd=ROOT, start_new_session=True)
+
+
+def stop_all(children):
+    for _name, proc in children:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for _name, proc in children:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def run():
+    sys.path.insert(0, str(ROOT))
+    from surveyapp import embedded
+
+    env = dict(os.environ)
+    env.setdefault("DEBUG", "1")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    port = env.get("PORT", "8000")
+    if not env.get("DATABASE_URL") or not env.get("REDIS_URL"):
+        say("starting the embedded PostgreSQL and Redis (data in var/)")
+    embedded.configure(env)  # this process holds the embedded servers until it exits
+    env.setdefault("SITE_URL", f"http://127.0.0.1:{port}")
+
+    say("migrating the database")
+    manage("migrate", "--noinput", "-v", "0", env=env)
+    say("loading questionnaires and demo data")
+    manage("seed_demo", env=env)
+
+    (ROOT / "var").mkdir(exist_ok=True)
+    celery = [sys.executable, "-m", "celery", "-A", "surveyapp"]
+    children = [
+        start("Celery worker", [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2"], env),
+        start("Celery beat", [*celery, "beat", "--loglevel", "INFO",
+                              "--schedule", str(ROOT / "var" / "celerybeat-schedule")], env),
+        start("web server", [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}"], env),
+    ]
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        time.sleep(2)
+        say(f"the site is up: http://127.0.0.1:{port}/   (Ctrl-C stops everything)")
+        while all(proc.poll() is None for _, proc in children):
+            time.sleep(0.5)
+        dead = [name for name, proc in children if proc.poll() is not None]
+        say(f"{', '.join(dead)} stopped; stopping the rest")
+        code = 1
+    except KeyboardInterrupt:
+        say("stopping")
+        code = 0
+    finally:
+        stop_all(children)
+    return code
+
+
+def test(args):
+    env = dict(os.environ)
+    sys.path.insert(0, str(ROOT))
+    from surveyapp import embedded
+
+    if not env.get("DATABASE_URL"):
+        url = embedded.machine_database_url()
+        if url:
+            env["DATABASE_URL"] = url
+    if not env.get("REDIS_URL"):
+        url = embedded.machine_redis_url(db=15)  # a database of its own, away from other users
+        if url:
+            env["REDIS_URL"] = url
+    where = {
+        "PostgreSQL": env.get("DATABASE_URL") or "embedded",
+        "Redis": env.get("REDIS_URL") or "embedded",
+    }
+    # This process holds the embedded servers (if any) while pytest runs; tests use Redis
+    # database 15 so that clearing the cache never touches the run command's queues.
+    embedded.configure(env, redis_db=15)
+    say("tests on " + ", ".join(f"{name} {value}" for name, value in where.items()))
+    os.chdir(ROOT)
+    return subprocess.run([sys.executable, "-m", "pytest", *args], env=env).returncode
+
+
+def main():
+    if len(sys.argv) < 2 or sys.argv[1] not in ("run", "test"):
+        sys.exit(__doc__)
+    ensure_virtualenv()
+    command, rest = sys.argv[1], sys.argv[2:]
+    sys.exit(run() if command == "run" else test(rest))
+
+
+if __name__ == "__main__":
+    main()

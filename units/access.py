@@ -1,0 +1,74 @@
+"""The one permission helper every staff view uses.
+
+A role on a unit covers that unit's subtree. Someone without a suitable role on a unit gets a 404
+for it, never a 403: we do not confirm that a unit or object exists to someone who may not see it.
+"""
+
+from django.db.models import Q
+from django.http import Http404
+
+from units.models import Role, Unit
+
+# What each capability needs. An administrator can do everything within their subtree.
+FIELDWORK = "fieldwork"  # run rounds, kiosks, quotas, paper forms, exclusions
+SCORES = "scores"  # read scores, reports and exports
+OVERVIEW = "overview"  # round overview: where responses come from, freshness of the scores
+ADMINISTER = "administer"  # manage units and staff
+
+ROLES_WITH = {
+    FIELDWORK: [Role.Kind.OFFICER, Role.Kind.ADMIN],
+    SCORES: [Role.Kind.HEAD, Role.Kind.ADMIN],
+    OVERVIEW: [Role.Kind.OFFICER, Role.Kind.HEAD, Role.Kind.ADMIN],
+    ADMINISTER: [Role.Kind.ADMIN],
+}
+
+
+def user_can(user, unit: Unit, capability: str) -> bool:
+    """True if the user holds a role with the capability on the unit or one of its ancestors."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return Role.objects.filter(
+        user=user, kind__in=ROLES_WITH[capability], unit__path__in=unit.ancestor_paths()
+    ).exists()
+
+
+def get_unit_for_user(user, code: str, capability: str) -> Unit:
+    """The unit with this code, if the user may use it for the capability; else Http404."""
+    unit = Unit.objects.filter(code=code).first()
+    if unit is None or not user_can(user, unit, capability):
+        raise Http404("No such unit.")
+    return unit
+
+
+def check_unit_access(user, unit: Unit, capability: str) -> None:
+    """For objects that belong to a unit (rounds, kiosks): 404 unless the user may see the unit."""
+    if not user_can(user, unit, capability):
+        raise Http404("Not found.")
+
+
+def visible_units(user, capability: str):
+    """Every unit in the subtrees where the user holds a role with the capability."""
+    if not user.is_authenticated or not user.is_active:
+        return Unit.objects.none()
+    if user.is_superuser:
+        return Unit.objects.all()
+    roots = list(
+        Role.objects.filter(user=user, kind__in=ROLES_WITH[capability]).values_list("unit__path", flat=True)
+    )
+    if not roots:
+        return Unit.objects.none()
+    condition = Q()
+    for path in roots:
+        condition |= Q(path__startswith=path)
+    return Unit.objects.filter(condition)
+
+
+def top_units(user, capability: str):
+    """The roots of the user's subtrees: where their navigation starts."""
+    if user.is_superuser:
+        return Unit.objects.filter(parent__isnull=True)
+    return Unit.objects.filter(
+        roles__user=user, roles__kind__in=ROLES_WITH[capability]
+    ).distinct().order_by("path")

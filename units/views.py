@@ -1,0 +1,11 @@
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+
+from units import access
+from units.selectors import unit_detail_context
+
+
+@login_required
+def unit_detail(request, code):
+    unit = access.get_unit_for_user(request.user, code, access.OVERVIEW)
+    return render(request, "units/unit_detail.html", unit_detail_context(unit))
