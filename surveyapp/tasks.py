@@ -1,9 +1,13 @@
 import socket
 
 from celery import shared_task
+from django.db import connection
 
 
 @shared_task
 def ping():
-    """Answers from a worker: the health page uses it to show that workers are running."""
-    return {"worker": socket.gethostname()}
+    """Answers from a worker, naming the database it reaches: the health check uses it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_database()")
+        database = cursor.fetchone()[0]
+    return {"worker": socket.gethostname(), "database": database}

@@ -1,0 +1,53 @@
+"""A real Celery worker process for end-to-end tests, on the test database and the test Redis."""
+
+import os
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+from django.conf import settings
+from django.db import connection
+
+from surveyapp.celery import app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url_for_tests():
+    """The URL of the database the tests run on (pytest-django's test_ database)."""
+    db = connection.settings_dict
+    credentials = quote(db["USER"]) + (":" + quote(db["PASSWORD"]) if db["PASSWORD"] else "")
+    host = db["HOST"] or ""
+    if host.startswith("/"):
+        return f"postgresql://{credentials}@/{db['NAME']}?host={host}"
+    return f"postgresql://{credentials}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@contextmanager
+def celery_worker(name="test", timeout=30):
+    """Start ``celery worker`` in a subprocess; wait until it answers; stop it afterwards."""
+    env = {**os.environ, "DATABASE_URL": database_url_for_tests(), "REDIS_URL": settings.REDIS_URL}
+    node = f"{name}-{os.getpid()}@localhost"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "surveyapp", "worker", "--pool", "solo",
+         "-n", node, "--loglevel", "WARNING", "--without-mingle", "--without-gossip"],
+        env=env, cwd=ROOT, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while not app.control.ping(destination=[node], timeout=0.5):
+            if proc.poll() is not None:
+                raise RuntimeError(f"the Celery worker exited with code {proc.returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("the Celery worker did not answer within %s s" % timeout)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
