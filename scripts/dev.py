@@ -52,8 +52,12 @@ def ensure_virtualenv():
         os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), str(Path(__file__).resolve()), *sys.argv[1:]])
 
 
-def manage(*args, env):
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], check=True, env=env, cwd=ROOT)
+def manage(*args, env, capture=False):
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args], check=True, env=env, cwd=ROOT,
+        stdout=subprocess.PIPE if capture else None, text=True,
+    )
+    return done.stdout
 
 
 def start(name, args, env):
@@ -91,7 +95,8 @@ def run():
     say("migrating the database")
     manage("migrate", "--noinput", "-v", "0", env=env)
     say("loading questionnaires and demo data")
-    manage("seed_demo", env=env)
+    banner = manage("seed_demo", env=env, capture=True)
+    print(banner, flush=True)
 
     (ROOT / "var").mkdir(exist_ok=True)
     celery = [sys.executable, "-m", "celery", "-A", "surveyapp"]
@@ -108,6 +113,7 @@ def run():
     signal.signal(signal.SIGTERM, on_signal)
     try:
         time.sleep(2)
+        print(banner, flush=True)
         say(f"the site is up: http://127.0.0.1:{port}/   (Ctrl-C stops everything)")
         while all(proc.poll() is None for _, proc in children):
             time.sleep(0.5)

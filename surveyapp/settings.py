@@ -80,7 +80,8 @@ if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
     embedded.configure()
 
 DATABASES = {"default": database_from_url(os.environ["DATABASE_URL"])}
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# 32-bit keys: every response row refers to four of them, and compactness pays at millions of rows.
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 REDIS_URL = os.environ["REDIS_URL"]
 
 INSTALLED_APPS = [
@@ -90,11 +91,13 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "crispy_forms",
     "crispy_bootstrap5",
     "surveyapp",
     "units",
     "questionnaires",
+    "fieldwork",
     "scoring",
 ]
 
@@ -177,6 +180,14 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if env_bool("SECURE_PROXY_SSL_HEADER_ENABLED", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Kiosks. The dossier code on a receipt is stored only as a keyed hash; keep this key stable
+# (it defaults to SECRET_KEY), or duplicate dossiers across the change go unnoticed.
+DOSSIER_HASH_KEY = os.environ.get("DOSSIER_HASH_KEY", "")
+KIOSK_IDLE_SECONDS = env_int("KIOSK_IDLE_SECONDS", 90)
+KIOSK_THANKS_SECONDS = env_int("KIOSK_THANKS_SECONDS", 8)
+KIOSK_MAX_BODY_BYTES = env_int("KIOSK_MAX_BODY_BYTES", 64 * 1024)
+KIOSK_RATE_LIMIT_PER_MINUTE = env_int("KIOSK_RATE_LIMIT_PER_MINUTE", 120)
 
 # Celery: the broker is Redis; results too (short-lived, for progress and health checks).
 CELERY_BROKER_URL = celery_url_from_redis_url(REDIS_URL)

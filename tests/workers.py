@@ -42,7 +42,7 @@ def celery_worker(name="test", timeout=30):
             if proc.poll() is not None:
                 raise RuntimeError(f"the Celery worker exited with code {proc.returncode}")
             if time.monotonic() > deadline:
-                raise RuntimeError("the Celery worker did not answer within %s s" % timeout)
+                raise RuntimeError(f"the Celery worker did not answer within {timeout} s")
         yield proc
     finally:
         proc.terminate()

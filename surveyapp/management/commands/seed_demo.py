@@ -6,6 +6,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from fieldwork.models import Kiosk, Round
+from fieldwork.services import kiosk_create, kiosk_new_pairing_code, round_create
+from units.models import Unit
 from units.services import role_grant, units_import_csv
 
 DEMO_UNITS = Path(__file__).resolve().parents[2] / "demo" / "units.csv"
@@ -31,16 +34,27 @@ class Command(BaseCommand):
     def handle(self, *args, force=False, **options):
         if not settings.DEBUG and not force:
             raise CommandError("demo data has known passwords: refused with DEBUG off (use --force)")
-        for command in ("load_questionnaires",):
-            try:
-                call_command(command, verbosity=0)
-            except CommandError as exc:
-                if "Unknown command" not in str(exc):
-                    raise
+        call_command("load_questionnaires", stdout=self.stdout)
         with transaction.atomic():
             units_import_csv(text=DEMO_UNITS.read_text(encoding="utf-8"))
             created = self._staff()
+            pairing_code = self._round_and_kiosk()
         self._print_logins(created)
+        link = f"{settings.SITE_URL.rstrip('/')}/kiosk/pair/{pairing_code}/"
+        self.stdout.write("Demo kiosk (Quầy 1, Xã Sơn Dương): open this pairing link on the tablet, once:")
+        self.stdout.write(f"  {link}")
+        self.stdout.write(f"  then the kiosk is at {settings.SITE_URL.rstrip('/')}/kiosk/")
+
+    def _round_and_kiosk(self):
+        """An open round over the demo province and one kiosk; a fresh pairing code on every run."""
+        if not Round.objects.filter(unit__code="08").exists():
+            round_create(name="Khảo sát thí điểm năm 2026", questionnaire_code="sipas-2017", unit_code="08",
+                         open_now=True)
+        kiosk = Kiosk.objects.filter(unit__code="02212", name="Quầy 1", revoked_at__isnull=True).first()
+        if kiosk is None:
+            kiosk, code = kiosk_create(unit=Unit.objects.get(code="02212"), name="Quầy 1")
+            return code
+        return kiosk_new_pairing_code(kiosk=kiosk)
 
     def _staff(self):
         User = get_user_model()

@@ -1,0 +1,92 @@
+"""The kiosk API: ``/api/kiosk/v1/``. Authenticated by ``Authorization: Kiosk <device token>``."""
+
+import json
+from functools import wraps
+
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from fieldwork import ratelimit
+from fieldwork.services import (
+    KioskAuthError,
+    SubmissionError,
+    kiosk_authenticate,
+    kiosk_heartbeat,
+    open_round_for_unit,
+    response_submit,
+)
+
+
+def kiosk_api(view):
+    """Authenticate the kiosk, apply the per-device limit and the body size limit."""
+
+    @csrf_exempt  # no cookies: the device token in a header is the credential
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            kiosk = kiosk_authenticate(request.headers.get("Authorization"))
+        except KioskAuthError as exc:
+            return JsonResponse({"error": str(exc)}, status=exc.status)
+        allowed, retry_after = ratelimit.allow("kiosk", kiosk.pk)
+        if not allowed:
+            response = JsonResponse({"error": "too many requests from this kiosk; retry later"}, status=429)
+            response["Retry-After"] = str(retry_after)
+            return response
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        too_large = not length.isdigit() or int(length) > settings.KIOSK_MAX_BODY_BYTES
+        if too_large or (request.method == "POST" and len(request.body) > settings.KIOSK_MAX_BODY_BYTES):
+            return JsonResponse(
+                {"error": f"the body is larger than {settings.KIOSK_MAX_BODY_BYTES} bytes"}, status=413
+            )
+        return view(request, kiosk, *args, **kwargs)
+
+    return wrapper
+
+
+def _json_body(request):
+    try:
+        return json.loads(request.body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SubmissionError(400, {"body": [f"not valid JSON: {exc}"]}) from exc
+
+
+@require_GET
+@kiosk_api
+def questionnaire(request, kiosk):
+    survey_round = open_round_for_unit(kiosk.unit)
+    return JsonResponse({
+        "kiosk": {"name": kiosk.name},
+        "unit": {"code": kiosk.unit.code, "name": kiosk.unit.name},
+        "round": survey_round and {
+            "id": survey_round.pk, "name": survey_round.name, "ask_dossier_code": survey_round.ask_dossier_code,
+        },
+        "idle_seconds": settings.KIOSK_IDLE_SECONDS,
+        "thanks_seconds": settings.KIOSK_THANKS_SECONDS,
+        "questionnaire": survey_round and survey_round.questionnaire.parsed.api(),
+    })
+
+
+@require_POST
+@kiosk_api
+def responses(request, kiosk):
+    try:
+        result = response_submit(unit=kiosk.unit, kiosk=kiosk, payload=_json_body(request))
+    except SubmissionError as exc:
+        if exc.status == 400:
+            return JsonResponse({"errors": exc.errors}, status=400)
+        return JsonResponse({"error": "; ".join(m for ms in exc.errors.values() for m in ms), "errors": exc.errors},
+                            status=exc.status)
+    return JsonResponse({"id": str(result.response.pk), "status": "stored"}, status=201 if result.created else 200)
+
+
+@require_POST
+@kiosk_api
+def heartbeat(request, kiosk):
+    try:
+        waiting = int(_json_body(request).get("waiting", 0))
+    except (SubmissionError, AttributeError, TypeError, ValueError):
+        return JsonResponse({"errors": {"waiting": ["must be a whole number"]}}, status=400)
+    kiosk_heartbeat(kiosk=kiosk, waiting=max(0, waiting))
+    return HttpResponse(status=204)

@@ -1,0 +1,317 @@
+"""Rounds, kiosks and storing responses."""
+
+import datetime
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from fieldwork.models import Kiosk, Response, Round, token_digest
+from questionnaires.answers import AnswerErrors, pack_answers
+from questionnaires.models import QuestionnaireVersion
+from units.models import Unit
+
+PAIRING_VALID_FOR = datetime.timedelta(hours=24)
+# A kiosk's clock may be off; a response "submitted" further in the future than this is refused.
+CLOCK_SKEW = datetime.timedelta(hours=24)
+
+
+class RoundError(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Rounds
+
+
+def open_round_for_unit(unit: Unit):
+    """The open round whose unit's subtree covers this unit, if any (at most one can)."""
+    return (
+        Round.objects.select_related("questionnaire")
+        .filter(status=Round.Status.OPEN, unit__path__in=unit.ancestor_paths())
+        .first()
+    )
+
+
+def round_create(*, name, questionnaire_code, unit_code, period_start=None, period_end=None,
+                 ask_dossier_code=False, open_now=False) -> Round:
+    questionnaire = QuestionnaireVersion.objects.filter(code=questionnaire_code).first()
+    if questionnaire is None:
+        raise RoundError(f"unknown questionnaire version '{questionnaire_code}'")
+    if not questionnaire.is_frozen:
+        raise RoundError(f"questionnaire version '{questionnaire_code}' is a draft: publish it first")
+    unit = Unit.objects.filter(code=unit_code).first()
+    if unit is None:
+        raise RoundError(f"unknown unit code '{unit_code}'")
+    if not name.strip():
+        raise RoundError("a round needs a name")
+    with transaction.atomic():
+        survey_round = Round.objects.create(
+            name=name.strip(), questionnaire=questionnaire, unit=unit, period_start=period_start,
+            period_end=period_end, ask_dossier_code=ask_dossier_code,
+        )
+        if open_now:
+            survey_round = round_open(survey_round=survey_round)
+    return survey_round
+
+
+@transaction.atomic
+def round_open(*, survey_round: Round) -> Round:
+    """Open a round unless another open round already covers part of the same subtree."""
+    # One opener at a time: the overlap check below must see every other opening.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('fieldwork.round_open'))")
+    survey_round = Round.objects.select_for_update().select_related("unit").get(pk=survey_round.pk)
+    if survey_round.status == Round.Status.OPEN:
+        return survey_round
+    unit = survey_round.unit
+    clash = (
+        Round.objects.filter(status=Round.Status.OPEN)
+        .filter(Q(unit__path__in=unit.ancestor_paths()) | Q(unit__path__startswith=unit.path))
+        .exclude(pk=survey_round.pk)
+        .select_related("unit")
+        .first()
+    )
+    if clash:
+        raise RoundError(
+            f"round '{clash.name}' (id {clash.pk}) is already open for {clash.unit}: "
+            "close it first, at most one open round may cover a unit"
+        )
+    survey_round.status, survey_round.opened_at = Round.Status.OPEN, timezone.now()
+    survey_round.save(update_fields=["status", "opened_at"])
+    return survey_round
+
+
+@transaction.atomic
+def round_close(*, survey_round: Round) -> Round:
+    survey_round = Round.objects.select_for_update().get(pk=survey_round.pk)
+    if survey_round.status != Round.Status.CLOSED:
+        survey_round.status, survey_round.closed_at = Round.Status.CLOSED, timezone.now()
+        survey_round.save(update_fields=["status", "closed_at"])
+    return survey_round
+
+
+# ---------------------------------------------------------------------------------------------
+# Kiosks
+
+
+class KioskAuthError(Exception):
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
+def _pairing_code():
+    # Easy to type on a tablet if the QR code cannot be scanned: no 0/O or 1/I/L.
+    alphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+    return "".join(secrets.choice(alphabet) for _ in range(10))
+
+
+def kiosk_create(*, unit: Unit, name: str, created_by=None) -> tuple[Kiosk, str]:
+    """Register a kiosk; returns it with a one-time pairing code (valid 24 hours)."""
+    code = _pairing_code()
+    kiosk = Kiosk.objects.create(
+        unit=unit, name=name.strip() or "Kiosk", created_by=created_by,
+        pairing_code_hash=token_digest(code), pairing_expires_at=timezone.now() + PAIRING_VALID_FOR,
+    )
+    return kiosk, code
+
+
+def kiosk_new_pairing_code(*, kiosk: Kiosk) -> str:
+    code = _pairing_code()
+    kiosk.pairing_code_hash, kiosk.pairing_expires_at = token_digest(code), timezone.now() + PAIRING_VALID_FOR
+    kiosk.save(update_fields=["pairing_code_hash", "pairing_expires_at"])
+    return code
+
+
+def kiosk_issue_token(*, kiosk: Kiosk) -> str:
+    """A new device token for the kiosk; the previous one stops working. Only its hash is kept."""
+    token = secrets.token_urlsafe(32)
+    kiosk.token_hash, kiosk.paired_at = token_digest(token), timezone.now()
+    kiosk.pairing_code_hash = kiosk.pairing_expires_at = None
+    kiosk.save(update_fields=["token_hash", "paired_at", "pairing_code_hash", "pairing_expires_at"])
+    return token
+
+
+@transaction.atomic
+def kiosk_pair(*, code: str) -> tuple[Kiosk, str]:
+    """Exchange a pairing code (once) for a device token."""
+    normalised = (code or "").strip().upper()
+    kiosk = (
+        Kiosk.objects.select_for_update()
+        .filter(pairing_code_hash=token_digest(normalised), revoked_at__isnull=True,
+                pairing_expires_at__gt=timezone.now())
+        .first()
+    )
+    if kiosk is None:
+        raise KioskAuthError(404, "this pairing code is unknown, used or expired")
+    return kiosk, kiosk_issue_token(kiosk=kiosk)
+
+
+def kiosk_revoke(*, kiosk: Kiosk) -> None:
+    Kiosk.objects.filter(pk=kiosk.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), pairing_code_hash=None, pairing_expires_at=None
+    )
+
+
+def kiosk_authenticate(header: str | None) -> Kiosk:
+    """The kiosk of an ``Authorization: Kiosk <token>`` header; KioskAuthError(401/403) otherwise."""
+    scheme, _, token = (header or "").partition(" ")
+    if scheme != "Kiosk" or not token.strip():
+        raise KioskAuthError(401, "missing header 'Authorization: Kiosk <device token>'")
+    kiosk = Kiosk.objects.select_related("unit").filter(token_hash=token_digest(token.strip())).first()
+    if kiosk is None:
+        raise KioskAuthError(401, "unknown device token")
+    if kiosk.is_revoked:
+        raise KioskAuthError(403, "this kiosk has been revoked")
+    return kiosk
+
+
+def kiosk_heartbeat(*, kiosk: Kiosk, waiting: int) -> None:
+    Kiosk.objects.filter(pk=kiosk.pk).update(last_seen_at=timezone.now(), waiting_reported=waiting)
+
+
+# ---------------------------------------------------------------------------------------------
+# Responses
+
+
+class SubmissionError(Exception):
+    """The submission is refused; ``errors`` maps a field or item code to messages."""
+
+    def __init__(self, status, errors):
+        super().__init__(str(errors))
+        self.status = status
+        self.errors = errors
+
+
+@dataclass
+class SubmitResult:
+    response: Response
+    created: bool
+
+
+SUBMISSION_FIELDS = {"id", "round", "questionnaire", "started_at", "submitted_at", "language", "answers",
+                     "dossier_code"}
+
+
+def dossier_hash(code: str) -> str:
+    """A keyed hash of a dossier code: equal codes match, but the code cannot be read back."""
+    key = (settings.DOSSIER_HASH_KEY or settings.SECRET_KEY).encode()
+    return hmac.new(key, code.strip().upper().encode(), "sha256").hexdigest()
+
+
+def _parse_time(value, field, errors, required):
+    if value is None:
+        if required:
+            errors[field] = ["required"]
+        return None
+    parsed = parse_datetime(value) if isinstance(value, str) else None
+    if parsed is None or parsed.tzinfo is None:
+        errors[field] = ["must be an ISO 8601 date and time with a time zone, e.g. 2026-11-23T09:15:00+07:00"]
+        return None
+    return parsed
+
+
+def _parse_envelope(payload):
+    """Check the fields around the answers; returns the parsed values or raises SubmissionError(400)."""
+    if not isinstance(payload, dict):
+        raise SubmissionError(400, {"body": ["must be a JSON object"]})
+    errors = {field: ["unknown field"] for field in payload if field not in SUBMISSION_FIELDS}
+    try:
+        response_id = uuid.UUID(str(payload.get("id")))
+    except ValueError:
+        errors["id"] = ["must be a UUID made by the client"]
+        response_id = None
+    round_id = payload.get("round")
+    if round_id is not None and (not isinstance(round_id, int) or isinstance(round_id, bool)):
+        errors["round"] = ["must be the round id, a whole number"]
+    if not isinstance(payload.get("questionnaire"), str):
+        errors["questionnaire"] = ["must be the questionnaire version code"]
+    if payload.get("language", "vi") not in ("vi", "en"):
+        errors["language"] = ["must be 'vi' or 'en'"]
+    started = _parse_time(payload.get("started_at"), "started_at", errors, required=False)
+    submitted = _parse_time(payload.get("submitted_at"), "submitted_at", errors, required=True)
+    if started and submitted and started > submitted:
+        errors["started_at"] = ["is after submitted_at"]
+    if submitted and submitted > timezone.now() + CLOCK_SKEW:
+        errors["submitted_at"] = ["is in the future: check the kiosk's clock"]
+    dossier = payload.get("dossier_code")
+    if dossier is not None and (not isinstance(dossier, str) or not 3 <= len(dossier.strip()) <= 64):
+        errors["dossier_code"] = ["must be the dossier code from the receipt, 3 to 64 characters"]
+    if errors:
+        raise SubmissionError(400, errors)
+    return response_id, round_id, started, submitted, dossier
+
+
+def _round_for(kiosk_unit, round_id, submitted):
+    """The round a response belongs to: the one named, if it covers the unit and was open then."""
+    if round_id is None:
+        survey_round = open_round_for_unit(kiosk_unit)
+        if survey_round is None:
+            raise SubmissionError(409, {"round": ["no survey round is open for this unit"]})
+        return survey_round
+    survey_round = (
+        Round.objects.select_related("questionnaire")
+        .filter(pk=round_id, unit__path__in=kiosk_unit.ancestor_paths())
+        .first()
+    )
+    if survey_round is None:
+        raise SubmissionError(400, {"round": [f"round {round_id} does not cover this unit"]})
+    if survey_round.status == Round.Status.DRAFT:
+        raise SubmissionError(409, {"round": [f"round {round_id} has not been opened"]})
+    if survey_round.status == Round.Status.CLOSED and submitted > survey_round.closed_at:
+        raise SubmissionError(409, {"round": [f"round {round_id} was closed before this response was submitted"]})
+    return survey_round
+
+
+def response_submit(*, unit: Unit, payload, channel=Response.Channel.KIOSK, kiosk=None) -> SubmitResult:
+    """Check and store one response. A retry of a stored response returns it (created=False);
+    the same id with different content, or a second response for a dossier, is a 409."""
+    response_id, round_id, started, submitted, dossier = _parse_envelope(payload)
+    survey_round = _round_for(unit, round_id, submitted)
+    version = survey_round.questionnaire
+    if payload["questionnaire"] != version.code:
+        raise SubmissionError(400, {"questionnaire": [
+            f"'{payload['questionnaire']}' is not the questionnaire of round {survey_round.pk} ({version.code})"
+        ]})
+    if survey_round.ask_dossier_code and dossier is None and channel == Response.Channel.KIOSK:
+        raise SubmissionError(400, {"dossier_code": ["this round asks for the dossier code"]})
+    try:
+        packed = pack_answers(version.parsed, payload.get("answers"))
+    except AnswerErrors as exc:
+        raise SubmissionError(400, exc.errors) from exc
+    response = Response(
+        id=response_id, round=survey_round, unit=unit, questionnaire=version, kiosk=kiosk, channel=channel,
+        language=payload.get("language", "vi"), started_at=started, submitted_at=submitted,
+        received_at=timezone.now(), answers=packed.slots, texts=packed.texts,
+        dossier_hash=dossier_hash(dossier) if dossier else None,
+    )
+    try:
+        with transaction.atomic():
+            response.save(force_insert=True)
+    except IntegrityError:
+        return _existing(response)
+    return SubmitResult(response, created=True)
+
+
+CONTENT_FIELDS = ("round_id", "questionnaire_id", "unit_id", "language", "started_at", "submitted_at", "answers",
+                  "texts", "dossier_hash")
+
+
+def _existing(new: Response) -> SubmitResult:
+    """After a unique violation: the same response again (a retry), or a real conflict."""
+    stored = Response.objects.filter(pk=new.pk).first()
+    if stored is None:
+        raise SubmissionError(409, {"dossier_code": ["a response for this dossier was already received"]})
+    differs = [f for f in CONTENT_FIELDS if getattr(stored, f) != getattr(new, f)]
+    if differs:
+        raise SubmissionError(409, {"id": [
+            f"a different response with this id was already received (differs in {', '.join(differs)})"
+        ]})
+    return SubmitResult(stored, created=False)

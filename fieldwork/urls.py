@@ -1,0 +1,19 @@
+from django.urls import path
+
+from fieldwork import kiosk_api, kiosk_views, views
+
+app_name = "fieldwork"
+urlpatterns = [
+    path("kiosk/", kiosk_views.app, name="kiosk"),
+    path("kiosk/sw.js", kiosk_views.service_worker, name="kiosk-sw"),
+    path("kiosk/pair/", kiosk_views.pair, name="kiosk-pair"),
+    path("kiosk/pair/<str:code>/", kiosk_views.pair, name="kiosk-pair-code"),
+    path("kiosk/form/", kiosk_views.form, name="kiosk-form"),
+    path("kiosk/form/thanks", kiosk_views.form_thanks, name="kiosk-form-thanks"),
+    path("api/kiosk/v1/questionnaire", kiosk_api.questionnaire, name="api-questionnaire"),
+    path("api/kiosk/v1/responses", kiosk_api.responses, name="api-responses"),
+    path("api/kiosk/v1/heartbeat", kiosk_api.heartbeat, name="api-heartbeat"),
+    path("units/<str:code>/kiosks/", views.kiosk_list, name="kiosk-list"),
+    path("kiosks/<int:kiosk_id>/revoke", views.kiosk_revoke, name="kiosk-revoke"),
+    path("kiosks/<int:kiosk_id>/pairing", views.kiosk_pairing, name="kiosk-pairing"),
+]

@@ -1,0 +1,133 @@
+"""Checking a respondent's answers against a questionnaire version, and packing them for storage.
+
+The same rules serve the kiosk API, the no-JavaScript form and paper entry.
+"""
+
+from dataclasses import dataclass
+
+from questionnaires.definition import SMALLINT_MAX, Definition, condition_holds
+
+
+@dataclass
+class PackedAnswers:
+    slots: list  # one smallint (or None) per item, in definition order
+    texts: dict | None  # text answers by item code, or None when there are none
+
+
+class AnswerErrors(Exception):
+    def __init__(self, errors: dict):
+        super().__init__("invalid answers")
+        self.errors = errors
+
+
+def _is_whole(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _pack_one(definition: Definition, item, value):
+    """The stored smallint for one answer; raises ValueError with a message for the citizen's data."""
+    kind = item["kind"]
+    if kind == "satisfaction":
+        allowed = [1, 2, 3, 4, 5] + ([0] if item.get("allow_na") else [])
+        if not _is_whole(value) or value not in allowed:
+            raise ValueError(f"must be one of {', '.join(map(str, allowed))}")
+        return value
+    if kind == "yesno":
+        if value not in ("yes", "no"):
+            raise ValueError("must be 'yes' or 'no'")
+        return 1 if value == "yes" else 2
+    if kind == "single":
+        codes = [o["code"] for o in item["options"]]
+        if not isinstance(value, str) or value not in codes:
+            raise ValueError(f"'{value}' is not an option: use one of {', '.join(codes)}")
+        return codes.index(value) + 1
+    if kind == "multiple":
+        return _pack_multiple(item, value)
+    if kind == "number":
+        low, high = item.get("min", 0), item.get("max", SMALLINT_MAX)
+        if not _is_whole(value) or not low <= value <= high:
+            raise ValueError(f"must be a whole number from {low} to {high}")
+        return value
+    raise AssertionError(kind)
+
+
+def _pack_multiple(item, value):
+    codes = [o["code"] for o in item["options"]]
+    if not isinstance(value, list) or not value:
+        raise ValueError("must be a non-empty list of options")
+    unknown = [v for v in value if not isinstance(v, str) or v not in codes]
+    if unknown:
+        raise ValueError(f"{', '.join(map(str, unknown))} not an option: use {', '.join(codes)}")
+    if len(set(value)) != len(value):
+        raise ValueError("an option is chosen twice")
+    if item.get("max_choices") and len(value) > item["max_choices"]:
+        raise ValueError(f"at most {item['max_choices']} choices")
+    mask = 0
+    for v in value:
+        mask |= 1 << codes.index(v)
+    return mask
+
+
+def _check_text(item, value):
+    limit = item.get("max_length", 500)
+    if not isinstance(value, str):
+        raise ValueError("must be text")
+    if len(value) > limit:
+        raise ValueError(f"must be at most {limit} characters")
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value.strip()
+
+
+def pack_answers(definition: Definition, answers) -> PackedAnswers:
+    """Check every answer and pack them; raises AnswerErrors naming each bad item."""
+    if not isinstance(answers, dict):
+        raise AnswerErrors({"answers": ["must be an object of item codes to answers"]})
+    errors = {}
+    for code in answers:
+        if code not in definition.by_code:
+            errors[code] = [f"unknown item '{code}' in {definition.doc['code']}"]
+    slots, texts = [None] * len(definition.items), {}
+    given = {}  # answers accepted so far, which later conditions are evaluated on
+    for index, item in enumerate(definition.items):
+        code = item["code"]
+        asked = condition_holds(item.get("condition"), given)
+        value = answers.get(code)
+        if value is None or value == "" or value == []:
+            if asked and item["required"]:
+                errors[code] = ["an answer is required"]
+            continue
+        if not asked:
+            errors[code] = ["this item is not asked given the earlier answers (its condition is false)"]
+            continue
+        try:
+            if item["kind"] == "text":
+                texts[code] = _check_text(item, value)
+            else:
+                slots[index] = _pack_one(definition, item, value)
+        except ValueError as exc:
+            errors[code] = [str(exc)]
+            continue
+        given[code] = value
+    if errors:
+        raise AnswerErrors(errors)
+    return PackedAnswers(slots=slots, texts=texts or None)
+
+
+def unpack_answers(definition: Definition, slots, texts) -> dict:
+    """The answers in API form again: the inverse of pack_answers."""
+    answers = {}
+    for item, value in zip(definition.items, slots, strict=False):
+        if value is None:
+            continue
+        kind = item["kind"]
+        if kind in ("satisfaction", "number"):
+            answers[item["code"]] = value
+        elif kind == "yesno":
+            answers[item["code"]] = "yes" if value == 1 else "no"
+        elif kind == "single":
+            answers[item["code"]] = item["options"][value - 1]["code"]
+        elif kind == "multiple":
+            answers[item["code"]] = [o["code"] for i, o in enumerate(item["options"]) if value & (1 << i)]
+    answers.update(texts or {})
+    return answers
