@@ -80,6 +80,8 @@ def form(request):
     form = ResponseForm(request.POST or None, definition=definition, language=language)
     # The id is made when the form is shown, so a double tap on Send stores one response.
     response_id = request.POST.get("response_id") or str(uuid.uuid4())
+    if request.method == "POST" and Response.objects.filter(pk=_uuid_or_none(response_id), kiosk=kiosk).exists():
+        return redirect(f"{request.path}thanks?lang={language}")  # the same form sent twice: a double tap
     if request.method == "POST" and form.is_valid():
         payload = {
             "id": response_id, "round": survey_round.pk, "questionnaire": survey_round.questionnaire.code,
@@ -109,6 +111,13 @@ def form_thanks(request):
     language = "en" if request.GET.get("lang") == "en" else "vi"
     return render(request, "kiosk/form_thanks.html",
                   {"language": language, "seconds": settings.KIOSK_THANKS_SECONDS})
+
+
+def _uuid_or_none(value):
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
 
 
 def _now_iso():
