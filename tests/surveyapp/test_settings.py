@@ -1,0 +1,39 @@
+"""Production settings are safe by default: each case runs Django in a fresh process."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def manage(*args, **env):
+    environment = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "ALLOWED_HOSTS", "DEBUG")}
+    environment.update(DATABASE_URL=os.environ["DATABASE_URL"], REDIS_URL=os.environ["REDIS_URL"], **env)
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=environment,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_with_debug_off_the_development_secret_key_is_refused():
+    done = manage("check", DEBUG="0", ALLOWED_HOSTS="sipas.example.gov.vn")
+
+    assert done.returncode != 0
+    assert "set SECRET_KEY" in done.stderr
+
+
+def test_with_debug_off_and_real_settings_the_deployment_check_is_clean():
+    done = manage("check", "--deploy", "--fail-level", "WARNING", DEBUG="0",
+                  SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="sipas.example.gov.vn")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "no issues" in done.stdout
+
+
+def test_the_local_defaults_speak_vietnamese_in_vietnam():
+    assert settings.LANGUAGE_CODE == "vi"
+    assert settings.TIME_ZONE == "Asia/Ho_Chi_Minh"
+    assert [code for code, _ in settings.LANGUAGES] == ["vi", "en"]
