@@ -34,6 +34,14 @@ class Round(models.Model):
         _("ask for the dossier code"), default=False,
         help_text=_("The citizen enters the code on the receipt; one response per dossier."),
     )
+    quota_policy = models.CharField(
+        _("when a quota is full"), max_length=8, default="flag",
+        choices=[("flag", _("accept and flag as over quota")), ("close", _("close the survey politely"))],
+        help_text=_("The default for quotas that do not set their own policy."),
+    )
+    score_over_quota = models.BooleanField(
+        _("count over-quota responses in the scores"), default=False,
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -113,6 +121,7 @@ class Response(models.Model):
     answers = ArrayField(models.SmallIntegerField(null=True))
     texts = models.JSONField(null=True, blank=True)
     dossier_hash = models.CharField(max_length=64, null=True, blank=True)
+    over_quota = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = _("response")
@@ -128,3 +137,159 @@ class Response(models.Model):
 
     def __str__(self):
         return str(self.id)
+
+
+class Quota(models.Model):
+    """A target number of valid responses for a unit's subtree, optionally for one stratum.
+
+    ``filled`` counts the in-quota responses; it is only changed by ``fieldwork.quotas`` under a
+    row lock, and the database refuses a value above the target.
+    """
+
+    class Policy(models.TextChoices):
+        FLAG = "flag", _("accept and flag as over quota")
+        CLOSE = "close", _("close the survey politely")
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="quotas")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    stratum_item = models.CharField(_("stratum question"), max_length=32, blank=True, default="")
+    stratum_value = models.CharField(_("stratum answer"), max_length=64, blank=True, default="")
+    target = models.PositiveIntegerField(_("target"))
+    policy = models.CharField(_("when full"), max_length=8, blank=True, default="", choices=Policy.choices)
+    filled = models.PositiveIntegerField(default=0, editable=False)
+    over = models.PositiveIntegerField(default=0, editable=False, help_text=_("Over-quota responses it turned away."))
+
+    class Meta:
+        ordering = ["round", "unit__path", "stratum_item", "stratum_value"]
+        verbose_name = _("quota")
+        verbose_name_plural = _("quotas")
+        constraints = [
+            models.UniqueConstraint(fields=["round", "unit", "stratum_item", "stratum_value"],
+                                    name="quota_one_per_round_unit_stratum"),
+            models.CheckConstraint(condition=Q(filled__lte=models.F("target")), name="quota_never_overfilled"),
+            models.CheckConstraint(
+                condition=(Q(stratum_item="") & Q(stratum_value="")) | (~Q(stratum_item="") & ~Q(stratum_value="")),
+                name="quota_stratum_item_and_value_together",
+            ),
+        ]
+
+    def __str__(self):
+        stratum = f" [{self.stratum_item}={self.stratum_value}]" if self.stratum_item else ""
+        return f"{self.unit.code}{stratum}: {self.filled}/{self.target}"
+
+    @property
+    def effective_policy(self):
+        return self.policy or self.round.quota_policy
+
+
+class Exclusion(models.Model):
+    """A response left out of counts and scores, with the reason. Deleting the row restores it;
+    every exclusion and restoration is also written to ExclusionLog."""
+
+    class Reason(models.TextChoices):
+        TEST = "test", _("test entry")
+        DUPLICATE = "duplicate", _("duplicate")
+        STRAIGHT_LINING = "straight_lining", _("straight-lining (the same answer everywhere)")
+        TOO_FAST = "too_fast", _("completed too fast")
+        OTHER = "other", _("other")
+
+    response = models.OneToOneField(Response, on_delete=models.PROTECT, primary_key=True, related_name="exclusion")
+    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="exclusions")
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    excluded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    excluded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("exclusion")
+        verbose_name_plural = _("exclusions")
+
+    def __str__(self):
+        return f"{self.response_id}: {self.reason}"
+
+
+class ExclusionLog(models.Model):
+    """Who excluded or restored which response, when and why. Append-only."""
+
+    class Action(models.TextChoices):
+        EXCLUDE = "exclude", _("excluded")
+        RESTORE = "restore", _("restored")
+
+    response = models.ForeignKey(Response, on_delete=models.PROTECT, related_name="+")
+    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=8, choices=Action.choices)
+    reason = models.CharField(max_length=20, blank=True)
+    note = models.CharField(max_length=500, blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self):
+        return f"{self.action} {self.response_id}"
+
+
+class DossierList(models.Model):
+    """An imported list of completed dossiers: the sampling frame for follow-up interviews."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="dossier_lists")
+    name = models.CharField(_("name"), max_length=200)
+    imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    imported_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-imported_at"]
+
+    def __str__(self):
+        return self.name
+
+
+class Dossier(models.Model):
+    """One completed dossier of a list. No names: the code lets the unit find the person to call."""
+
+    dossier_list = models.ForeignKey(DossierList, on_delete=models.CASCADE, related_name="dossiers")
+    code = models.CharField(max_length=64)
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    service_field = models.CharField(max_length=64)
+    completed_on = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["dossier_list", "code"], name="dossier_unique_in_list"),
+        ]
+
+    def __str__(self):
+        return self.code
+
+
+class Sample(models.Model):
+    """A stratified random draw from a dossier list; the same seed and list give the same sample."""
+
+    dossier_list = models.ForeignKey(DossierList, on_delete=models.CASCADE, related_name="samples")
+    seed = models.BigIntegerField()
+    strata = models.CharField(max_length=32, help_text=_("What the draw is stratified by, e.g. unit,service_field."))
+    size = models.PositiveIntegerField()
+    allocation = models.JSONField(default=dict, help_text=_("How many were drawn from each stratum."))
+    drawn_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    drawn_at = models.DateTimeField(auto_now_add=True)
+    dossiers = models.ManyToManyField(Dossier, through="SampleMember", related_name="+")
+
+    def __str__(self):
+        return f"sample {self.pk} (seed {self.seed})"
+
+
+class SampleMember(models.Model):
+    sample = models.ForeignKey(Sample, on_delete=models.CASCADE, related_name="members")
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="+")
+    stratum = models.CharField(max_length=200)
+    position = models.PositiveIntegerField(help_text=_("Order in the call list."))
+
+    def __str__(self):
+        return f"{self.sample_id}#{self.position}"
+
+    class Meta:
+        ordering = ["sample", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["sample", "dossier"], name="sample_member_once"),
+        ]
