@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from fieldwork.models import Kiosk, Response, Round, token_digest
+from fieldwork.quotas import QuotaFull, quota_claim
 from questionnaires.answers import AnswerErrors, pack_answers
 from questionnaires.models import QuestionnaireVersion
 from units.models import Unit
@@ -286,14 +287,30 @@ def response_submit(*, unit: Unit, payload, channel=Response.Channel.KIOSK, kios
         packed = pack_answers(version.parsed, payload.get("answers"))
     except AnswerErrors as exc:
         raise SubmissionError(400, exc.errors) from exc
+    now = timezone.now()
     response = Response(
         id=response_id, round=survey_round, unit=unit, questionnaire=version, kiosk=kiosk, channel=channel,
         language=payload.get("language", "vi"), started_at=started, submitted_at=submitted,
-        received_at=timezone.now(), answers=packed.slots, texts=packed.texts,
+        received_at=now, answers=packed.slots, texts=packed.texts,
         dossier_hash=dossier_hash(dossier) if dossier else None,
     )
+    if Response.objects.filter(pk=response_id).exists():
+        return _existing(response)  # a retry: it must not claim a quota place again
+    # Sent from a queue long after it was completed: never refused for a quota that filled since.
+    queued = now - submitted > datetime.timedelta(seconds=settings.QUOTA_QUEUED_AFTER_SECONDS)
     try:
         with transaction.atomic():
+            claim = quota_claim(survey_round=survey_round, unit=unit, answers=payload["answers"])
+            if not claim.in_quota:
+                full = QuotaFull(claim.full)
+                if full.closes and channel == Response.Channel.KIOSK and not queued:
+                    if Response.objects.filter(pk=response_id).exists():
+                        return _existing(response)  # a concurrent copy of this response took the place
+                    raise SubmissionError(409, {"quota": [
+                        f"the quota for this group of citizens is full ({full}): thank you, no more answers "
+                        "are needed from this group"
+                    ]})
+                response.over_quota = True
             response.save(force_insert=True)
     except IntegrityError:
         return _existing(response)

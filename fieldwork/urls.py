@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from fieldwork import kiosk_api, kiosk_views, views
 
@@ -16,4 +16,7 @@ urlpatterns = [
     path("units/<str:code>/kiosks/", views.kiosk_list, name="kiosk-list"),
     path("kiosks/<int:kiosk_id>/revoke", views.kiosk_revoke, name="kiosk-revoke"),
     path("kiosks/<int:kiosk_id>/pairing", views.kiosk_pairing, name="kiosk-pairing"),
+    path("", include("fieldwork.urls_paper")),
+    path("", include("fieldwork.urls_exclusions")),
+    path("", include("fieldwork.urls_sampling")),
 ]

@@ -191,6 +191,9 @@ KIOSK_IDLE_SECONDS = env_int("KIOSK_IDLE_SECONDS", 90)
 KIOSK_THANKS_SECONDS = env_int("KIOSK_THANKS_SECONDS", 8)
 KIOSK_MAX_BODY_BYTES = env_int("KIOSK_MAX_BODY_BYTES", 64 * 1024)
 KIOSK_RATE_LIMIT_PER_MINUTE = env_int("KIOSK_RATE_LIMIT_PER_MINUTE", 120)
+# A response that reaches the server this long after it was completed was queued offline: it is
+# stored (flagged if its quota is full) even where the quota's policy closes the survey.
+QUOTA_QUEUED_AFTER_SECONDS = env_int("QUOTA_QUEUED_AFTER_SECONDS", 120)
 
 # Celery: the broker is Redis; results too (short-lived, for progress and health checks).
 CELERY_BROKER_URL = celery_url_from_redis_url(REDIS_URL)

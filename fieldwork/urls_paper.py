@@ -1,0 +1,3 @@
+"""URLs of the paper pages (kept apart so that each feature owns its own file)."""
+
+urlpatterns = []
