@@ -72,6 +72,7 @@
       answerThis: "Xin Ông/Bà trả lời câu hỏi này.",
       unanswered: "Ông/Bà chưa trả lời câu: “{q}”",
       unansweredMore: " (và {n} câu khác)",
+      checkAnswer: "Xin Ông/Bà kiểm tra lại câu: “{q}”",
       numberRange: "Xin nhập một số nguyên từ {min} đến {max}.",
       numberMin: "Xin nhập một số nguyên từ {min} trở lên.",
       numberMax: "Xin nhập một số nguyên không quá {max}.",
@@ -134,6 +135,7 @@
       answerThis: "Please answer this question.",
       unanswered: "Please answer: “{q}”",
       unansweredMore: " (and {n} more)",
+      checkAnswer: "Please check your answer to: “{q}”",
       numberRange: "Please enter a whole number from {min} to {max}.",
       numberMin: "Please enter a whole number of at least {min}.",
       numberMax: "Please enter a whole number of at most {max}.",
@@ -821,7 +823,7 @@
     return true;
   }
 
-  /** Problems on one screen, in display order: [{code, text, message}]. Pure: no DOM. */
+  /** Problems on one screen, in display order: [{code, text, message, invalid?}]. Pure: no DOM. */
   function screenErrors(session, screen) {
     const errors = [];
     if (screen.kind === DOSSIER_SCREEN) {
@@ -830,6 +832,7 @@
         errors.push({
           code: "dossier_code",
           text: t("dossierTitle"),
+          invalid: len > 0,
           message: len ? t("dossierError", { min: DOSSIER_MIN, max: DOSSIER_MAX }) : t("answerThis"),
         });
       }
@@ -839,10 +842,10 @@
       if (!isVisible(item, session.answers)) continue;
       const text = loc(item.text);
       if (item.kind === "number" && item.code in session.rawInput) {
-        errors.push({ code: item.code, text, message: numberMessage(item) });
+        errors.push({ code: item.code, text, invalid: true, message: numberMessage(item) });
       } else if (item.kind === "text" && item.max_length && hasAnswer(session, item) &&
                  String(session.answers[item.code]).trim().length > item.max_length) {
-        errors.push({ code: item.code, text, message: t("tooLong", { max: item.max_length }) });
+        errors.push({ code: item.code, text, invalid: true, message: t("tooLong", { max: item.max_length }) });
       } else if (item.required && !hasAnswer(session, item)) {
         errors.push({ code: item.code, text, message: t("answerThis") });
       }
@@ -1513,7 +1516,7 @@
     }
     v.msg.classList.remove("is-quiet");
     v.msg.textContent =
-      t("unanswered", { q: truncate(errors[0].text, 110) }) +
+      t(errors[0].invalid ? "checkAnswer" : "unanswered", { q: truncate(errors[0].text, 110) }) +
       (errors.length > 1 ? t("unansweredMore", { n: errors.length - 1 }) : "");
   }
 
