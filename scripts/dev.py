@@ -168,6 +168,11 @@ def test(args):
     # This process holds the embedded servers (if any) while pytest runs; tests use Redis
     # database 15 so that clearing the cache never touches the run command's queues.
     embedded.configure(env, redis_db=15)
+    # Names of this run's own: two test runs on one machine must not share a test database,
+    # cache keys or a Celery queue.
+    env.setdefault("SURVEYAPP_TEST_DB", f"test_surveyapp_{os.getpid()}")
+    env.setdefault("CACHE_KEY_PREFIX", f"test{os.getpid()}")
+    env.setdefault("CELERY_QUEUE", f"test{os.getpid()}")
     say("tests on " + ", ".join(f"{name} {value}" for name, value in where.items()))
     os.chdir(ROOT)
     return subprocess.run([sys.executable, "-m", "pytest", *args], env=env).returncode

@@ -80,6 +80,9 @@ if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
     embedded.configure()
 
 DATABASES = {"default": database_from_url(os.environ["DATABASE_URL"])}
+if os.environ.get("SURVEYAPP_TEST_DB"):
+    # make test names the test database per run, so that two runs on one machine do not collide.
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["SURVEYAPP_TEST_DB"]}
 # 32-bit keys: every response row refers to four of them, and compactness pays at millions of rows.
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 REDIS_URL = os.environ["REDIS_URL"]
@@ -135,7 +138,7 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "surveyapp",
+        "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "surveyapp"),
     }
 }
 
