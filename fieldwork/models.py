@@ -285,11 +285,11 @@ class SampleMember(models.Model):
     stratum = models.CharField(max_length=200)
     position = models.PositiveIntegerField(help_text=_("Order in the call list."))
 
-    def __str__(self):
-        return f"{self.sample_id}#{self.position}"
-
     class Meta:
         ordering = ["sample", "position"]
         constraints = [
             models.UniqueConstraint(fields=["sample", "dossier"], name="sample_member_once"),
         ]
+
+    def __str__(self):
+        return f"{self.sample_id}#{self.position}"

@@ -1,9 +1,18 @@
 """Reads for the fieldwork pages."""
 
-from django.shortcuts import get_object_or_404
+import datetime
+import math
+from dataclasses import dataclass
 
-from fieldwork.models import Round
+from django.db import connection
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from fieldwork.models import Kiosk, Quota, Response, Round
+from fieldwork.quotas import STRATUM_ITEMS
 from units import access
+from units.models import Unit
 
 
 def get_round_for_user(user, round_id, capability=access.FIELDWORK) -> Round:
@@ -11,3 +20,124 @@ def get_round_for_user(user, round_id, capability=access.FIELDWORK) -> Round:
     survey_round = get_object_or_404(Round.objects.select_related("unit", "questionnaire"), pk=round_id)
     access.check_unit_access(user, survey_round.unit, capability)
     return survey_round
+
+
+def rounds_for_unit(unit: Unit):
+    """Rounds over this unit's subtree or over a unit above it."""
+    return (
+        Round.objects.filter(Q(unit__path__startswith=unit.path) | Q(unit__path__in=unit.ancestor_paths()))
+        .select_related("unit", "questionnaire")
+        .order_by("-created_at")
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Quota progress
+
+RATE_DAYS = 7  # responses per day are averaged over this many days
+
+
+@dataclass
+class QuotaProgress:
+    quota: Quota
+    recent: int  # in-quota responses in the last RATE_DAYS days
+    per_day: float
+    projected: datetime.date | None
+    lagging: bool
+
+    @property
+    def fill_percent(self):
+        return 100.0 * self.quota.filled / self.quota.target if self.quota.target else 100.0
+
+
+def _recent_counts(survey_round, since):
+    """In-quota responses of the round since a time, grouped by unit and by the answers to the
+    stratum questions: one query, whatever the number of quotas."""
+    definition = survey_round.questionnaire.parsed
+    strata = [item for item in STRATUM_ITEMS if item in definition.positions]
+    columns = ", ".join(f"r.answers[{definition.positions[item]}]" for item in strata)
+    sql = f"""
+        SELECT u.path {', ' + columns if columns else ''}, count(*)
+        FROM fieldwork_response r JOIN units_unit u ON u.id = r.unit_id
+        WHERE r.round_id = %s AND r.received_at >= %s AND NOT r.over_quota
+        GROUP BY u.path {', ' + columns if columns else ''}
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [survey_round.pk, since])
+        rows = cursor.fetchall()
+    option_codes = {item: [o["code"] for o in definition.by_code[item]["options"]] for item in strata}
+    decoded = []
+    for row in rows:
+        path, values, count = row[0], row[1:-1], row[-1]
+        answers = {item: option_codes[item][v - 1] for item, v in zip(strata, values, strict=True) if v}
+        decoded.append((path, answers, count))
+    return decoded
+
+
+def quota_progress(survey_round) -> list[QuotaProgress]:
+    """Every quota of the round with its fill, pace and projected completion."""
+    quotas = list(survey_round.quotas.select_related("unit").order_by("unit__path", "stratum_item",
+                                                                       "stratum_value"))
+    now = timezone.now()
+    days = RATE_DAYS
+    if survey_round.opened_at:
+        days = max(1, min(RATE_DAYS, (now - survey_round.opened_at).days + 1))
+    recent = {q.pk: 0 for q in quotas}
+    if quotas:
+        by_path = {}
+        for quota in quotas:
+            by_path.setdefault(quota.unit.path, []).append(quota)
+        for path, answers, count in _recent_counts(survey_round, now - datetime.timedelta(days=days)):
+            for ancestor in Unit(path=path).ancestor_paths():
+                for quota in by_path.get(ancestor, ()):
+                    if not quota.stratum_item or answers.get(quota.stratum_item) == quota.stratum_value:
+                        recent[quota.pk] += count
+    today = timezone.localdate()
+    result = []
+    for quota in quotas:
+        per_day = recent[quota.pk] / days
+        remaining = quota.target - quota.filled
+        projected = today if remaining <= 0 else (
+            today + datetime.timedelta(days=math.ceil(remaining / per_day)) if per_day else None
+        )
+        deadline = survey_round.period_end
+        lagging = remaining > 0 and (projected is None or (deadline is not None and projected > deadline))
+        result.append(QuotaProgress(quota, recent[quota.pk], per_day, projected, lagging))
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Kiosks
+
+SILENT_AFTER = datetime.timedelta(days=1)
+
+
+def kiosks_with_activity(unit: Unit):
+    """The kiosks in a unit's subtree, each with its responses today and whether it has gone silent
+    during an open round: three queries whatever the number of kiosks."""
+    kiosks = list(Kiosk.objects.filter(unit__path__startswith=unit.path).select_related("unit"))
+    start_of_day = timezone.make_aware(datetime.datetime.combine(timezone.localdate(), datetime.time()))
+    today = dict(
+        Response.objects.filter(kiosk__in=kiosks, received_at__gte=start_of_day)
+        .values_list("kiosk").annotate(n=Count("id")).values_list("kiosk", "n")
+    )
+    open_paths = set(Round.objects.filter(status=Round.Status.OPEN).values_list("unit__path", flat=True))
+    now = timezone.now()
+    for kiosk in kiosks:
+        kiosk.responses_today = today.get(kiosk.pk, 0)
+        covered = any(p in open_paths for p in kiosk.unit.ancestor_paths())
+        seen = kiosk.last_seen_at or kiosk.paired_at
+        kiosk.silent = bool(covered and not kiosk.is_revoked and kiosk.paired_at and seen
+                            and now - seen > SILENT_AFTER)
+    return kiosks
+
+
+def round_summary(survey_round):
+    """Counts for the round page: one query."""
+    return Response.objects.filter(round=survey_round).aggregate(
+        total=Count("id"),
+        over_quota=Count("id", filter=Q(over_quota=True)),
+        excluded=Count("exclusion"),
+        paper=Count("id", filter=Q(channel=Response.Channel.PAPER)),
+        today=Count("id", filter=Q(received_at__date=timezone.localdate())),
+    )

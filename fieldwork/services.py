@@ -84,8 +84,27 @@ def round_open(*, survey_round: Round) -> Round:
             f"round '{clash.name}' (id {clash.pk}) is already open for {clash.unit}: "
             "close it first, at most one open round may cover a unit"
         )
-    survey_round.status, survey_round.opened_at = Round.Status.OPEN, timezone.now()
-    survey_round.save(update_fields=["status", "opened_at"])
+    survey_round.status, survey_round.opened_at, survey_round.closed_at = Round.Status.OPEN, timezone.now(), None
+    survey_round.save(update_fields=["status", "opened_at", "closed_at"])
+    return survey_round
+
+
+ROUND_EDITABLE = ("name", "period_start", "period_end", "ask_dossier_code", "quota_policy", "score_over_quota")
+
+
+def round_update(*, survey_round: Round, questionnaire=None, **fields) -> Round:
+    """Change a round's settings. A closed round is frozen; the questionnaire can change only in a draft."""
+    if survey_round.status == Round.Status.CLOSED:
+        raise RoundError("this round is closed and frozen: reopen it to change it")
+    if questionnaire is not None and questionnaire != survey_round.questionnaire:
+        if survey_round.status != Round.Status.DRAFT:
+            raise RoundError("the questionnaire of a round that has been opened cannot change")
+        survey_round.questionnaire = questionnaire
+    for name, value in fields.items():
+        if name not in ROUND_EDITABLE:
+            raise RoundError(f"'{name}' cannot be changed")
+        setattr(survey_round, name, value)
+    survey_round.save()
     return survey_round
 
 
@@ -174,6 +193,13 @@ def kiosk_authenticate(header: str | None) -> Kiosk:
     return kiosk
 
 
+def kiosk_update(*, kiosk: Kiosk, name: str, unit: Unit) -> Kiosk:
+    """Rename a kiosk or move it to another unit; its token keeps working."""
+    kiosk.name, kiosk.unit = name.strip() or kiosk.name, unit
+    kiosk.save(update_fields=["name", "unit"])
+    return kiosk
+
+
 def kiosk_heartbeat(*, kiosk: Kiosk, waiting: int) -> None:
     Kiosk.objects.filter(pk=kiosk.pk).update(last_seen_at=timezone.now(), waiting_reported=waiting)
 
@@ -250,7 +276,7 @@ def _parse_envelope(payload):
     return response_id, round_id, started, submitted, dossier
 
 
-def _round_for(kiosk_unit, round_id, submitted):
+def _round_for(kiosk_unit, round_id, submitted, channel):
     """The round a response belongs to: the one named, if it covers the unit and was open then."""
     if round_id is None:
         survey_round = open_round_for_unit(kiosk_unit)
@@ -266,6 +292,8 @@ def _round_for(kiosk_unit, round_id, submitted):
         raise SubmissionError(400, {"round": [f"round {round_id} does not cover this unit"]})
     if survey_round.status == Round.Status.DRAFT:
         raise SubmissionError(409, {"round": [f"round {round_id} has not been opened"]})
+    if survey_round.status == Round.Status.CLOSED and channel != Response.Channel.KIOSK:
+        raise SubmissionError(409, {"round": [f"round {round_id} is closed: reopen it to enter more forms"]})
     if survey_round.status == Round.Status.CLOSED and submitted > survey_round.closed_at:
         raise SubmissionError(409, {"round": [f"round {round_id} was closed before this response was submitted"]})
     return survey_round
@@ -275,7 +303,7 @@ def response_submit(*, unit: Unit, payload, channel=Response.Channel.KIOSK, kios
     """Check and store one response. A retry of a stored response returns it (created=False);
     the same id with different content, or a second response for a dossier, is a 409."""
     response_id, round_id, started, submitted, dossier = _parse_envelope(payload)
-    survey_round = _round_for(unit, round_id, submitted)
+    survey_round = _round_for(unit, round_id, submitted, channel)
     version = survey_round.questionnaire
     if payload["questionnaire"] != version.code:
         raise SubmissionError(400, {"questionnaire": [

@@ -1,4 +1,4 @@
-"""Survey officers' pages for kiosks (the fieldwork issue adds rounds, quotas and paper forms)."""
+"""Survey officers' pages: rounds, quotas and their progress, kiosks."""
 
 import io
 
@@ -13,13 +13,50 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from fieldwork import services
-from fieldwork.models import Kiosk
+from fieldwork import selectors, services
+from fieldwork.models import Kiosk, Quota, Round
+from fieldwork.quotas import STRATUM_ITEMS, QuotaError, quota_set
+from questionnaires.models import QuestionnaireVersion
 from units import access
 
 
 class KioskForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
+
+
+class KioskMoveForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    unit_code = forms.CharField(label=_("Unit code"), max_length=32)
+
+
+class RoundForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    questionnaire = forms.ModelChoiceField(
+        label=_("Questionnaire version"), queryset=QuestionnaireVersion.objects.filter(status="published")
+    )
+    period_start = forms.DateField(label=_("Start"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    period_end = forms.DateField(label=_("End"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    ask_dossier_code = forms.BooleanField(label=_("Ask for the dossier code (one response per dossier)"),
+                                          required=False)
+    quota_policy = forms.ChoiceField(label=_("When a quota is full"), choices=Quota.Policy.choices)
+    score_over_quota = forms.BooleanField(label=_("Count over-quota responses in the scores"), required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("period_start"), cleaned.get("period_end")
+        if start and end and end < start:
+            self.add_error("period_end", _("The end is before the start."))
+        return cleaned
+
+
+class QuotaForm(forms.Form):
+    unit_code = forms.CharField(label=_("Unit code"), max_length=32)
+    stratum_item = forms.ChoiceField(label=_("Stratum"), required=False,
+                                     choices=[("", _("whole unit"))] + [(i, i) for i in STRATUM_ITEMS])
+    stratum_value = forms.CharField(label=_("Answer code"), required=False, max_length=64)
+    target = forms.IntegerField(label=_("Target"), min_value=0)
+    policy = forms.ChoiceField(label=_("When full"), required=False,
+                               choices=[("", _("the round's default"))] + list(Quota.Policy.choices))
 
 
 def _get_kiosk_for_user(request, kiosk_id):
@@ -46,8 +83,8 @@ def kiosk_list(request, code):
         kiosk, pairing_code = services.kiosk_create(unit=unit, name=form.cleaned_data["name"],
                                                     created_by=request.user)
         return _pairing_page(request, kiosk, pairing_code)
-    kiosks = Kiosk.objects.filter(unit__path__startswith=unit.path).select_related("unit")
-    return render(request, "fieldwork/kiosk_list.html", {"unit": unit, "kiosks": kiosks, "form": form})
+    return render(request, "fieldwork/kiosk_list.html",
+                  {"unit": unit, "kiosks": selectors.kiosks_with_activity(unit), "form": form})
 
 
 @login_required
@@ -68,3 +105,105 @@ def kiosk_revoke(request, kiosk_id):
     services.kiosk_revoke(kiosk=kiosk)
     messages.success(request, _("Kiosk “%(name)s” is revoked: it can no longer send responses.") % {"name": kiosk.name})
     return redirect("fieldwork:kiosk-list", kiosk.unit.code)
+
+
+@login_required
+@require_POST
+def kiosk_update(request, kiosk_id):
+    """Rename a kiosk, or move it to another unit the officer manages."""
+    kiosk = _get_kiosk_for_user(request, kiosk_id)
+    form = KioskMoveForm(request.POST)
+    if form.is_valid():
+        unit = access.get_unit_for_user(request.user, form.cleaned_data["unit_code"], access.FIELDWORK)
+        services.kiosk_update(kiosk=kiosk, name=form.cleaned_data["name"], unit=unit)
+        messages.success(request, _("Kiosk saved."))
+    else:
+        messages.error(request, _("Give the kiosk a name and a unit code."))
+    return redirect("fieldwork:kiosk-list", kiosk.unit.code)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rounds
+
+
+@login_required
+def round_list(request, code):
+    unit = access.get_unit_for_user(request.user, code, access.FIELDWORK)
+    form = RoundForm(request.POST or None, initial={"quota_policy": Quota.Policy.FLAG})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            survey_round = services.round_create(
+                name=data["name"], questionnaire_code=data["questionnaire"].code, unit_code=unit.code,
+                period_start=data["period_start"], period_end=data["period_end"],
+                ask_dossier_code=data["ask_dossier_code"],
+            )
+            services.round_update(survey_round=survey_round, quota_policy=data["quota_policy"],
+                                  score_over_quota=data["score_over_quota"])
+        except services.RoundError as exc:
+            form.add_error(None, str(exc))
+        else:
+            return redirect("fieldwork:round", survey_round.pk)
+    rounds = selectors.rounds_for_unit(unit)
+    return render(request, "fieldwork/round_list.html", {"unit": unit, "rounds": rounds, "form": form})
+
+
+@login_required
+def round_detail(request, round_id):
+    survey_round = selectors.get_round_for_user(request.user, round_id)
+    form = None
+    if survey_round.status != Round.Status.CLOSED:
+        form = RoundForm(request.POST or None, initial={
+            **{f: getattr(survey_round, f) for f in services.ROUND_EDITABLE},
+            "questionnaire": survey_round.questionnaire,
+        })
+        if survey_round.status != Round.Status.DRAFT:
+            form.fields["questionnaire"].disabled = True
+    if request.method == "POST" and form is not None and form.is_valid():
+        try:
+            services.round_update(survey_round=survey_round, **form.cleaned_data)
+        except services.RoundError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("Round saved."))
+            return redirect("fieldwork:round", survey_round.pk)
+    return render(request, "fieldwork/round_detail.html", {
+        "round": survey_round, "form": form, "summary": selectors.round_summary(survey_round),
+    })
+
+
+@login_required
+@require_POST
+def round_status(request, round_id, action):
+    """Open, close or reopen a round."""
+    survey_round = selectors.get_round_for_user(request.user, round_id)
+    try:
+        if action == "close":
+            services.round_close(survey_round=survey_round)
+        else:
+            services.round_open(survey_round=survey_round)
+    except services.RoundError as exc:
+        messages.error(request, str(exc))
+    return redirect("fieldwork:round", survey_round.pk)
+
+
+@login_required
+def quota_progress(request, round_id):
+    """Every quota of the round with target, fill, pace and projected completion; a form to set one."""
+    survey_round = selectors.get_round_for_user(request.user, round_id)
+    form = QuotaForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        unit = access.get_unit_for_user(request.user, data["unit_code"], access.FIELDWORK)
+        try:
+            quota_set(survey_round=survey_round, unit=unit, target=data["target"],
+                      stratum_item=data["stratum_item"], stratum_value=data["stratum_value"].strip(),
+                      policy=data["policy"])
+        except QuotaError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("Quota saved."))
+            return redirect("fieldwork:quotas", survey_round.pk)
+    return render(request, "fieldwork/quota_progress.html", {
+        "round": survey_round, "rows": selectors.quota_progress(survey_round), "form": form,
+    })
