@@ -9,6 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from fieldwork import ratelimit
+from fieldwork.quotas import closed_for_unit
 from fieldwork.services import (
     KioskAuthError,
     SubmissionError,
@@ -56,6 +57,11 @@ def _json_body(request):
 @kiosk_api
 def questionnaire(request, kiosk):
     survey_round = open_round_for_unit(kiosk.unit)
+    unit_closed, closed_strata = False, []
+    if survey_round:
+        unit_closed, closed_strata = closed_for_unit(survey_round=survey_round, unit=kiosk.unit)
+        if unit_closed:
+            survey_round = None  # this unit's quota is full and closes: nothing more to ask here
     return JsonResponse({
         "kiosk": {"name": kiosk.name},
         "unit": {"code": kiosk.unit.code, "name": kiosk.unit.name},
@@ -65,6 +71,8 @@ def questionnaire(request, kiosk):
         "idle_seconds": settings.KIOSK_IDLE_SECONDS,
         "thanks_seconds": settings.KIOSK_THANKS_SECONDS,
         "questionnaire": survey_round and survey_round.questionnaire.parsed.api(),
+        "quota_full": unit_closed,
+        "closed_strata": closed_strata,
     })
 
 

@@ -119,3 +119,16 @@ def _check_stratum(survey_round, item_code, value):
     codes = [o["code"] for o in item.get("options", [])]
     if value not in codes:
         raise QuotaError(f"'{value}' is not an answer to {item_code}: use one of {', '.join(codes)}")
+
+
+def closed_for_unit(*, survey_round: Round, unit: Unit):
+    """What a kiosk of this unit must no longer ask: (whole unit closed?, [closed strata]).
+
+    Only full quotas whose policy closes the survey count; flagged quotas keep accepting."""
+    full = (
+        Quota.objects.filter(round=survey_round, unit__path__in=unit.ancestor_paths(), filled__gte=F("target"))
+        .filter(Q(policy=Quota.Policy.CLOSE) | Q(policy="", round__quota_policy=Quota.Policy.CLOSE))
+        .values_list("stratum_item", "stratum_value")
+    )
+    strata = [{"item": item, "value": value} for item, value in full if item]
+    return any(not item for item, _ in full), strata

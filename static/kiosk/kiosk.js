@@ -18,7 +18,7 @@
 
   /* ==================================================================== settings & constants */
 
-  const VERSION = "kiosk-2025.1";
+  const VERSION = "kiosk-2026.2";
 
   // Deployment paths: app.html may override them with data-* attributes on <body>.
   const BODY_DATA = document.body ? document.body.dataset : {};
@@ -41,7 +41,7 @@
   const DB_WRITE_TIMEOUT_MS = 10000;
   const HEARTBEAT_MS = 60000;
   const NO_SURVEY_POLL_MS = 60000; // no round / kiosk refused: ask again every minute
-  const CONFIG_REFRESH_MS = 5 * 60000; // welcome screen: pick up a new round or questionnaire
+  const CONFIG_REFRESH_MS = 60000; // welcome screen: pick up a new round, questionnaire or full quota
   const BACKOFF_START_MS = 2000;
   const BACKOFF_MAX_MS = 60000;
   const RETRY_AFTER_MAX_MS = 60 * 60000;
@@ -105,6 +105,8 @@
       done: "Xong",
       noSurveyTitle: "Hiện chưa có đợt khảo sát",
       noSurveyBody: "Xin cảm ơn Ông/Bà. Mời Ông/Bà quay lại sau.",
+      quotaFullTitle: "Xin cảm ơn Ông/Bà!",
+      quotaFullBody: "Đợt khảo sát này đã nhận đủ ý kiến của người dân trong nhóm của Ông/Bà, nên Ông/Bà không cần trả lời thêm.",
       waiting: "{n} phiếu chờ gửi",
       saveFailedTitle: "Chưa lưu được phiếu",
       saveFailedBody: "Xin Ông/Bà chạm “Thử lại”. Nếu vẫn không được, xin báo cán bộ tại quầy.",
@@ -168,6 +170,8 @@
       done: "Done",
       noSurveyTitle: "There is no survey at the moment",
       noSurveyBody: "Thank you. Please come back later.",
+      quotaFullTitle: "Thank you!",
+      quotaFullBody: "This survey already has enough answers from people in your group, so there is nothing more to answer.",
       waiting: "{n} responses waiting",
       waitingOne: "1 response waiting",
       saveFailedTitle: "Your answers could not be saved",
@@ -671,6 +675,11 @@
       questionnaire: null,
       sections: [],
       items: [],
+      // Strata whose quota is full and closes the survey: {item, value}. A respondent who answers
+      // the screening question with that value is thanked and let go before the rest.
+      closedStrata: Array.isArray(d.closed_strata)
+        ? d.closed_strata.filter((c) => c && typeof c.item === "string" && c.value !== undefined)
+        : [],
     };
     const q = d.questionnaire;
     if (q && typeof q === "object" && Array.isArray(q.sections)) {
@@ -981,6 +990,8 @@
           return renderSaveError();
         case "thanks":
           return renderThanks();
+        case "quota-full":
+          return renderQuotaFull();
         case "fatal":
           return renderFatal();
         default:
@@ -1130,6 +1141,19 @@
       h("div", { class: "thanks-icon", "aria-hidden": "true" }),
       title,
       h("p", { class: "thanks-saved" }, t("thanksSaved")),
+      h("p", { class: "thanks-return", dataset: { role: "countdown" } }, t("thanksReturn", { s: thanksRemaining() })),
+      h("button", { type: "button", class: "btn btn-secondary", dataset: { testid: "thanks-done" }, onclick: goHome }, t("done"))
+    );
+    mount(screen, title);
+  }
+
+  function renderQuotaFull() {
+    const title = h("h1", { class: "thanks-title", tabindex: "-1" }, t("quotaFullTitle"));
+    const screen = h(
+      "div",
+      { class: "screen screen-center thanks", dataset: { testid: "quota-full" } },
+      title,
+      h("p", { class: "thanks-saved" }, t("quotaFullBody")),
       h("p", { class: "thanks-return", dataset: { role: "countdown" } }, t("thanksReturn", { s: thanksRemaining() })),
       h("button", { type: "button", class: "btn btn-secondary", dataset: { testid: "thanks-done" }, onclick: goHome }, t("done"))
     );
@@ -1556,10 +1580,29 @@
     return false;
   }
 
+  /** True when an answer given so far places the respondent in a stratum whose quota is closed. */
+  function inClosedStratum(s) {
+    return s.model.closedStrata.some((c) => answerMatches(s.answers[c.item], c.value));
+  }
+
+  /** End politely: forget the answers (nothing is sent) and return home after the thank-you time. */
+  function endQuotaFull() {
+    const seconds = state.session.model.thanksSeconds;
+    state.session = null;
+    idle.hideOverlay();
+    state.phase = "quota-full";
+    state.thanksDeadline = Date.now() + seconds * 1000;
+    render();
+  }
+
   function onNext() {
     const s = state.session;
     if (!s || s.submitting || state.phase !== "questionnaire") return;
     if (!showScreenErrors()) return;
+    if (inClosedStratum(s)) {
+      endQuotaFull();
+      return;
+    }
     const next = nextVisibleIndex(s, s.index);
     if (next === -1) {
       submit();
@@ -1828,7 +1871,7 @@
   }
 
   function thanksTick() {
-    if (state.phase !== "thanks") return;
+    if (state.phase !== "thanks" && state.phase !== "quota-full") return;
     const left = thanksRemaining();
     if (left <= 0) {
       goHome();

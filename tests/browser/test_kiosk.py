@@ -164,3 +164,26 @@ def test_after_the_idle_reset_nothing_of_the_previous_respondent_remains(chromiu
     assert page.evaluate("window.sipasKiosk.outboxCount()") == 0
     assert Response.objects.count() == 0
     context.close()
+
+
+def test_a_citizen_in_a_stratum_whose_quota_closed_is_thanked_after_the_screening_question(
+        chromium, live_server, survey, artifacts):
+    from fieldwork.quotas import quota_set
+
+    quota_set(survey_round=survey["round"], unit=survey["round"].unit, target=0, stratum_item="E.FIELD",
+              stratum_value="land", policy="close")
+    context = chromium.new_context(viewport=TABLET)
+    page = context.new_page()
+    pair(page, live_server, survey["pairing_code"])
+
+    page.get_by_test_id("start").click()
+    page.locator("[data-section]").wait_for()
+    page.locator('button[data-item="E.FIELD"][data-value="land"]').click()
+    answer_current_screen(page)  # the rest of the screen; the field stays "land" (the first option)
+    page.get_by_test_id("next").click()
+
+    page.get_by_test_id("quota-full").wait_for()
+    page.screenshot(path=str(artifacts / "kiosk" / "quota-full.png"))
+    page.get_by_test_id("welcome").wait_for(timeout=20_000)
+    assert Response.objects.count() == 0
+    context.close()

@@ -176,3 +176,38 @@ def test_fifty_concurrent_submissions_never_overshoot_a_quota_with_five_places_l
         assert statuses == [201] * 5 + [409] * 45
         assert all("quota" in body["errors"] for status, body in results if status == 409)
         assert Response.objects.count() == 5
+
+
+class KioskQuotaScreeningTests(KioskTestCase):
+    def questionnaire(self):
+        return self.client.get("/api/kiosk/v1/questionnaire", HTTP_AUTHORIZATION=f"Kiosk {self.token}").json()
+
+    def test_a_full_closing_stratum_is_named_to_the_kiosk(self):
+        quota_set(survey_round=self.round, unit=self.province, target=1, stratum_item="E.FIELD",
+                  stratum_value="land", policy="close")
+        self.post(self.payload(answers=full_answers(**{"E.FIELD": "land"})))
+
+        data = self.questionnaire()
+
+        self.assertEqual(data["closed_strata"], [{"item": "E.FIELD", "value": "land"}])
+        self.assertIsNotNone(data["round"])
+
+    def test_a_full_flagging_quota_closes_nothing(self):
+        quota_set(survey_round=self.round, unit=self.commune, target=1, policy="flag")
+        self.post(self.payload())
+
+        data = self.questionnaire()
+
+        self.assertEqual((data["closed_strata"], data["quota_full"]), ([], False))
+        self.assertIsNotNone(data["round"])
+
+    def test_a_full_closing_unit_quota_shows_no_survey(self):
+        self.round.quota_policy = "close"
+        self.round.save()
+        quota_set(survey_round=self.round, unit=self.commune, target=1)
+        self.post(self.payload())
+
+        data = self.questionnaire()
+
+        self.assertTrue(data["quota_full"])
+        self.assertIsNone(data["round"])
