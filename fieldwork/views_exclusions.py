@@ -1,0 +1,82 @@
+"""Survey officers' pages for reviewing flagged responses, excluding them and restoring them."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from fieldwork import exclusions
+from fieldwork.models import Exclusion
+from fieldwork.selectors import get_round_for_user
+
+
+class ExcludeForm(forms.Form):
+    response_id = forms.UUIDField(label=gettext_lazy("Response id"))
+    reason = forms.ChoiceField(label=gettext_lazy("Reason"), choices=Exclusion.Reason.choices)
+    note = forms.CharField(label=gettext_lazy("Note"), max_length=exclusions.NOTE_MAX_LENGTH, required=False,
+                           widget=forms.Textarea(attrs={"rows": 2}))
+
+
+def _exclusions_page(request, survey_round, form, status=200):
+    return render(request, "fieldwork/exclusion_list.html", {
+        "round": survey_round, "form": form,
+        "exclusions": exclusions.round_exclusions(survey_round=survey_round),
+        "log": exclusions.round_exclusion_log(survey_round=survey_round), "reasons": Exclusion.Reason.choices,
+    }, status=status)
+
+
+@login_required
+@never_cache
+def review(request, round_id):
+    survey_round = get_round_for_user(request.user, round_id)
+    flagged = exclusions.flagged_responses(survey_round=survey_round)
+    page = Paginator(flagged, exclusions.REVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "fieldwork/exclusion_review.html", {
+        "round": survey_round, "page": page, "reasons": Exclusion.Reason.choices,
+        "min_answers": exclusions.STRAIGHT_LINING_MIN_ANSWERS, "min_seconds": exclusions.review_min_seconds(),
+    })
+
+
+@login_required
+@never_cache
+def exclusion_list(request, round_id):
+    survey_round = get_round_for_user(request.user, round_id)
+    return _exclusions_page(request, survey_round, ExcludeForm())
+
+
+@login_required
+@require_POST
+def exclude(request, round_id):
+    survey_round = get_round_for_user(request.user, round_id)
+    form = ExcludeForm(request.POST)
+    if form.is_valid():
+        response = exclusions.get_response_for_round(request.user, survey_round, form.cleaned_data["response_id"])
+        try:
+            exclusions.response_exclude(response=response, reason=form.cleaned_data["reason"],
+                                        note=form.cleaned_data["note"], user=request.user)
+        except exclusions.ExclusionError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("Response %(id)s is excluded.") % {"id": response.pk})
+            back = "fieldwork:review" if request.POST.get("next") == "review" else "fieldwork:exclusions"
+            return redirect(back, survey_round.pk)
+    return _exclusions_page(request, survey_round, form, status=400)
+
+
+@login_required
+@require_POST
+def restore(request, round_id, response_id):
+    survey_round = get_round_for_user(request.user, round_id)
+    response = exclusions.get_response_for_round(request.user, survey_round, response_id)
+    try:
+        exclusions.response_restore(response=response, user=request.user)
+    except exclusions.ExclusionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Response %(id)s is restored: it counts again.") % {"id": response.pk})
+    return redirect("fieldwork:exclusions", survey_round.pk)
