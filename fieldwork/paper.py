@@ -1,0 +1,432 @@
+"""Paper forms: one entered by a survey officer, or many imported from a CSV file.
+
+Both go through ``fieldwork.services.response_submit`` (channel PAPER, no kiosk), so a paper form
+is checked and stored exactly as a kiosk response is. A paper form has no clock times: its
+``submitted_at`` is the start of the day written on the form (Vietnam time) and ``started_at`` is
+empty. Every form has an id made before it is sent, so sending it again stores nothing new: the
+entry page makes it when the page is shown; a CSV row gives it in ``form_id`` or it is derived
+from the round and the row's content.
+"""
+
+import csv
+import datetime
+import io
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from fieldwork.models import Response, Round
+from fieldwork.services import SubmissionError, SubmitResult, response_submit
+from questionnaires.answers import AnswerErrors, pack_answers
+from questionnaires.definition import SMALLINT_MAX, condition_items
+from units import access
+from units.models import Unit
+
+# Fixed for ever: a derived form id must be the same in every later import of the same file.
+PAPER_NAMESPACE = uuid.UUID("df9afb41-3ec1-4d82-bb34-c4a80b899dd4")
+META_COLUMNS = ["unit_code", "form_date", "form_id"]
+REQUIRED_META_COLUMNS = ["unit_code", "form_date"]
+WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+# response_submit names the envelope fields as the kiosk API does; a CSV row names its columns.
+FIELD_NAMES = {"submitted_at": "form_date", "id": "form_id"}
+
+
+class PaperImportError(Exception):
+    """The file was rejected and nothing was stored; ``errors`` name the line of each problem."""
+
+    def __init__(self, errors):
+        super().__init__(f"{len(errors)} error(s) in the paper forms file")
+        self.errors = errors
+
+
+@dataclass
+class PaperImportResult:
+    stored: int = 0
+    already_stored: int = 0
+
+
+@dataclass
+class _Row:
+    number: int  # the spreadsheet row: the header is line 1
+    unit: Unit | None
+    form_date: datetime.date | None
+    form_id: uuid.UUID | None
+    answers: dict
+    errors: list = field(default_factory=list)  # (column, message)
+
+
+# ---------------------------------------------------------------------------------------------
+# One paper form
+
+
+def paper_units(*, survey_round: Round, user):
+    """The units a paper form of this round may come from: the round's subtree, as far as the
+    user may run fieldwork there."""
+    units = survey_round.unit.subtree()
+    if user is not None:
+        units = units.filter(pk__in=access.visible_units(user, access.FIELDWORK).values("pk"))
+    return units.order_by("path")
+
+
+def paper_entered_today(*, survey_round: Round) -> int:
+    """Paper forms of the round received today (Vietnam time), by anyone."""
+    start = timezone.make_aware(datetime.datetime.combine(timezone.localdate(), datetime.time.min))
+    return Response.objects.filter(
+        round=survey_round, channel=Response.Channel.PAPER, received_at__gte=start
+    ).count()
+
+
+def form_datetime(day: datetime.date) -> datetime.datetime:
+    """A paper form's submitted_at: the start of the day written on it, in the project's time zone."""
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=timezone.get_default_timezone())
+
+
+def _check_form_date(survey_round: Round, day: datetime.date):
+    """Why a form with this date cannot belong to the round, or None."""
+    if day > timezone.localdate():
+        return f"{day.isoformat()} is in the future"
+    start, end = survey_round.period_start, survey_round.period_end
+    if (start and day < start) or (end and day > end):
+        period = f"{start.isoformat() if start else '…'} to {end.isoformat() if end else '…'}"
+        return f"{day.isoformat()} is outside the round's period ({period})"
+    return None
+
+
+def paper_round_problem(survey_round: Round):
+    """Why the round takes no paper forms now, or None. A closed round is frozen (as
+    response_submit also says): reopen it to enter the last forms."""
+    if survey_round.status == Round.Status.DRAFT:
+        return f"round {survey_round.pk} has not been opened: paper forms can be entered once it is open"
+    if survey_round.status == Round.Status.CLOSED:
+        return f"round {survey_round.pk} is closed: reopen it to enter more paper forms"
+    return None
+
+
+def _check_round_open(survey_round: Round):
+    problem = paper_round_problem(survey_round)
+    if problem:
+        raise SubmissionError(409, {"round": [problem]})
+
+
+def paper_answer_errors(*, survey_round: Round, answers: dict) -> dict:
+    """What is wrong with the answers alone (item code → messages), without storing anything."""
+    try:
+        pack_answers(survey_round.questionnaire.parsed, answers)
+    except AnswerErrors as exc:
+        return exc.errors
+    return {}
+
+
+def paper_submit(*, survey_round: Round, unit: Unit, form_id, form_date: datetime.date, answers: dict,
+                 language="vi") -> SubmitResult:
+    """Check and store one paper form. The same form_id with the same content again stores nothing
+    (created=False); SubmissionError names what is wrong (``form_date`` for the date)."""
+    _check_round_open(survey_round)
+    problem = _check_form_date(survey_round, form_date)
+    if problem:
+        raise SubmissionError(400, {"form_date": [problem]})
+    payload = {
+        "id": str(form_id), "round": survey_round.pk, "questionnaire": survey_round.questionnaire.code,
+        "started_at": None, "submitted_at": form_datetime(form_date).isoformat(), "language": language,
+        "answers": answers,
+    }
+    try:
+        return response_submit(unit=unit, payload=payload, channel=Response.Channel.PAPER, kiosk=None)
+    except SubmissionError as exc:
+        exc.errors = {FIELD_NAMES.get(key, key): messages for key, messages in exc.errors.items()}
+        raise
+
+
+# ---------------------------------------------------------------------------------------------
+# Many paper forms from a CSV file
+
+
+def paper_decode(data: bytes) -> str:
+    """The text of an uploaded file: UTF-8, with or without the BOM Excel writes."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PaperImportError([
+            f"the file is not UTF-8 text ({exc.reason} at byte {exc.start}): "
+            "in Excel, save it as “CSV UTF-8 (Comma delimited)”"
+        ])
+
+
+def decode_cell(item: dict, cell: str):
+    """A CSV cell as an answer in the API's form (None when empty). Cells that do not convert are
+    passed on as they are, so that pack_answers names the problem as it does for the kiosk."""
+    cell = cell.strip()
+    if not cell:
+        return None
+    kind = item["kind"]
+    if kind in ("satisfaction", "number"):
+        return int(cell) if WHOLE_NUMBER.fullmatch(cell) else cell
+    if kind == "multiple":
+        return [part.strip().lower() for part in cell.split(";") if part.strip()]
+    if kind in ("single", "yesno"):
+        return cell.lower()  # option codes are lower case
+    return cell
+
+
+def _reader(text: str):
+    """A csv reader of the text. Excel set to Vietnamese separates with ';': the header (codes
+    only, never a comma or a semicolon) tells which."""
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if ";" in first_line and "," not in first_line else ","
+    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+
+
+def _check_header(header, definition, errors):
+    known = META_COLUMNS + [item["code"] for item in definition.items]
+    unknown = [c for c in header if c not in known]
+    missing = [c for c in REQUIRED_META_COLUMNS if c not in header]
+    missing += [item["code"] for item in definition.items if item["required"] and item["code"] not in header]
+    twice = sorted({c for c in header if c and header.count(c) > 1})
+    version = definition.doc["code"]
+    if unknown:
+        errors.append(f"line 1: unknown column(s): {', '.join(c or '(empty)' for c in unknown)} "
+                      f"(the round's questionnaire is {version}: start from the round's template)")
+    if missing:
+        errors.append(f"line 1: missing column(s): {', '.join(missing)}")
+    if twice:
+        errors.append(f"line 1: column(s) given twice: {', '.join(twice)}")
+
+
+def _parse_date(value):
+    try:
+        return datetime.date.fromisoformat(value), None
+    except ValueError:
+        return None, f"'{value}' is not a date in the form YYYY-MM-DD" if value else "is empty"
+
+
+def _parse_form_id(value):
+    if not value:
+        return None, None
+    try:
+        return uuid.UUID(value), None
+    except ValueError:
+        return None, f"'{value}' is not a UUID (leave it empty to let the import make one)"
+
+
+class _UnitLookup:
+    """Unit codes of a file → units, with a message for a code that cannot be used."""
+
+    def __init__(self, survey_round, user):
+        self.round_unit = survey_round.unit
+        self.allowed = {u.code: u for u in paper_units(survey_round=survey_round, user=user)}
+        self.in_round = set(survey_round.unit.subtree().values_list("code", flat=True))
+        self.cache = {}
+
+    def get(self, code):
+        if code in self.allowed:
+            return self.allowed[code], None
+        if not code:
+            return None, "is empty"
+        if code in self.in_round:
+            return None, f"you may not enter paper forms for unit '{code}'"
+        if code not in self.cache:
+            self.cache[code] = Unit.objects.filter(code=code).exists()
+        if self.cache[code]:
+            return None, f"unit '{code}' is outside the round's area ({self.round_unit})"
+        return None, f"unknown unit code '{code}'"
+
+
+def _parse_row(number, values, columns, definition, units):
+    cells = dict(zip(columns, values, strict=False))
+    unit, unit_error = units.get(cells.get("unit_code", "").strip())
+    form_date, date_error = _parse_date(cells.get("form_date", "").strip())
+    form_id, id_error = _parse_form_id(cells.get("form_id", "").strip())
+    answers = {}
+    for item in definition.items:
+        value = decode_cell(item, cells.get(item["code"], ""))
+        if value is not None:
+            answers[item["code"]] = value
+    row = _Row(number, unit, form_date, form_id, answers)
+    row.errors = [(column, message) for column, message in
+                  (("unit_code", unit_error), ("form_date", date_error), ("form_id", id_error)) if message]
+    if len(values) > len(columns):
+        row.errors.insert(0, ("", f"{len(values)} values but {len(columns)} columns"))
+    return row
+
+
+def _read_rows(text, definition, units, errors):
+    reader, number, rows = _reader(text.removeprefix("\ufeff")), 0, []
+    try:
+        header = [h.strip() for h in next(reader, [])]
+        number = 1
+        if not any(header):
+            errors.append("line 1: the file is empty: it needs the header row of the round's template")
+            return []
+        _check_header(header, definition, errors)
+        if errors:
+            return []
+        for number, values in enumerate(reader, start=2):
+            if any(v.strip() for v in values):  # skip blank lines, e.g. left at the end by Excel
+                rows.append(_parse_row(number, values, header, definition, units))
+    except csv.Error as exc:
+        errors.append(f"line {number + 1}: not readable as CSV ({exc})")  # the line after the last good one
+        return []
+    return rows
+
+
+def _content_key(row: _Row) -> str:
+    """The row's content, normalised. Changing this changes every derived id: a file imported
+    before the change would be stored a second time."""
+    answers = {code: sorted(v) if isinstance(v, list) else v for code, v in row.answers.items()}
+    return json.dumps([row.unit.code, row.form_date.isoformat(), answers], sort_keys=True, ensure_ascii=False)
+
+
+def _assign_ids(survey_round, rows):
+    """Give rows without form_id an id derived from the round and the row's content. Identical
+    rows in one file are different forms (two citizens can answer alike): the n-th copy of a row
+    gets its own id, so re-importing the file still gives every row the same id."""
+    copies, first_line_of = {}, {}
+    for row in rows:
+        if row.form_id is not None:
+            if row.form_id in first_line_of:
+                row.errors.append(("form_id", f"{row.form_id} is also on line {first_line_of[row.form_id]}"))
+            first_line_of.setdefault(row.form_id, row.number)
+        elif not row.errors:
+            key = _content_key(row)
+            copies[key] = copies.get(key, 0) + 1
+            row.form_id = uuid.uuid5(PAPER_NAMESPACE, f"round {survey_round.pk} copy {copies[key]} {key}")
+
+
+def _format(number, errors):
+    return [f"line {number}, {column}: {message}" if column else f"line {number}: {message}"
+            for column, message in errors]
+
+
+def _check_rows(survey_round, definition, rows):
+    """Every problem that shows without storing anything (dates, answers), for every row: a file
+    with mistakes is turned away at once, without a slow transaction that is rolled back."""
+    errors = []
+    for row in rows:
+        problem = row.form_date and _check_form_date(survey_round, row.form_date)
+        if problem:
+            row.errors.append(("form_date", problem))
+        try:
+            pack_answers(definition, row.answers)
+        except AnswerErrors as exc:
+            row.errors += [(code, "; ".join(messages)) for code, messages in exc.errors.items()]
+        errors += _format(row.number, row.errors)
+    return errors
+
+
+def _submit_rows(survey_round, rows):
+    """Store every row through response_submit and collect the errors it still finds (a form_id
+    stored before with other answers). The caller's transaction is rolled back when there are any."""
+    result, errors = PaperImportResult(), []
+    for row in rows:
+        try:
+            submitted = paper_submit(survey_round=survey_round, unit=row.unit, form_id=row.form_id,
+                                     form_date=row.form_date, answers=row.answers)
+        except SubmissionError as exc:
+            errors += _format(row.number, [(code, "; ".join(messages)) for code, messages in exc.errors.items()])
+            continue
+        if submitted.created:
+            result.stored += 1
+        else:
+            result.already_stored += 1
+    return result, errors
+
+
+def paper_import_csv(*, survey_round: Round, text: str, user=None, max_rows=None) -> PaperImportResult:
+    """Import paper forms from the CSV of the round's template: all or nothing. Raises
+    PaperImportError with every problem ("line 7, F3.2: must be one of 1, 2, 3, 4, 5").
+    ``user``: only units where they may run fieldwork; ``max_rows``: a limit for the upload page."""
+    try:
+        _check_round_open(survey_round)
+    except SubmissionError as exc:
+        raise PaperImportError(exc.errors["round"])
+    definition = survey_round.questionnaire.parsed
+    errors = []
+    rows = _read_rows(text, definition, _UnitLookup(survey_round, user), errors)
+    if not errors and not rows:
+        errors.append("line 2: the file has a header but no paper forms")
+    if max_rows and len(rows) > max_rows:
+        errors.append(f"the file has {len(rows)} paper forms, at most {max_rows} can be imported at once: "
+                      "split it into smaller files")
+    if errors:
+        raise PaperImportError(errors)
+    _assign_ids(survey_round, rows)
+    errors = _check_rows(survey_round, definition, rows)
+    if errors:
+        raise PaperImportError(errors)
+    with transaction.atomic():
+        result, errors = _submit_rows(survey_round, rows)
+        if errors:
+            raise PaperImportError(errors)  # leaving the block rolls back the rows stored so far
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# The template and its codebook
+
+
+def _csv_text(rows) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    return out.getvalue()
+
+
+def paper_template_csv(*, survey_round: Round) -> str:
+    """The header row the import accepts: the fixed columns, then every item code in order."""
+    definition = survey_round.questionnaire.parsed
+    return _csv_text([META_COLUMNS + [item["code"] for item in definition.items]])
+
+
+META_CODEBOOK = {
+    "unit_code": ("Mã đơn vị nơi thu phiếu", "Code of the unit the form came from", "required"),
+    "form_date": ("Ngày ghi trên phiếu", "Date written on the form", "required"),
+    "form_id": ("Mã phiếu (để trống: hệ thống tự tạo)", "Form id (leave empty: the import makes one)", "optional"),
+}
+
+
+def _meta_allowed(column, survey_round):
+    if column == "unit_code":
+        units = survey_round.unit.subtree().order_by("path")
+        return "; ".join(f"{u.code}={u.name}" for u in units)
+    if column == "form_date":
+        return "YYYY-MM-DD, e.g. 2026-11-23"
+    return "a UUID, e.g. 0b7e6a4e-5d1c-4b7a-9c53-2f1f0e3c9a11"
+
+
+def _allowed(definition, item):
+    kind = item["kind"]
+    labels = "; ".join(f"{o['code']}={o['label']['vi']}" for o in definition.options(item))
+    if kind == "multiple":
+        most = f" (at most {item['max_choices']})" if item.get("max_choices") else ""
+        return f"one or more codes separated by ';'{most}: {labels}"
+    if kind == "number":
+        return f"a whole number from {item.get('min', 0)} to {item.get('max', SMALLINT_MAX)}"
+    if kind == "text":
+        return f"text, at most {item.get('max_length', 500)} characters"
+    return labels
+
+
+def _asked_if(item):
+    condition = item.get("condition")
+    if not condition:
+        return ""
+    if set(condition) == {"item", "equals"}:
+        return f"{condition['item']} = {condition['equals']}"
+    if set(condition) == {"item", "in"}:
+        return f"{condition['item']} in {', '.join(map(str, condition['in']))}"
+    return f"depends on {', '.join(condition_items(condition))}: {json.dumps(condition)}"
+
+
+def paper_codebook_csv(*, survey_round: Round) -> str:
+    """One row per column of the template: what it asks and which values it takes."""
+    definition = survey_round.questionnaire.parsed
+    rows = [["item_code", "question_vi", "question_en", "kind", "required", "asked_only_if", "allowed_values"]]
+    for column, (vi, en, required) in META_CODEBOOK.items():
+        rows.append([column, vi, en, "form", required, "", _meta_allowed(column, survey_round)])
+    for item in definition.items:
+        rows.append([item["code"], item["text"]["vi"], item["text"]["en"], item["kind"],
+                     "required" if item["required"] else "optional", _asked_if(item), _allowed(definition, item)])
+    return _csv_text(rows)

@@ -1,0 +1,156 @@
+"""Survey officers' pages for paper forms: enter one, import many from CSV, download the template."""
+
+import uuid
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from fieldwork import paper
+from fieldwork.forms import ResponseForm
+from fieldwork.models import Round
+from fieldwork.selectors import get_round_for_user
+from fieldwork.services import SubmissionError
+
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+# Each form is stored through response_submit (a few queries): keep an upload well inside a
+# request's time limit. Larger files go through `manage.py import_paper`, which has no limit.
+MAX_UPLOAD_ROWS = 1000
+
+
+class UnitChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, unit):
+        return f"{unit.code} · {unit.name}"
+
+
+class PaperEntryForm(forms.Form):
+    """Where and when the paper form was filled in; the answers are a ResponseForm beside it."""
+
+    unit = UnitChoiceField(label=gettext_lazy("Unit the form came from"), queryset=None, to_field_name="code")
+    form_date = forms.DateField(label=gettext_lazy("Date written on the form"),
+                                widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    form_id = forms.UUIDField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, units, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].queryset = units
+
+
+class PaperImportForm(forms.Form):
+    file = forms.FileField(label=gettext_lazy("CSV file of paper forms"))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(_("The file is larger than 5 MB: split it into smaller files."))
+        return upload
+
+
+def _language():
+    return "en" if (translation.get_language() or "").startswith("en") else "vi"
+
+
+def _entry_initial(request):
+    """A new form keeps the unit and date of the previous one: officers enter piles from one place."""
+    return {"unit": request.GET.get("unit"), "form_date": request.GET.get("date") or timezone.localdate(),
+            "form_id": uuid.uuid4()}
+
+
+def _add_errors(answers, entry, errors):
+    for key, problems in errors.items():
+        form = answers if key in answers.fields else entry
+        form.add_error(key if key in form.fields else None, "; ".join(problems))
+
+
+def _submit(request, survey_round, entry, answers) -> bool:
+    data = entry.cleaned_data
+    try:
+        result = paper.paper_submit(survey_round=survey_round, unit=data["unit"], form_id=data["form_id"],
+                                    form_date=data["form_date"], answers=answers.answers())
+    except SubmissionError as exc:
+        _add_errors(answers, entry, exc.errors)
+        return False
+    if result.created:
+        messages.success(request, _("Paper form stored. Enter the next one."))
+    else:
+        messages.info(request, _("This paper form was already stored: it was not stored again."))
+    return True
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def paper_entry(request, round_id):
+    survey_round = get_round_for_user(request.user, round_id)
+    units = paper.paper_units(survey_round=survey_round, user=request.user)
+    entry = PaperEntryForm(request.POST or None, units=units, initial=_entry_initial(request))
+    definition = survey_round.questionnaire.parsed
+    answers = ResponseForm(request.POST or None, definition=definition, language=_language())
+    if request.method == "POST" and all([entry.is_valid(), answers.is_valid()]):
+        if _submit(request, survey_round, entry, answers):
+            query = urlencode({"unit": entry.cleaned_data["unit"].code, "date": entry.cleaned_data["form_date"]})
+            return redirect(f"{reverse('fieldwork:paper-entry', args=[survey_round.pk])}?{query}")
+    elif request.method == "POST" and answers.is_valid():  # show the answers' mistakes now, not on the next try
+        _add_errors(answers, entry, paper.paper_answer_errors(survey_round=survey_round, answers=answers.answers()))
+    sections = [{"title": s["title"][_language()], "fields": [answers[i["code"]] for i in s["items"]]}
+                for s in definition.doc["sections"]]
+    return render(request, "fieldwork/paper_entry.html", {
+        "round": survey_round, "entry": entry, "answers": answers, "sections": sections,
+        "is_draft": survey_round.status == Round.Status.DRAFT,
+        "is_closed": survey_round.status == Round.Status.CLOSED,
+        "entered_today": paper.paper_entered_today(survey_round=survey_round),
+    })
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def paper_import(request, round_id):
+    survey_round = get_round_for_user(request.user, round_id)
+    form = PaperImportForm(request.POST or None, request.FILES or None)
+    errors = []
+    if request.method == "POST" and form.is_valid():
+        try:
+            text = paper.paper_decode(form.cleaned_data["file"].read())
+            result = paper.paper_import_csv(survey_round=survey_round, text=text, user=request.user,
+                                            max_rows=MAX_UPLOAD_ROWS)
+        except paper.PaperImportError as exc:
+            errors = exc.errors
+        else:
+            messages.success(request, _("%(stored)d paper forms stored, %(already)d already stored before.")
+                             % {"stored": result.stored, "already": result.already_stored})
+            return redirect("fieldwork:paper-import", survey_round.pk)
+    return render(request, "fieldwork/paper_import.html",
+                  {"round": survey_round, "form": form, "errors": errors, "max_rows": MAX_UPLOAD_ROWS})
+
+
+def _csv_download(text, filename):
+    # The BOM makes Excel read the file as UTF-8 (Vietnamese letters); the import accepts it.
+    response = HttpResponse(("\ufeff" + text).encode("utf-8"), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+@require_GET
+def paper_template(request, round_id):
+    survey_round = get_round_for_user(request.user, round_id)
+    return _csv_download(paper.paper_template_csv(survey_round=survey_round),
+                         f"paper-forms-round-{survey_round.pk}.csv")
+
+
+@login_required
+@require_GET
+def paper_codebook(request, round_id):
+    survey_round = get_round_for_user(request.user, round_id)
+    return _csv_download(paper.paper_codebook_csv(survey_round=survey_round),
+                         f"paper-forms-round-{survey_round.pk}-codebook.csv")
