@@ -182,6 +182,21 @@ class Quota(models.Model):
         return self.policy or self.round.quota_policy
 
 
+class QuotaDay(models.Model):
+    """In-quota responses per quota and day, kept with ``filled``: the progress page reads the
+    pace from here instead of scanning responses."""
+
+    quota = models.ForeignKey(Quota, on_delete=models.CASCADE, related_name="days")
+    day = models.DateField()
+    responses = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["quota", "day"], name="quota_day_once")]
+
+    def __str__(self):
+        return f"{self.quota_id} {self.day}: {self.responses}"
+
+
 class Exclusion(models.Model):
     """A response left out of counts and scores, with the reason. Deleting the row restores it;
     every exclusion and restoration is also written to ExclusionLog."""

@@ -8,8 +8,9 @@ concurrent submissions never push a quota past its target (the database also ref
 
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
+from django.utils import timezone
 
 from fieldwork.models import Quota, Round
 from units.models import Unit
@@ -61,15 +62,32 @@ def quota_claim(*, survey_round: Round, unit: Unit, answers: dict) -> Claim:
         Quota.objects.filter(pk__in=[q.pk for q in full]).update(over=F("over") + 1)
         return Claim(False, full)
     Quota.objects.filter(pk__in=[q.pk for q in quotas]).update(filled=F("filled") + 1)
+    _count_day([q.pk for q in quotas], timezone.localdate(), +1)
     return Claim(True, [])
+
+
+def _count_day(quota_ids, day, delta):
+    """Keep the per-day counts beside ``filled`` (under the same row locks)."""
+    if not quota_ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO fieldwork_quotaday (quota_id, day, responses)
+               SELECT q, %s, %s FROM unnest(%s::int[]) AS q
+               ON CONFLICT (quota_id, day)
+               DO UPDATE SET responses = fieldwork_quotaday.responses + EXCLUDED.responses""",
+            [day, delta, list(quota_ids)],
+        )
 
 
 def quota_release(*, response, answers: dict) -> None:
     """Give back the places of an in-quota response that is being excluded."""
     if response.over_quota:
         return
-    quotas = _matching(response.round, response.unit, answers).select_for_update().order_by("pk")
-    Quota.objects.filter(pk__in=[q.pk for q in quotas], filled__gt=0).update(filled=F("filled") - 1)
+    ids = list(_matching(response.round, response.unit, answers).select_for_update().order_by("pk")
+               .filter(filled__gt=0).values_list("pk", flat=True))
+    Quota.objects.filter(pk__in=ids).update(filled=F("filled") - 1)
+    _count_day(ids, timezone.localdate(response.received_at), -1)
 
 
 def quota_reclaim(*, response, answers: dict) -> None:
@@ -81,6 +99,7 @@ def quota_reclaim(*, response, answers: dict) -> None:
     if full:
         raise QuotaFull(full)
     Quota.objects.filter(pk__in=[q.pk for q in quotas]).update(filled=F("filled") + 1)
+    _count_day([q.pk for q in quotas], timezone.localdate(response.received_at), +1)
 
 
 @transaction.atomic
@@ -132,3 +151,57 @@ def closed_for_unit(*, survey_round: Round, unit: Unit):
     )
     strata = [{"item": item, "value": value} for item, value in full if item]
     return any(not item for item, _ in full), strata
+
+
+def _grouped_in_quota(survey_round, strata):
+    """In-quota, not excluded responses of a round by unit path, stratum answers and local day."""
+    definition = survey_round.questionnaire.parsed
+    columns = "".join(f", r.answers[{definition.positions[item]}]" for item in strata)
+    sql = f"""
+        SELECT u.path, (r.received_at AT TIME ZONE %s)::date{columns}, count(*)
+        FROM fieldwork_response r
+        JOIN units_unit u ON u.id = r.unit_id
+        LEFT JOIN fieldwork_exclusion x ON x.response_id = r.id
+        WHERE r.round_id = %s AND NOT r.over_quota AND x.response_id IS NULL
+        GROUP BY 1, 2{columns}
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [timezone.get_current_timezone_name(), survey_round.pk])
+        return cursor.fetchall()
+
+
+@transaction.atomic
+def quota_recount(*, survey_round: Round) -> int:
+    """Recompute every quota's in-quota count and per-day counts from the responses: a repair
+    tool (after a restore or a manual fix), and the reference the counters must agree with."""
+    from fieldwork.models import QuotaDay
+
+    quotas = list(Quota.objects.select_for_update().filter(round=survey_round).select_related("unit"))
+    definition = survey_round.questionnaire.parsed
+    strata = sorted({q.stratum_item for q in quotas if q.stratum_item})
+    options = {item: [o["code"] for o in definition.by_code[item]["options"]] for item in strata}
+    by_path = {}
+    for quota in quotas:
+        by_path.setdefault(quota.unit.path, []).append(quota)
+    days = {}
+    for row in _grouped_in_quota(survey_round, strata):
+        path, day, values, count = row[0], row[1], row[2:-1], row[-1]
+        answers = {item: options[item][v - 1] for item, v in zip(strata, values, strict=True) if v}
+        for ancestor in Unit(path=path).ancestor_paths():
+            for quota in by_path.get(ancestor, ()):
+                if not quota.stratum_item or answers.get(quota.stratum_item) == quota.stratum_value:
+                    days[(quota.pk, day)] = days.get((quota.pk, day), 0) + count
+    totals = {}
+    for (quota_id, _day), count in days.items():
+        totals[quota_id] = totals.get(quota_id, 0) + count
+    over = [q for q in quotas if totals.get(q.pk, 0) > q.target]
+    if over:
+        raise QuotaError("more in-quota responses than the target for: " + ", ".join(map(str, over)))
+    for quota in quotas:
+        quota.filled = totals.get(quota.pk, 0)
+    Quota.objects.bulk_update(quotas, ["filled"], batch_size=1000)
+    QuotaDay.objects.filter(quota__round=survey_round).delete()
+    QuotaDay.objects.bulk_create(
+        [QuotaDay(quota_id=q, day=d, responses=n) for (q, d), n in days.items()], batch_size=2000
+    )
+    return len(quotas)

@@ -4,13 +4,11 @@ import datetime
 import math
 from dataclasses import dataclass
 
-from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from fieldwork.models import Kiosk, Quota, Response, Round
-from fieldwork.quotas import STRATUM_ITEMS
+from fieldwork.models import Kiosk, Quota, QuotaDay, Response, Round
 from units import access
 from units.models import Unit
 
@@ -50,59 +48,29 @@ class QuotaProgress:
         return 100.0 * self.quota.filled / self.quota.target if self.quota.target else 100.0
 
 
-def _recent_counts(survey_round, since):
-    """In-quota responses of the round since a time, grouped by unit and by the answers to the
-    stratum questions: one query, whatever the number of quotas."""
-    definition = survey_round.questionnaire.parsed
-    strata = [item for item in STRATUM_ITEMS if item in definition.positions]
-    columns = ", ".join(f"r.answers[{definition.positions[item]}]" for item in strata)
-    sql = f"""
-        SELECT u.path {', ' + columns if columns else ''}, count(*)
-        FROM fieldwork_response r JOIN units_unit u ON u.id = r.unit_id
-        WHERE r.round_id = %s AND r.received_at >= %s AND NOT r.over_quota
-        GROUP BY u.path {', ' + columns if columns else ''}
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [survey_round.pk, since])
-        rows = cursor.fetchall()
-    option_codes = {item: [o["code"] for o in definition.by_code[item]["options"]] for item in strata}
-    decoded = []
-    for row in rows:
-        path, values, count = row[0], row[1:-1], row[-1]
-        answers = {item: option_codes[item][v - 1] for item, v in zip(strata, values, strict=True) if v}
-        decoded.append((path, answers, count))
-    return decoded
-
-
 def quota_progress(survey_round) -> list[QuotaProgress]:
     """Every quota of the round with its fill, pace and projected completion."""
     quotas = list(survey_round.quotas.select_related("unit").order_by("unit__path", "stratum_item",
                                                                        "stratum_value"))
-    now = timezone.now()
+    today = timezone.localdate()
     days = RATE_DAYS
     if survey_round.opened_at:
-        days = max(1, min(RATE_DAYS, (now - survey_round.opened_at).days + 1))
-    recent = {q.pk: 0 for q in quotas}
-    if quotas:
-        by_path = {}
-        for quota in quotas:
-            by_path.setdefault(quota.unit.path, []).append(quota)
-        for path, answers, count in _recent_counts(survey_round, now - datetime.timedelta(days=days)):
-            for ancestor in Unit(path=path).ancestor_paths():
-                for quota in by_path.get(ancestor, ()):
-                    if not quota.stratum_item or answers.get(quota.stratum_item) == quota.stratum_value:
-                        recent[quota.pk] += count
-    today = timezone.localdate()
+        days = max(1, min(RATE_DAYS, (today - timezone.localdate(survey_round.opened_at)).days + 1))
+    # One grouped query over the per-day counts that claiming keeps, whatever the number of quotas.
+    recent = dict(
+        QuotaDay.objects.filter(quota__round=survey_round, day__gt=today - datetime.timedelta(days=days))
+        .values("quota").annotate(n=Sum("responses")).values_list("quota", "n")
+    )
     result = []
     for quota in quotas:
-        per_day = recent[quota.pk] / days
+        per_day = recent.get(quota.pk, 0) / days
         remaining = quota.target - quota.filled
         projected = today if remaining <= 0 else (
             today + datetime.timedelta(days=math.ceil(remaining / per_day)) if per_day else None
         )
         deadline = survey_round.period_end
         lagging = remaining > 0 and (projected is None or (deadline is not None and projected > deadline))
-        result.append(QuotaProgress(quota, recent[quota.pk], per_day, projected, lagging))
+        result.append(QuotaProgress(quota, recent.get(quota.pk, 0), per_day, projected, lagging))
     return result
 
 

@@ -211,3 +211,24 @@ class KioskQuotaScreeningTests(KioskTestCase):
 
         self.assertTrue(data["quota_full"])
         self.assertIsNone(data["round"])
+
+
+class QuotaRecountTests(KioskTestCase):
+    def test_the_recount_agrees_with_the_counters_kept_while_claiming(self):
+        from fieldwork.models import QuotaDay
+        from fieldwork.quotas import quota_recount
+
+        quota_set(survey_round=self.round, unit=self.province, target=3, stratum_item="E.FIELD", stratum_value="land")
+        quota_set(survey_round=self.round, unit=self.commune, target=4)
+        for field in ("land", "land", "construction", "land", "land"):
+            self.post(self.payload(answers=full_answers(**{"E.FIELD": field})))
+
+        def snapshot():
+            return (sorted(Quota.objects.values_list("pk", "filled")),
+                    sorted(QuotaDay.objects.values_list("quota", "day", "responses")))
+
+        kept = snapshot()
+        quota_recount(survey_round=self.round)
+
+        self.assertEqual(snapshot(), kept)
+        self.assertEqual(sorted(f for _, f in kept[0]), [3, 4])
