@@ -51,7 +51,7 @@ def scores_changed(round_id: int) -> None:
 
 def review_min_seconds() -> int:
     """Responses completed in fewer seconds than this are flagged as too fast."""
-    return getattr(settings, "REVIEW_MIN_SECONDS", 60)
+    return settings.REVIEW_MIN_SECONDS
 
 
 def _when(moment) -> str:

@@ -197,6 +197,8 @@ KIOSK_RATE_LIMIT_PER_MINUTE = env_int("KIOSK_RATE_LIMIT_PER_MINUTE", 120)
 # A response that reaches the server this long after it was completed was queued offline: it is
 # stored (flagged if its quota is full) even where the quota's policy closes the survey.
 QUOTA_QUEUED_AFTER_SECONDS = env_int("QUOTA_QUEUED_AFTER_SECONDS", 120)
+# A response completed faster than this is flagged for review as "too fast".
+REVIEW_MIN_SECONDS = env_int("REVIEW_MIN_SECONDS", 60)
 
 # Celery: the broker is Redis; results too (short-lived, for progress and health checks).
 CELERY_BROKER_URL = celery_url_from_redis_url(REDIS_URL)
