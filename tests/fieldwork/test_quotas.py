@@ -229,6 +229,11 @@ class QuotaRecountTests(KioskTestCase):
 
         kept = snapshot()
         quota_recount(survey_round=self.round)
+        recounted = snapshot()
+        Quota.objects.update(filled=0)
+        QuotaDay.objects.all().delete()
+        call_command("quota_recount", "--round", str(self.round.pk), stdout=io.StringIO())
 
+        self.assertEqual(recounted, kept)
         self.assertEqual(snapshot(), kept)
         self.assertEqual(sorted(f for _, f in kept[0]), [3, 4])
