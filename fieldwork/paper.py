@@ -23,6 +23,7 @@ from fieldwork.models import Response, Round
 from fieldwork.services import SubmissionError, SubmitResult, response_submit
 from questionnaires.answers import AnswerErrors, pack_answers
 from questionnaires.definition import SMALLINT_MAX, condition_items
+from surveyapp.spreadsheet import csv_text
 from units import access
 from units.models import Unit
 
@@ -368,16 +369,10 @@ def paper_import_csv(*, survey_round: Round, text: str, user=None, max_rows=None
 # The template and its codebook
 
 
-def _csv_text(rows) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(rows)
-    return out.getvalue()
-
-
 def paper_template_csv(*, survey_round: Round) -> str:
     """The header row the import accepts: the fixed columns, then every item code in order."""
     definition = survey_round.questionnaire.parsed
-    return _csv_text([META_COLUMNS + [item["code"] for item in definition.items]])
+    return csv_text([META_COLUMNS + [item["code"] for item in definition.items]], bom=False)  # the download adds it
 
 
 META_CODEBOOK = {
@@ -429,4 +424,4 @@ def paper_codebook_csv(*, survey_round: Round) -> str:
     for item in definition.items:
         rows.append([item["code"], item["text"]["vi"], item["text"]["en"], item["kind"],
                      "required" if item["required"] else "optional", _asked_if(item), _allowed(definition, item)])
-    return _csv_text(rows)
+    return csv_text(rows, bom=False)  # the download adds it

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from fieldwork.models import Dossier, DossierList, Round, Sample, SampleMember
 from fieldwork.quotas import QuotaError, quota_set
+from surveyapp.spreadsheet import csv_text
 from units.models import Unit
 
 COLUMNS = ["dossier_code", "unit_code", "service_field", "completed_on"]
@@ -346,16 +347,13 @@ CALL_LIST_COLUMNS = ["position", "dossier_code", "unit_code", "unit_name", "serv
 
 def sample_call_list_csv(*, sample: Sample) -> str:
     """The call list in call order, as UTF-8 CSV text with a BOM (so spreadsheet programs read it as UTF-8)."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(CALL_LIST_COLUMNS)
     members = sample.members.select_related("dossier__unit").order_by("position")
-    for m in members.iterator(chunk_size=BATCH_SIZE):
-        d = m.dossier
-        writer.writerow([m.position, d.code, d.unit.code, d.unit.name, d.service_field,
-                         d.completed_on.isoformat(), m.stratum])
-    return out.getvalue()
+    rows = (
+        [m.position, m.dossier.code, m.dossier.unit.code, m.dossier.unit.name, m.dossier.service_field,
+         m.dossier.completed_on.isoformat(), m.stratum]
+        for m in members.iterator(chunk_size=BATCH_SIZE)
+    )
+    return csv_text([CALL_LIST_COLUMNS, *rows])
 
 
 # ---------------------------------------------------------------------------------------------
