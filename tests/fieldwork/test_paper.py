@@ -16,9 +16,7 @@ from fieldwork.models import Response
 from fieldwork.paper import PaperImportError, paper_import_csv, paper_template_csv
 from fieldwork.services import round_close, round_create
 from questionnaires.answers import unpack_answers
-from tests.base import make_user
 from tests.fieldwork.base import KioskTestCase, full_answers
-from units.models import Role
 
 TODAY = timezone.localdate
 
@@ -33,13 +31,6 @@ def form_row(unit_code="02212", form_date=None, form_id="", **answers):
 
 
 class PaperTestCase(KioskTestCase):
-    @classmethod
-    def setUpTestData(cls):
-        super().setUpTestData()
-        cls.province_officer = make_user("province_officer", (Role.Kind.OFFICER, cls.province))
-        cls.province_head = make_user("province_head", (Role.Kind.HEAD, cls.province))
-        cls.far_officer = make_user("far_officer", (Role.Kind.OFFICER, cls.another_province))
-
     def urls(self):
         return [reverse(f"fieldwork:paper-{name}", args=[self.round.pk])
                 for name in ("entry", "import", "template", "codebook")]
