@@ -220,6 +220,9 @@ def round_exclusions(*, survey_round: Round):
     )
 
 
-def round_exclusion_log(*, survey_round: Round, limit: int = 200):
-    """The latest entries of the round's exclusion log, newest first."""
-    return ExclusionLog.objects.filter(round=survey_round).select_related("by").order_by("-at", "-pk")[:limit]
+def round_exclusion_log(*, survey_round: Round, limit: int = 200, scope=None):
+    """The latest entries of the round's exclusion log (within a scope filter), newest first."""
+    entries = ExclusionLog.objects.filter(round=survey_round)
+    if scope is not None:
+        entries = entries.filter(scope)
+    return entries.select_related("by").order_by("-at", "-pk")[:limit]

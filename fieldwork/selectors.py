@@ -5,6 +5,7 @@ import math
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, Sum
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -13,11 +14,33 @@ from units import access
 from units.models import Unit
 
 
-def get_round_for_user(user, round_id, capability=access.FIELDWORK) -> Round:
-    """The round, if the user holds the capability on its unit; 404 otherwise (also for no such round)."""
+def get_round_for_user(user, round_id, capability=access.FIELDWORK, *, whole=False) -> Round:
+    """The round, with ``scope_paths``: the parts of it this user works on. 404 otherwise.
+
+    Someone with the capability on the round's unit (or above) has the whole round. Someone with
+    it only on units inside the round's subtree (a commune officer in a province-wide round) has
+    just those units: pages show and change only what lies there. ``whole=True`` is for what only
+    the round's owners may do (its settings, opening and closing, sampling, allocation).
+    """
     survey_round = get_object_or_404(Round.objects.select_related("unit", "questionnaire"), pk=round_id)
-    access.check_unit_access(user, survey_round.unit, capability)
+    if access.user_can(user, survey_round.unit, capability):
+        survey_round.scope_paths = [survey_round.unit.path]
+    elif whole:
+        raise Http404("Not found.")
+    else:
+        survey_round.scope_paths = access.role_paths_within(user, survey_round.unit, capability)
+        if not survey_round.scope_paths:
+            raise Http404("Not found.")
+    survey_round.whole_scope = survey_round.scope_paths == [survey_round.unit.path]
     return survey_round
+
+
+def in_scope(survey_round: Round, unit_field="unit") -> Q:
+    """A filter for rows whose unit lies in the part of the round the user works on."""
+    condition = Q()
+    for path in survey_round.scope_paths:
+        condition |= Q(**{f"{unit_field}__path__startswith": path})
+    return condition
 
 
 def rounds_for_unit(unit: Unit):
@@ -49,16 +72,18 @@ class QuotaProgress:
 
 
 def quota_progress(survey_round) -> list[QuotaProgress]:
-    """Every quota of the round with its fill, pace and projected completion."""
-    quotas = list(survey_round.quotas.select_related("unit").order_by("unit__path", "stratum_item",
-                                                                       "stratum_value"))
+    """Every quota of the round (in the user's part of it) with its fill, pace and projection."""
+    quotas = survey_round.quotas.select_related("unit").order_by("unit__path", "stratum_item", "stratum_value")
+    if hasattr(survey_round, "scope_paths"):
+        quotas = quotas.filter(in_scope(survey_round))
+    quotas = list(quotas)
     today = timezone.localdate()
     days = RATE_DAYS
     if survey_round.opened_at:
         days = max(1, min(RATE_DAYS, (today - timezone.localdate(survey_round.opened_at)).days + 1))
     # One grouped query over the per-day counts that claiming keeps, whatever the number of quotas.
     recent = dict(
-        QuotaDay.objects.filter(quota__round=survey_round, day__gt=today - datetime.timedelta(days=days))
+        QuotaDay.objects.filter(quota__in=[q.pk for q in quotas], day__gt=today - datetime.timedelta(days=days))
         .values("quota").annotate(n=Sum("responses")).values_list("quota", "n")
     )
     result = []
@@ -101,8 +126,8 @@ def kiosks_with_activity(unit: Unit):
 
 
 def round_summary(survey_round):
-    """Counts for the round page: one query."""
-    return Response.objects.filter(round=survey_round).aggregate(
+    """Counts for the round page (in the user's part of the round): one query."""
+    return Response.objects.filter(round=survey_round).filter(in_scope(survey_round)).aggregate(
         total=Count("id"),
         over_quota=Count("id", filter=Q(over_quota=True)),
         excluded=Count("exclusion"),

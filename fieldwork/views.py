@@ -152,7 +152,7 @@ def round_list(request, code):
 def round_detail(request, round_id):
     survey_round = selectors.get_round_for_user(request.user, round_id)
     form = None
-    if survey_round.status != Round.Status.CLOSED:
+    if survey_round.status != Round.Status.CLOSED and survey_round.whole_scope:
         form = RoundForm(request.POST or None, initial={
             **{f: getattr(survey_round, f) for f in services.ROUND_EDITABLE},
             "questionnaire": survey_round.questionnaire,
@@ -176,7 +176,7 @@ def round_detail(request, round_id):
 @require_POST
 def round_status(request, round_id, action):
     """Open, close or reopen a round."""
-    survey_round = selectors.get_round_for_user(request.user, round_id)
+    survey_round = selectors.get_round_for_user(request.user, round_id, whole=True)
     try:
         if action == "close":
             services.round_close(survey_round=survey_round)

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from fieldwork import exclusions
 from fieldwork.models import Exclusion
-from fieldwork.selectors import get_round_for_user
+from fieldwork.selectors import get_round_for_user, in_scope
 
 
 class ExcludeForm(forms.Form):
@@ -25,8 +25,11 @@ class ExcludeForm(forms.Form):
 def _exclusions_page(request, survey_round, form, status=200):
     return render(request, "fieldwork/exclusion_list.html", {
         "round": survey_round, "form": form,
-        "exclusions": exclusions.round_exclusions(survey_round=survey_round),
-        "log": exclusions.round_exclusion_log(survey_round=survey_round), "reasons": Exclusion.Reason.choices,
+        "exclusions": exclusions.round_exclusions(survey_round=survey_round).filter(
+            in_scope(survey_round, "response__unit")),
+        "log": exclusions.round_exclusion_log(survey_round=survey_round,
+                                              scope=in_scope(survey_round, "response__unit")),
+        "reasons": Exclusion.Reason.choices,
     }, status=status)
 
 
@@ -34,7 +37,7 @@ def _exclusions_page(request, survey_round, form, status=200):
 @never_cache
 def review(request, round_id):
     survey_round = get_round_for_user(request.user, round_id)
-    flagged = exclusions.flagged_responses(survey_round=survey_round)
+    flagged = exclusions.flagged_responses(survey_round=survey_round).filter(in_scope(survey_round))
     page = Paginator(flagged, exclusions.REVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "fieldwork/exclusion_review.html", {
         "round": survey_round, "page": page, "reasons": Exclusion.Reason.choices,

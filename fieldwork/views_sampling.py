@@ -106,7 +106,7 @@ def _get_list(survey_round, list_id):
 @login_required
 @never_cache
 def dossier_lists(request, round_id):
-    survey_round = get_round_for_user(request.user, round_id, access.FIELDWORK)
+    survey_round = get_round_for_user(request.user, round_id, access.FIELDWORK, whole=True)
     form = DossierListForm(request.POST or None, request.FILES or None)
     errors = []
     if request.method == "POST" and form.is_valid():
@@ -126,7 +126,7 @@ def dossier_lists(request, round_id):
 @login_required
 @never_cache
 def dossier_list(request, round_id, list_id):
-    survey_round = get_round_for_user(request.user, round_id, access.FIELDWORK)
+    survey_round = get_round_for_user(request.user, round_id, access.FIELDWORK, whole=True)
     the_list = _get_list(survey_round, list_id)
     form = DrawForm(request.POST or None)
     errors = []
@@ -158,7 +158,7 @@ def _strata_rows(survey_round, the_list):
 @login_required
 @never_cache
 def sample_csv(request, round_id, sample_id):
-    survey_round = get_round_for_user(request.user, round_id, access.FIELDWORK)
+    survey_round = get_round_for_user(request.user, round_id, access.FIELDWORK, whole=True)
     sample = get_object_or_404(Sample, pk=sample_id, dossier_list__round=survey_round)
     response = HttpResponse(sampling.sample_call_list_csv(sample=sample), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="sample-{sample.pk}-seed-{sample.seed}.csv"'
@@ -168,7 +168,7 @@ def sample_csv(request, round_id, sample_id):
 @login_required
 @never_cache
 def quota_allocate(request, round_id):
-    survey_round = get_round_for_user(request.user, round_id, access.FIELDWORK)
+    survey_round = get_round_for_user(request.user, round_id, access.FIELDWORK, whole=True)
     if request.method == "POST":
         return _quota_save(request, survey_round)
     form = AllocateForm(request.GET if "by" in request.GET else None, survey_round=survey_round)

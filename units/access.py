@@ -48,6 +48,16 @@ def check_unit_access(user, unit: Unit, capability: str) -> None:
         raise Http404("Not found.")
 
 
+def role_paths_within(user, unit: Unit, capability: str) -> list[str]:
+    """The paths of the units inside this unit's subtree where the user holds the capability."""
+    if not user.is_authenticated or not user.is_active:
+        return []
+    return sorted(set(
+        Role.objects.filter(user=user, kind__in=ROLES_WITH[capability], unit__path__startswith=unit.path)
+        .values_list("unit__path", flat=True)
+    ))
+
+
 def visible_units(user, capability: str):
     """Every unit in the subtrees where the user holds a role with the capability."""
     if not user.is_authenticated or not user.is_active:

@@ -395,11 +395,20 @@ class PageAccessTests(ExclusionTestCase):
         self.assertEqual([r.status_code for r in self.requests()], [404] * 4)
         self.assertNothingChanged()
 
-    def test_an_officer_of_a_commune_gets_404_for_a_round_over_the_whole_province(self):
+    def test_a_commune_officer_works_on_their_commune_within_a_province_round(self):
+        elsewhere = self.submit(seconds=10, unit=self.other_commune)
         self.client.force_login(self.officer)
 
-        self.assertEqual([r.status_code for r in self.requests()], [404] * 4)
-        self.assertNothingChanged()
+        queue = self.client.get(reverse("fieldwork:review", args=[self.round.pk]))
+        other = self.client.post(reverse("fieldwork:exclude", args=[self.round.pk]),
+                                 {"response_id": elsewhere.pk, "reason": "test"})
+        own = self.client.post(reverse("fieldwork:exclude", args=[self.round.pk]),
+                               {"response_id": self.response.pk, "reason": "too_fast"})
+
+        self.assertEqual([r.pk for r in queue.context["page"]], [self.response.pk])  # not the other commune's
+        self.assertEqual((other.status_code, own.status_code), (404, 302))
+        self.assertEqual(sorted(Exclusion.objects.values_list("response_id", flat=True)),
+                         sorted([self.excluded.pk, self.response.pk]))
 
     def test_a_head_gets_404_even_of_the_rounds_province(self):
         for head in (self.head, self.province_head):

@@ -171,10 +171,14 @@ class PaperAccessTests(PaperTestCase):
         for url in self.urls():
             self.assertEqual(self.client.get(url).status_code, 404, url)
 
-    def test_a_commune_officer_cannot_reach_a_round_of_the_whole_province(self):
+    def test_a_commune_officer_enters_forms_of_their_commune_in_a_province_round(self):
         self.client.force_login(self.officer)
 
-        self.assertEqual(self.client.get(self.urls()[0]).status_code, 404)
+        page = self.client.get(self.urls()[0])
+
+        self.assertEqual(page.status_code, 200)
+        self.assertContains(page, "02212")
+        self.assertNotContains(page, "02230")  # another commune of the round: not theirs
 
     def test_someone_logged_out_is_sent_to_the_login_page(self):
         self.assertEqual(self.client.get(self.urls()[0]).status_code, 302)

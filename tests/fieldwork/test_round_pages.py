@@ -90,6 +90,23 @@ class RoundPageTests(KioskTestCase):
         self.assertEqual(self.client.post(reverse("fieldwork:round-close", args=[elsewhere.pk])).status_code, 404)
         self.assertEqual(self.client.get(reverse("fieldwork:round-list", args=["02230"])).status_code, 404)
 
+    def test_a_commune_officer_sees_a_province_round_but_cannot_change_or_close_it(self):
+        self.client.force_login(self.officer)
+        quota_set(survey_round=self.round, unit=self.commune, target=5)
+        quota_set(survey_round=self.round, unit=self.other_commune, target=5)
+
+        page = self.client.get(reverse("fieldwork:round", args=[self.round.pk]))
+        quotas = self.client.get(reverse("fieldwork:quotas", args=[self.round.pk]))
+        close = self.client.post(reverse("fieldwork:round-close", args=[self.round.pk]))
+        sampling = self.client.get(reverse("fieldwork:dossier-lists", args=[self.round.pk]))
+
+        self.assertIsNone(page.context["form"])
+        self.assertNotContains(page, reverse("fieldwork:round-close", args=[self.round.pk]))
+        self.assertEqual([r.quota.unit.code for r in quotas.context["rows"]], ["02212"])
+        self.assertEqual((close.status_code, sampling.status_code), (404, 404))
+        self.round.refresh_from_db()
+        self.assertEqual(self.round.status, "open")
+
     def test_a_head_cannot_run_rounds(self):
         self.client.force_login(self.head)
 
