@@ -1,7 +1,7 @@
 """Named personas shared by the tests: a small province with two communes and their staff."""
 
 from django.contrib.auth import get_user_model
-from django.test import TestCase
+from django.test import Client, TestCase
 
 from units.models import Role, Unit
 
@@ -25,11 +25,21 @@ def make_user(username, *roles, superuser=False):
     return user
 
 
+class EnglishClient(Client):
+    """Pages in English, so that tests can check messages as written in the code. Vietnamese, the
+    default for a browser that asks for no language, is tested with a plain Client."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, HTTP_ACCEPT_LANGUAGE="en", **kwargs)
+
+
 class BaseTestCase(TestCase):
     """province ─┬─ commune ── commune_centre
                  └─ other_commune
        another_province (someone else's)
     """
+
+    client_class = EnglishClient
 
     @classmethod
     def setUpTestData(cls):

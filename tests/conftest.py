@@ -8,6 +8,15 @@ def pytest_configure(config):
 
 
 @pytest.fixture(autouse=True)
+def _english():
+    """Code called directly by tests speaks English (pages: see tests.base.EnglishClient)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache():
     """Each test starts with none of this run's cache keys (other runs may share the Redis database)."""
     from django.core.cache import cache

@@ -1,4 +1,4 @@
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from tests.base import BaseTestCase
@@ -52,11 +52,12 @@ class HomeTests(BaseTestCase):
         self.assertNotContains(response, "Phường Minh Xuân")
 
     def test_it_is_in_vietnamese_by_default_and_english_on_request(self):
-        self.client.force_login(self.nobody)
+        browser = Client()  # asks for no language
+        browser.force_login(self.nobody)
 
-        vi = self.client.get(reverse("home"))
-        self.client.post(reverse("set_language"), {"language": "en"})
-        en = self.client.get(reverse("home"))
+        vi = browser.get(reverse("home"))
+        browser.post(reverse("set_language"), {"language": "en"})
+        en = browser.get(reverse("home"))
 
         self.assertContains(vi, 'lang="vi"')
         self.assertContains(vi, "Đăng xuất")
