@@ -94,7 +94,10 @@ def quota_progress(survey_round) -> list[QuotaProgress]:
             today + datetime.timedelta(days=math.ceil(remaining / per_day)) if per_day else None
         )
         deadline = survey_round.period_end
-        lagging = remaining > 0 and (projected is None or (deadline is not None and projected > deadline))
+        # Silent quotas lag only once the round has had a day to get going.
+        silent = projected is None and days > 1
+        late = projected is not None and deadline is not None and projected > deadline
+        lagging = remaining > 0 and (silent or late)
         result.append(QuotaProgress(quota, recent.get(quota.pk, 0), per_day, projected, lagging))
     return result
 

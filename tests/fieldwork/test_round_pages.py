@@ -143,8 +143,18 @@ class QuotaProgressTests(KioskTestCase):
             reverse("fieldwork:quotas", args=[self.round.pk])).context["rows"]}
 
         self.assertTrue(rows["02212"].lagging)
-        self.assertTrue(rows["02230"].lagging)  # nothing at all lately
         self.assertIsNone(rows["02230"].projected)
+        self.assertFalse(rows["02230"].lagging)  # silent, but the round opened only today
+
+    def test_a_quota_with_no_responses_lags_once_the_round_has_run_a_day(self):
+        Round.objects.filter(pk=self.round.pk).update(opened_at=timezone.now() - datetime.timedelta(days=3))
+        self.round.refresh_from_db()
+        quota_set(survey_round=self.round, unit=self.other_commune, target=5)
+
+        row = self.client.get(reverse("fieldwork:quotas", args=[self.round.pk])).context["rows"][0]
+
+        self.assertIsNone(row.projected)
+        self.assertTrue(row.lagging)
 
     def test_stratum_quotas_count_their_own_stratum_and_parents_their_sub_units(self):
         land = quota_set(survey_round=self.round, unit=self.province, target=10, stratum_item="E.FIELD",
