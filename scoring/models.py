@@ -1,0 +1,93 @@
+"""Stored scores: what pages, exports and the score API read. Computed by scoring jobs only."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from fieldwork.models import Round
+from units.models import Unit
+
+
+class ScoreRun(models.Model):
+    """One computation of a round's scores: a job row that two workers cannot both claim."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="score_runs")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    reason = models.CharField(max_length=32, blank=True,
+                              help_text=_("What asked for it: responses, exclusion, beat, command."))
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    units_done = models.PositiveIntegerField(default=0)
+    units_total = models.PositiveIntegerField(default=0)
+    responses_used = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # Debouncing: at most one queued run per round; more triggers join it.
+            models.UniqueConstraint(fields=["round"], condition=Q(status="queued"), name="score_run_one_queued"),
+            models.UniqueConstraint(fields=["round"], condition=Q(status="running"), name="score_run_one_running"),
+        ]
+
+    def __str__(self):
+        return f"run {self.pk} of round {self.round_id}: {self.status}"
+
+
+class UnitScore(models.Model):
+    """A unit's figures for a round, from all valid responses in its subtree (pooled).
+
+    Percentages are 0-100 floats, unrounded; None where a figure cannot be computed. The JSON
+    columns hold what the score API returns under the same names:
+    ``factors`` {"F1": {"value", "n", "general": {"n", "satisfied", "rate", "ci"}}},
+    ``items`` {"F1.1": {"n", "satisfied", "rate", "ci": [low, high]}},
+    ``indicators`` {"E.VISITS": {"1": 78.8, ...}, ...} (shares in percent, with "n"),
+    ``expectations`` [{"code", "count", "share"}, ...] most chosen first.
+    """
+
+    run = models.ForeignKey(ScoreRun, on_delete=models.CASCADE, related_name="scores")
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="scores")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    n = models.PositiveIntegerField(help_text=_("Valid responses used."))
+    enough = models.BooleanField(help_text=_("At least the minimum number of responses."))
+    headline = models.FloatField(null=True)
+    headline_low = models.FloatField(null=True)
+    headline_high = models.FloatField(null=True)
+    weighted_headline = models.FloatField(null=True, help_text=_("Post-stratified by service field (our addition)."))
+    factors = models.JSONField(default=dict)
+    items = models.JSONField(default=dict)
+    indicators = models.JSONField(default=dict)
+    expectations = models.JSONField(default=list)
+    rank = models.PositiveIntegerField(null=True, help_text=_("Among sibling units; 1 = best; ties share."))
+    rank_of = models.PositiveIntegerField(null=True, help_text=_("How many siblings were ranked."))
+    change_points = models.FloatField(null=True)
+    change_places = models.IntegerField(null=True, help_text=_("Positive: up that many places."))
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["round", "unit"], name="unit_score_once_per_round")]
+        indexes = [models.Index(fields=["round", "rank"], name="unit_score_round_rank_idx")]
+
+    def __str__(self):
+        return f"{self.unit_id} in round {self.round_id}: {self.headline}"
+
+
+class ApiToken(models.Model):
+    """A token for the read API (``Authorization: Token <key>``); only its hash is kept."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"token {self.pk} of {self.user}"
