@@ -1,12 +1,53 @@
-"""Turning a round's responses into per-unit scores (the contract; the implementation follows).
+"""Turning a round's responses into per-unit scores.
 
 ``compute_round(survey_round, progress=None) -> RoundResult`` reads the round's valid responses
 (not excluded; over-quota ones only if the round counts them) with grouped SQL over the compact
 answer layout, never a Python loop over responses, and returns every unit's figures: the round's
 unit and every unit below it that has responses, pooled over each subtree.
+
+How:
+1. One generated SELECT counts, per (response unit, service field answer), for every satisfaction
+   item ``count(*) FILTER (WHERE answers[i] IN satisfied levels)`` and ``… BETWEEN 1 AND 5``, for
+   every factor the responses with a valid answer to any of its items, for every indicator option
+   the responses that chose it (bit tests for multiple choice), and the responses in the group.
+   (Timing against the unnest alternative: see below once measured.)
+2. Counts add up, so Python rolls the (small) per-unit table up to every ancestor inside the
+   round's subtree by ``Unit.path``: a parent's figures are exactly those of its pooled subtree.
+3. Figures per unit come from the counts by the plain functions in ``scoring.formulas``, by the
+   version's declared ``scoring`` block (SIPAS.md §5: nothing hard-coded per instrument).
+
+Choices (documented here because they are ours, not the method's):
+- A ``mean_of_factors`` headline is the mean of the listed factors that have a value (a factor
+  with no valid answers is left out, not counted as 0); its 95 % interval (our addition) is a
+  normal approximation by the delta method, treating the item rates as independent binomial
+  proportions: var(mean of k) = Σ var / k², with var(rate) = p(1-p)/n. Answers of one citizen are
+  positively correlated, so this interval is somewhat too narrow; it is labelled approximate.
+- The weighted headline (our addition) is post-stratified by service field (``E.FIELD``) with the
+  dossier counts of the round's most recent dossier list in the unit's subtree: Σ share_f ×
+  headline within field f. It is None when the round has no dossier list, the unit's subtree has
+  no dossiers, or a field with dossiers has no responses (or no headline) in the subtree — a
+  weight that cannot be applied would silently reweight the others. Responses without a field
+  answer are left out of the weighted figure only.
+- Indicator shares and expectation shares are of the responses that answered that question.
+- Responses whose questionnaire is not the round's are left out (their answer slots would be read
+  against the wrong layout); a response unit outside the round's subtree counts for the round's
+  unit only.
 """
 
+import math
+from collections import defaultdict
 from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import Count
+
+from fieldwork.models import Dossier, DossierList, Exclusion, Response, Round
+from scoring import formulas
+from scoring.models import UnitScore
+from units.models import PATH_SEPARATOR, Unit
+
+SATISFACTION_LEVELS = "BETWEEN 1 AND 5"
+FIELD_ITEM = "E.FIELD"
 
 
 @dataclass
@@ -31,3 +72,319 @@ class UnitResult:
 class RoundResult:
     units: list[UnitResult] = field(default_factory=list)
     responses_used: int = 0
+
+
+# ---------------------------------------------------------------------------------------------
+# The counting query
+
+
+class Counters:
+    """The columns of the grouped query: each a named ``count(*) FILTER (WHERE …)``."""
+
+    def __init__(self, definition):
+        self.definition = definition
+        self.scoring = definition.doc["scoring"]
+        self.names = ["responses"]
+        self.filters = ["TRUE"]
+        positions = definition.positions
+        levels = ", ".join(str(int(level)) for level in sorted(self.scoring["satisfied_levels"]))
+        self.satisfaction = [item["code"] for item in definition.items if item["kind"] == "satisfaction"]
+        for code in self.satisfaction:
+            slot = f"r.answers[{positions[code]}]"
+            self._add(("satisfied", code), f"{slot} IN ({levels})")
+            self._add(("valid", code), f"{slot} {SATISFACTION_LEVELS}")
+        for factor, spec in sorted(self.scoring["factors"].items()):
+            valid = " OR ".join(f"r.answers[{positions[code]}] {SATISFACTION_LEVELS}" for code in spec["items"])
+            self._add(("factor", factor), valid)
+        self.indicators = list(definition.doc.get("indicators", []))
+        expectations = [definition.doc["expectations"]] if definition.doc.get("expectations") else []
+        self.choice_items = sorted(set(self.indicators + expectations))
+        for code in self.choice_items:
+            item = definition.by_code[code]
+            slot = f"r.answers[{positions[code]}]"
+            self._add(("answered", code), f"{slot} IS NOT NULL")
+            for option, value in option_values(item):
+                test = f"({slot} & {1 << (value - 1)}) <> 0" if item["kind"] == "multiple" else f"{slot} = {value}"
+                self._add(("option", code, option), test)
+        self.index = {name: i for i, name in enumerate(self.names)}
+        self.field_slot = positions.get(FIELD_ITEM)
+
+    def _add(self, name, condition):
+        self.names.append(name)
+        self.filters.append(condition)
+
+    def sql(self):
+        stratum = f"r.answers[{self.field_slot}]" if self.field_slot else "NULL::smallint"
+        columns = ",\n  ".join(f"count(*) FILTER (WHERE {condition})" for condition in self.filters)
+        return (
+            f"SELECT r.unit_id, {stratum} AS stratum,\n  {columns}\n"
+            f"FROM {Response._meta.db_table} r\n"
+            "WHERE r.round_id = %s AND r.questionnaire_id = %s AND (%s OR NOT r.over_quota)\n"
+            f"  AND NOT EXISTS (SELECT 1 FROM {Exclusion._meta.db_table} e WHERE e.response_id = r.id)\n"
+            "GROUP BY 1, 2 ORDER BY 1, 2"
+        )
+
+    def get(self, vector, *name):
+        return vector[self.index[name]]
+
+
+def option_values(item):
+    """(option code, stored value) of a choice item: single/multiple 1-based index, yes/no 1/2."""
+    if item["kind"] == "yesno":
+        return [("yes", 1), ("no", 2)]
+    if item["kind"] in ("single", "multiple"):
+        return [(option["code"], i) for i, option in enumerate(item["options"], start=1)]
+    return []
+
+
+def _add_into(target, vector):
+    for i, value in enumerate(vector):
+        target[i] += value
+
+
+# ---------------------------------------------------------------------------------------------
+# Rolling up the tree
+
+
+class Tree:
+    """The round's subtree, and for each unit the units whose figures it counts towards."""
+
+    def __init__(self, top: Unit):
+        self.top = top
+        units = Unit.objects.filter(path__startswith=top.path).values_list("id", "path", "parent_id")
+        self.paths = {unit_id: path for unit_id, path, _ in units}
+        self.parents = {unit_id: parent_id for unit_id, _, parent_id in units}
+        self.by_path = {path: unit_id for unit_id, path in self.paths.items()}
+        self._cache = {}
+
+    def counted_in(self, unit_id):
+        """This unit and its ancestors up to the round's unit (the round's unit only when the unit
+        is outside the subtree)."""
+        if unit_id not in self._cache:
+            path = self.paths.get(unit_id)
+            if path is None:
+                self._cache[unit_id] = [self.top.id]
+            else:
+                codes = path.strip(PATH_SEPARATOR).split(PATH_SEPARATOR)
+                prefixes = (PATH_SEPARATOR + PATH_SEPARATOR.join(codes[: i + 1]) + PATH_SEPARATOR
+                            for i in range(len(codes)))
+                self._cache[unit_id] = [self.by_path[p] for p in prefixes if p in self.by_path]
+        return self._cache[unit_id]
+
+
+def _count(survey_round, counters, tree):
+    """Per unit, the pooled counts of its subtree; per (unit, field answer) the same by stratum."""
+    with connection.cursor() as cursor:
+        cursor.execute(counters.sql(), [survey_round.pk, survey_round.questionnaire_id, survey_round.score_over_quota])
+        rows = cursor.fetchall()
+    width = len(counters.names)
+    totals = defaultdict(lambda: [0] * width)
+    strata = defaultdict(lambda: [0] * width)
+    for unit_id, stratum, *vector in rows:  # one row per unit and field: small, not per response
+        for target in tree.counted_in(unit_id):
+            _add_into(totals[target], vector)
+            if stratum is not None:
+                _add_into(strata[(target, stratum)], vector)
+    return totals, strata
+
+
+def _dossier_fields(survey_round, tree):
+    """Per unit, dossiers per service field in its subtree from the round's latest dossier list;
+    None when the round has no dossier list."""
+    latest = DossierList.objects.filter(round=survey_round).order_by("-imported_at", "-pk").first()
+    if latest is None:
+        return None
+    counts = defaultdict(lambda: defaultdict(int))
+    rows = (Dossier.objects.filter(dossier_list=latest).values("unit_id", "service_field")
+            .annotate(count=Count("pk")).order_by("unit_id", "service_field")
+            .values_list("unit_id", "service_field", "count"))
+    for unit_id, service_field, count in rows:
+        for target in tree.counted_in(unit_id):
+            counts[target][service_field] += count
+    return counts
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures from counts
+
+
+class Figures:
+    """The version's formulas applied to one vector of counts."""
+
+    def __init__(self, counters: Counters):
+        self.c = counters
+        self.scoring = counters.scoring
+
+    def items(self, vector):
+        result = {}
+        for code in self.c.satisfaction:
+            satisfied, n = self.c.get(vector, "satisfied", code), self.c.get(vector, "valid", code)
+            ci = formulas.wilson(satisfied, n)
+            result[code] = {"n": n, "satisfied": satisfied, "rate": formulas.rate(satisfied, n),
+                            "ci": list(ci) if ci else None}
+        return result
+
+    def _item_variance(self, vector, code):
+        return formulas.binomial_variance(self.c.get(vector, "satisfied", code), self.c.get(vector, "valid", code))
+
+    def factor(self, vector, items, factor):
+        """(value, variance) of a factor by the version's factor method."""
+        spec = self.scoring["factors"][factor]
+        method = self.scoring.get("factor_method", "mean_of_item_rates")
+        if method == "general_item":
+            code = spec["general_item"]
+            return items[code]["rate"], self._item_variance(vector, code)
+        if method == "pooled_answers":
+            satisfied = sum(self.c.get(vector, "satisfied", code) for code in spec["items"])
+            n = sum(self.c.get(vector, "valid", code) for code in spec["items"])
+            return formulas.rate(satisfied, n), formulas.binomial_variance(satisfied, n)
+        value = formulas.mean(items[code]["rate"] for code in spec["items"])
+        variance = formulas.mean_variance(self._item_variance(vector, code) for code in spec["items"])
+        return value, variance
+
+    def factors(self, vector, items):
+        result = {}
+        for factor, spec in sorted(self.scoring["factors"].items()):
+            value, variance = self.factor(vector, items, factor)
+            ci = formulas.normal_interval(value, variance)
+            general = spec.get("general_item")
+            result[factor] = {"value": value, "n": self.c.get(vector, "factor", factor),
+                              "ci": list(ci) if ci else None, "general": dict(items[general]) if general else None}
+        return result
+
+    def headline(self, vector, items=None):
+        """(value, 95 % interval) of the headline by the version's declared method."""
+        items = items if items is not None else self.items(vector)
+        spec = self.scoring["headline"]
+        if spec["method"] == "item":
+            figures = items[spec["item"]]
+            return figures["rate"], tuple(figures["ci"]) if figures["ci"] else None
+        pairs = [self.factor(vector, items, factor) for factor in spec["factors"]]
+        value = formulas.mean(v for v, _ in pairs)
+        variance = formulas.mean_variance(var for v, var in pairs if v is not None)
+        return value, formulas.normal_interval(value, variance)
+
+    def indicators(self, vector):
+        result = {}
+        for code in self.c.indicators:
+            result[code] = self._shares(vector, code)
+        return result
+
+    def _shares(self, vector, code):
+        item = self.c.definition.by_code[code]
+        n = self.c.get(vector, "answered", code)
+        shares = {option: formulas.share(self.c.get(vector, "option", code, option), n)
+                  for option, _ in option_values(item)}
+        shares["n"] = n
+        return shares
+
+    def expectations(self, vector):
+        code = self.c.definition.doc.get("expectations")
+        if not code:
+            return []
+        n = self.c.get(vector, "answered", code)
+        rows = [{"code": option, "count": self.c.get(vector, "option", code, option)}
+                for option, _ in option_values(self.c.definition.by_code[code])]
+        rows.sort(key=lambda row: (-row["count"], row["code"]))
+        for row in rows:
+            row["share"] = formulas.share(row["count"], n)
+        return rows
+
+    def weighted_headline(self, unit_id, strata, fields):
+        """Σ share_f × headline_f over the service fields with dossiers (see the module docstring)."""
+        if fields is None:
+            return None
+        dossiers = {f: count for f, count in fields.get(unit_id, {}).items() if count > 0}
+        total = sum(dossiers.values())
+        if total == 0:
+            return None
+        field_item = self.c.definition.by_code.get(FIELD_ITEM)
+        values = dict(option_values(field_item)) if field_item else {}
+        parts = []
+        for service_field in sorted(dossiers):
+            vector = strata.get((unit_id, values.get(service_field)))
+            if vector is None:
+                return None
+            value, _ = self.headline(vector)
+            if value is None:
+                return None
+            parts.append(dossiers[service_field] / total * value)
+        return math.fsum(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# The round
+
+
+def compute_round(survey_round: Round, progress=None) -> RoundResult:
+    """Every unit's figures for the round (see the module docstring)."""
+    survey_round = Round.objects.select_related("questionnaire", "unit").get(pk=survey_round.pk)
+    definition = survey_round.questionnaire.parsed
+    counters = Counters(definition)
+    tree = Tree(survey_round.unit)
+    totals, strata = _count(survey_round, counters, tree)
+    fields = _dossier_fields(survey_round, tree)
+    figures = Figures(counters)
+    minimum = counters.scoring.get("min_responses", 30)
+    unit_ids = sorted((u for u in totals if totals[u][0] > 0), key=lambda u: tree.paths.get(u, ""))
+    results = []
+    for done, unit_id in enumerate(unit_ids, start=1):
+        vector = totals[unit_id]
+        items = figures.items(vector)
+        headline, ci = figures.headline(vector, items)
+        n = vector[0]
+        results.append(UnitResult(
+            unit_id=unit_id, n=n, enough=n >= minimum, headline=headline, headline_ci=ci,
+            weighted_headline=figures.weighted_headline(unit_id, strata, fields),
+            factors=figures.factors(vector, items), items=items, indicators=figures.indicators(vector),
+            expectations=figures.expectations(vector),
+        ))
+        if progress:
+            progress(done, len(unit_ids))
+    _rank(results, tree)
+    _change(results, survey_round)
+    top = totals.get(survey_round.unit_id)
+    return RoundResult(units=results, responses_used=top[0] if top else 0)
+
+
+def _rank(results, tree):
+    """Rank among siblings (same parent) by headline, highest first; the round's unit has none."""
+    by_parent = defaultdict(dict)
+    for result in results:
+        if result.unit_id == tree.top.id:
+            continue
+        by_parent[tree.parents.get(result.unit_id)][result.unit_id] = result.headline if result.enough else None
+    for result in results:
+        if result.unit_id == tree.top.id:
+            continue
+        siblings = by_parent[tree.parents.get(result.unit_id)]
+        ranks = formulas.competition_ranks(siblings)
+        if result.unit_id in ranks:
+            result.rank, result.rank_of = ranks[result.unit_id], len(ranks)
+
+
+def previous_round(survey_round: Round):
+    """The latest earlier round of the same questionnaire family over the same unit, if any."""
+    def started(r):
+        return r.opened_at or r.created_at
+
+    candidates = (Round.objects.filter(questionnaire__family=survey_round.questionnaire.family,
+                                       unit_id=survey_round.unit_id)
+                  .exclude(pk=survey_round.pk))
+    earlier = [r for r in candidates if (started(r), r.pk) < (started(survey_round), survey_round.pk)]
+    return max(earlier, key=lambda r: (started(r), r.pk), default=None)
+
+
+def _change(results, survey_round):
+    previous = previous_round(survey_round)
+    if previous is None:
+        return
+    stored = {s.unit_id: s for s in UnitScore.objects.filter(round=previous)}
+    for result in results:
+        before = stored.get(result.unit_id)
+        if before is None:
+            continue
+        if before.headline is not None and result.headline is not None:
+            result.change_points = result.headline - before.headline
+        if before.rank is not None and result.rank is not None:
+            result.change_places = before.rank - result.rank
