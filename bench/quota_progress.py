@@ -143,9 +143,27 @@ def main():
                 rows = quota_progress(survey_round)
             timings.append(time.perf_counter() - t0)
         timings.sort()
-        print(f"quota progress: {len(rows)} quotas, {len(queries)} queries, "
+        print(f"quota progress selector: {len(rows)} quotas, {len(queries)} queries, "
               f"median {timings[len(timings) // 2] * 1000:.0f} ms, best {timings[0] * 1000:.0f} ms "
               f"over {args.repeat} runs")
+        from django.core.paginator import Paginator
+        from django.template.loader import render_to_string
+
+        from fieldwork.views import QUOTAS_PER_PAGE, QuotaForm
+
+        survey_round.scope_paths, survey_round.whole_scope = [survey_round.unit.path], True
+        pages = []
+        for _ in range(args.repeat):
+            t0 = time.perf_counter()
+            page = Paginator(quota_progress(survey_round), QUOTAS_PER_PAGE).get_page(1)
+            html = render_to_string("fieldwork/quota_progress.html", {
+                "round": survey_round, "rows": page, "page": page, "form": QuotaForm(),
+                "summary": {"quotas": page.paginator.count, "full": 0, "lagging": 0},
+            })
+            pages.append(time.perf_counter() - t0)
+        pages.sort()
+        print(f"quota progress page (selector + first page of {QUOTAS_PER_PAGE}, {len(html) // 1024} KiB): "
+              f"median {pages[len(pages) // 2] * 1000:.0f} ms")
     finally:
         connection.close()
         if not args.keep:

@@ -73,7 +73,12 @@ class QuotaProgress:
 
 def quota_progress(survey_round) -> list[QuotaProgress]:
     """Every quota of the round (in the user's part of it) with its fill, pace and projection."""
-    quotas = survey_round.quotas.select_related("unit").order_by("unit__path", "stratum_item", "stratum_value")
+    quotas = (
+        survey_round.quotas.select_related("unit")
+        .only("round_id", "target", "filled", "over", "policy", "stratum_item", "stratum_value",
+              "unit__code", "unit__name", "unit__path")
+        .order_by("unit__path", "stratum_item", "stratum_value")
+    )
     if hasattr(survey_round, "scope_paths"):
         quotas = quotas.filter(in_scope(survey_round))
     quotas = list(quotas)
@@ -83,7 +88,7 @@ def quota_progress(survey_round) -> list[QuotaProgress]:
         days = max(1, min(RATE_DAYS, (today - timezone.localdate(survey_round.opened_at)).days + 1))
     # One grouped query over the per-day counts that claiming keeps, whatever the number of quotas.
     recent = dict(
-        QuotaDay.objects.filter(quota__in=[q.pk for q in quotas], day__gt=today - datetime.timedelta(days=days))
+        QuotaDay.objects.filter(quota__round=survey_round, day__gt=today - datetime.timedelta(days=days))
         .values("quota").annotate(n=Sum("responses")).values_list("quota", "n")
     )
     result = []

@@ -7,6 +7,7 @@ import qrcode.image.svg
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -18,6 +19,8 @@ from fieldwork.models import Kiosk, Quota, Round
 from fieldwork.quotas import STRATUM_ITEMS, QuotaError, quota_set
 from questionnaires.models import QuestionnaireVersion
 from units import access
+
+QUOTAS_PER_PAGE = 100
 
 
 class KioskForm(forms.Form):
@@ -204,6 +207,14 @@ def quota_progress(request, round_id):
         else:
             messages.success(request, _("Quota saved."))
             return redirect("fieldwork:quotas", survey_round.pk)
+    rows = selectors.quota_progress(survey_round)
+    summary = {"quotas": len(rows), "full": sum(r.quota.filled >= r.quota.target for r in rows),
+               "lagging": sum(r.lagging for r in rows)}
+    lagging_only = request.GET.get("lagging") == "1"
+    if lagging_only:
+        rows = [r for r in rows if r.lagging]
+    page = Paginator(rows, QUOTAS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "fieldwork/quota_progress.html", {
-        "round": survey_round, "rows": selectors.quota_progress(survey_round), "form": form,
+        "round": survey_round, "rows": page, "page": page, "summary": summary, "lagging_only": lagging_only,
+        "form": form,
     })
