@@ -43,10 +43,12 @@ class ExclusionError(Exception):
 def scores_changed(round_id: int) -> None:
     """Called after the commit of every exclusion or restoration in the round.
 
-    The next score aggregation must leave excluded responses out (and count restored ones again).
-    This is where the scoring issue connects its recompute trigger (e.g. marking the round's
-    ``ScoreRun`` stale or enqueuing the recompute task); until then it does nothing.
+    The next score aggregation must leave excluded responses out (and count restored ones again):
+    request a (debounced) recompute of the round. Never raises.
     """
+    from scoring.services import score_run_trigger
+
+    score_run_trigger(round_id, "exclusion")
 
 
 def review_min_seconds() -> int:

@@ -16,6 +16,7 @@ from fieldwork.models import Kiosk, Response, Round, token_digest
 from fieldwork.quotas import QuotaFull, quota_claim
 from questionnaires.answers import AnswerErrors, pack_answers
 from questionnaires.models import QuestionnaireVersion
+from scoring.services import score_run_trigger
 from units.models import Unit
 
 PAIRING_VALID_FOR = datetime.timedelta(hours=24)
@@ -342,6 +343,8 @@ def response_submit(*, unit: Unit, payload, channel=Response.Channel.KIOSK, kios
             response.save(force_insert=True)
     except IntegrityError:
         return _existing(response)
+    # A debounced recompute of the round's scores; one Redis call in the common case, never raises.
+    transaction.on_commit(lambda: score_run_trigger(survey_round.pk, "responses"))
     return SubmitResult(response, created=True)
 
 

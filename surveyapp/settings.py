@@ -213,6 +213,9 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     # Later issues add their periodic jobs here, one entry each with its reason.
+    # Every 5 minutes: fail score runs of lost workers and queue a recompute of every open round with
+    # responses or exclusions newer than its last run (catches triggers lost while Redis was down).
+    "scoring-recompute-open-rounds": {"task": "scoring.tasks.recompute_open_rounds", "schedule": 300.0},
 }
 
 LOGGING = {

@@ -1,0 +1,318 @@
+"""Score runs: requesting a recompute of a round (debounced), running it, and reading the result.
+
+Debouncing, in two layers:
+
+* Redis key ``score-run-queued:<round>``, set with ``cache.add()`` by whoever queues a run and
+  deleted by the worker that claims it. While it is there, a run that has not started yet exists and
+  will see every response committed before it starts, so a trigger costs one Redis call and no query:
+  a burst of 1,000 submissions queues one run. The key expires by itself (``QUEUED_KEY_TTL``) in case
+  the worker could not delete it.
+* The database: at most one queued run per round (a partial unique constraint). A trigger that gets
+  past the key inserts a queued run, or finds the queued one and leaves it alone.
+
+A run starts at least ``MIN_INTERVAL`` seconds after the round's previous run started (the task is
+enqueued with a countdown). Two runs of a round never run together (the partial unique constraint
+on "running"): a run claimed while another runs is left queued and tried again later.
+"""
+
+import logging
+import secrets
+import time
+import traceback
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, Max, OuterRef, Q, Subquery
+from django.utils import timezone
+
+from fieldwork.models import ExclusionLog, Response, Round, token_digest
+from scoring.models import ApiToken, ScoreRun, UnitScore
+from units.models import Unit
+
+logger = logging.getLogger(__name__)
+
+MIN_INTERVAL = 60  # seconds between the starts of two runs of a round
+QUEUED_KEY_TTL = 90  # seconds; longer than MIN_INTERVAL, so the key outlives the countdown it stands for
+STALE_QUEUED = timedelta(minutes=10)  # a queued run this old lost its task (broker down): enqueue it again
+ERROR_LINES = 12  # of the traceback, kept in ScoreRun.error
+
+
+def _engine(survey_round, progress=None):
+    from scoring.engine import compute_round  # looked up at call time: the engine lands separately
+
+    return compute_round(survey_round, progress=progress)
+
+
+# The scoring engine: ``compute_round(survey_round, progress=None) -> RoundResult`` (scoring.engine).
+# A module-level hook so that a test can run the job machinery with a small engine of its own.
+ENGINE = _engine
+
+
+def _queued_key(round_id) -> str:
+    return f"score-run-queued:{round_id}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Requesting a run
+
+
+def score_run_trigger(round_id: int, reason: str) -> None:
+    """``score_run_request`` for callers that must never fail because of it (a citizen's submission,
+    an exclusion): Redis, the database or the broker being down is logged, and the beat catches up."""
+    try:
+        score_run_request(round_id=round_id, reason=reason)
+    except Exception:
+        logger.exception("could not request a score run of round %s (%s)", round_id, reason)
+
+
+def score_run_request(*, round_id: int, reason: str) -> ScoreRun | None:
+    """Make sure a run of the round is queued; returns it, or None when the Redis key says one is.
+
+    The task is enqueued once per queued run, after the commit, with a countdown that keeps runs of a
+    round at least ``MIN_INTERVAL`` seconds apart.
+    """
+    key = _queued_key(round_id)
+    try:
+        if not cache.add(key, reason, timeout=QUEUED_KEY_TTL):
+            return None  # a run is queued and has not started: it will see this change
+    except Exception:
+        logger.warning("Redis unavailable: debouncing score runs of round %s by the database only", round_id)
+    try:
+        return _queue_run(round_id, reason)
+    except Exception:
+        _forget_key(key)  # no run stands behind the key
+        raise
+
+
+def _queue_run(round_id, reason) -> ScoreRun:
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                run = ScoreRun.objects.create(round_id=round_id, reason=reason, status=ScoreRun.Status.QUEUED)
+            break
+        except IntegrityError:
+            existing = ScoreRun.objects.filter(round_id=round_id, status=ScoreRun.Status.QUEUED).first()
+            if existing is not None:
+                return existing  # already queued, and its task enqueued: join it
+            # the queued run started in between: try again
+    else:
+        raise RuntimeError(f"could not queue a score run of round {round_id}")
+    countdown = _countdown(round_id)
+    transaction.on_commit(lambda: _enqueue(run.pk, countdown))
+    return run
+
+
+def _countdown(round_id) -> int:
+    """Seconds to wait so that the run starts at least MIN_INTERVAL after the last one started."""
+    last_start = ScoreRun.objects.filter(round_id=round_id).aggregate(last=Max("started_at"))["last"]
+    if last_start is None:
+        return 0
+    elapsed = (timezone.now() - last_start).total_seconds()
+    return max(0, int(MIN_INTERVAL - elapsed + 0.999))
+
+
+def _enqueue(run_id: int, countdown: int) -> None:
+    from scoring import tasks
+
+    try:
+        tasks.recompute_round.apply_async(args=[run_id], countdown=countdown)
+    except Exception:
+        # The run stays queued; score_runs_reap (beat) enqueues it again once the broker is back.
+        logger.exception("could not enqueue score run %s", run_id)
+
+
+def _forget_key(key) -> None:
+    try:
+        cache.delete(key)
+    except Exception:
+        logger.warning("could not delete the Redis key %s; it expires by itself", key)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running
+
+
+def score_run_execute(*, run_id: int, progress=None) -> ScoreRun | None:
+    """Claim a queued run and compute it; a run someone else claimed is left alone.
+
+    The results replace the round's previous scores in one transaction. A failure is recorded on
+    the run (status failed, the end of the traceback) and the previous scores stay in place.
+    ``progress(done, total)`` is called as units are computed.
+    """
+    started = timezone.now()
+    try:
+        with transaction.atomic():
+            claimed = ScoreRun.objects.filter(pk=run_id, status=ScoreRun.Status.QUEUED).update(
+                status=ScoreRun.Status.RUNNING, started_at=started)
+    except IntegrityError:
+        return _retry_later(run_id)  # another run of this round is running
+    run = ScoreRun.objects.select_related("round__questionnaire", "round__unit").filter(pk=run_id).first()
+    if not claimed:
+        return run  # done, failed or running elsewhere (or gone): nothing to do
+    _forget_key(_queued_key(run.round_id))  # from now on, changes need a new run
+    try:
+        result = ENGINE(run.round, progress=_progress_recorder(run, progress))
+        _store(run, result, started)
+    except Exception:
+        logger.exception("score run %s of round %s failed", run.pk, run.round_id)
+        _fail(run.pk, _error_text())
+    run.refresh_from_db()
+    return run
+
+
+def _retry_later(run_id):
+    run = ScoreRun.objects.filter(pk=run_id).first()
+    if run is not None and run.status == ScoreRun.Status.QUEUED:
+        transaction.on_commit(lambda: _enqueue(run.pk, MIN_INTERVAL))
+    return run
+
+
+def _progress_recorder(run, progress):
+    """A progress callback that keeps units_done/units_total on the run (at most once a second)."""
+    last_saved = [0.0]
+
+    def record(done, total):
+        now = time.monotonic()
+        if now - last_saved[0] >= 1 or done >= total:
+            last_saved[0] = now
+            ScoreRun.objects.filter(pk=run.pk).update(units_done=done, units_total=total)
+        if progress is not None:
+            progress(done, total)
+
+    return record
+
+
+def _store(run, result, started) -> None:
+    now = timezone.now()
+    rows = [_unit_score(run, unit, now) for unit in result.units]
+    with transaction.atomic():
+        UnitScore.objects.filter(round_id=run.round_id).delete()
+        UnitScore.objects.bulk_create(rows, batch_size=1000)
+        updated = ScoreRun.objects.filter(pk=run.pk, status=ScoreRun.Status.RUNNING).update(
+            status=ScoreRun.Status.DONE, finished_at=now, responses_used=result.responses_used,
+            units_total=len(rows), units_done=len(rows), error="",
+        )
+        if not updated:  # the reaper gave up on this run meanwhile: its results must not count
+            raise RuntimeError(f"run {run.pk} is no longer running (reaped after {now - started})")
+
+
+def _unit_score(run, unit, computed_at) -> UnitScore:
+    low, high = unit.headline_ci if unit.headline_ci else (None, None)
+    return UnitScore(
+        run=run, round_id=run.round_id, unit_id=unit.unit_id, n=unit.n, enough=unit.enough,
+        headline=unit.headline, headline_low=low, headline_high=high, weighted_headline=unit.weighted_headline,
+        factors=unit.factors, items=unit.items, indicators=unit.indicators, expectations=unit.expectations,
+        rank=unit.rank, rank_of=unit.rank_of, change_points=unit.change_points, change_places=unit.change_places,
+        computed_at=computed_at,
+    )
+
+
+def _error_text() -> str:
+    lines = traceback.format_exc().strip().splitlines()
+    return "\n".join(lines[-ERROR_LINES:])
+
+
+def _fail(run_id, error) -> None:
+    ScoreRun.objects.filter(pk=run_id, status=ScoreRun.Status.RUNNING).update(
+        status=ScoreRun.Status.FAILED, error=error, finished_at=timezone.now())
+
+
+def score_run_for_command(*, round_id: int) -> ScoreRun:
+    """A queued run for ``recompute_scores``: the round's queued run if there is one, else a new one."""
+    try:
+        with transaction.atomic():
+            return ScoreRun.objects.create(round_id=round_id, reason="command", status=ScoreRun.Status.QUEUED)
+    except IntegrityError:
+        return ScoreRun.objects.get(round_id=round_id, status=ScoreRun.Status.QUEUED)
+
+
+# ---------------------------------------------------------------------------------------------
+# Housekeeping (beat)
+
+
+def score_runs_reap() -> tuple[int, int]:
+    """Fail runs left "running" by a killed worker; enqueue again runs queued long ago (a task lost
+    while the broker was down). Returns (failed, enqueued)."""
+    now = timezone.now()
+    limit = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    failed = ScoreRun.objects.filter(status=ScoreRun.Status.RUNNING, started_at__lt=now - limit).update(
+        status=ScoreRun.Status.FAILED, finished_at=now,
+        error=f"worker lost: still running {limit.total_seconds():.0f} s after it started")
+    stale = list(ScoreRun.objects.filter(status=ScoreRun.Status.QUEUED, created_at__lt=now - STALE_QUEUED)
+                 .values_list("pk", flat=True))
+    for run_id in stale:
+        transaction.on_commit(lambda run_id=run_id: _enqueue(run_id, 0))
+    return failed, len(stale)
+
+
+def rounds_needing_scores():
+    """Open rounds with a response or an exclusion log entry newer than the start of their last done
+    run (or with responses and no done run)."""
+    last_done = (ScoreRun.objects.filter(round=OuterRef("pk"), status=ScoreRun.Status.DONE)
+                 .order_by("-started_at").values("started_at")[:1])
+    rounds = Round.objects.filter(status=Round.Status.OPEN).annotate(watermark=Subquery(last_done))
+    responses = Response.objects.filter(round=OuterRef("pk"))
+    return rounds.filter(
+        (Exists(responses) & Q(watermark__isnull=True))
+        | Exists(responses.filter(received_at__gte=OuterRef("watermark")))
+        | Exists(ExclusionLog.objects.filter(round=OuterRef("pk"), at__gte=OuterRef("watermark")))
+    )
+
+
+def score_runs_request_stale() -> list[int]:
+    """Request a run of every open round whose scores are behind; returns their ids."""
+    round_ids = list(rounds_needing_scores().values_list("pk", flat=True))
+    for round_id in round_ids:
+        score_run_request(round_id=round_id, reason="beat")
+    return round_ids
+
+
+# ---------------------------------------------------------------------------------------------
+# Reads and tokens
+
+
+def scores_for_api(*, survey_round: Round, unit: Unit) -> dict | None:
+    """The score API's body for a unit in a round, from the stored scores; None if none are stored."""
+    score = UnitScore.objects.select_related("run").filter(round=survey_round, unit=unit).first()
+    if score is None:
+        return None
+    headline_ci = [score.headline_low, score.headline_high] if score.headline_low is not None else None
+    return {
+        "round": survey_round.pk,
+        "unit": unit.code,
+        "unit_name": unit.name,
+        "n": score.n,
+        "enough": score.enough,
+        "headline": {"value": score.headline, "ci": headline_ci},
+        "weighted_headline": {"value": score.weighted_headline, "method": "post-stratified by service field"},
+        "factors": score.factors,
+        "items": score.items,
+        "indicators": score.indicators,
+        "expectations": score.expectations,
+        "rank": score.rank,
+        "rank_of": score.rank_of,
+        "change": {"points": score.change_points, "places": score.change_places},
+        "computed_at": score.computed_at.isoformat(),
+        "responses_used": score.run.responses_used,
+        "run": score.run_id,
+    }
+
+
+def api_token_create(*, user) -> tuple[ApiToken, str]:
+    """A new read-API token for the user; the key is shown once, only its SHA-256 is kept."""
+    key = secrets.token_urlsafe(32)
+    return ApiToken.objects.create(user=user, key_hash=token_digest(key)), key
+
+
+def api_token_user(key: str):
+    """The active user of an API token key, or None. Notes the token's use (at most once a minute)."""
+    token = ApiToken.objects.select_related("user").filter(
+        key_hash=token_digest(key), revoked_at__isnull=True, user__is_active=True).first()
+    if token is None:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user

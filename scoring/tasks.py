@@ -1,0 +1,17 @@
+from celery import shared_task
+
+from scoring import services
+
+
+@shared_task
+def recompute_round(run_id):
+    """Compute a queued score run (a second delivery of the same run does nothing)."""
+    run = services.score_run_execute(run_id=run_id)
+    return run and run.status
+
+
+@shared_task
+def recompute_open_rounds():
+    """Beat: fail runs of lost workers, and queue a run of every open round whose scores are behind."""
+    failed, enqueued = services.score_runs_reap()
+    return {"reaped": failed, "re-enqueued": enqueued, "requested": services.score_runs_request_stale()}

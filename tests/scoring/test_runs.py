@@ -1,0 +1,427 @@
+"""Score runs: debounced requests, claiming, atomic replacement, failures, the reaper, the command,
+the triggers (kiosk submissions, exclusions, beat) and one run through a real Celery worker.
+
+Steps are tested by calling them directly with a small engine of our own plugged into the
+documented hook ``scoring.services.ENGINE``; the end-to-end test runs the real engine in a real
+worker process.
+"""
+
+import datetime
+import io
+import time
+from unittest import mock
+
+import pytest
+from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.db.models import F
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+
+from fieldwork.exclusions import response_exclude
+from fieldwork.models import Response
+from fieldwork.services import kiosk_create, response_submit, round_create
+from questionnaires.services import definition_files, questionnaire_load_file
+from scoring import engine, services
+from scoring.engine import RoundResult, UnitResult
+from scoring.models import ScoreRun, UnitScore
+from scoring.services import (
+    rounds_needing_scores,
+    score_run_execute,
+    score_run_request,
+    score_runs_reap,
+)
+from scoring.tasks import recompute_open_rounds, recompute_round
+from tests.base import make_unit
+from tests.fieldwork.base import KioskTestCase, full_answers
+from tests.workers import celery_worker
+from units.models import Unit
+
+
+def unit_result(unit, n=40, headline=80.0, **extra):
+    return UnitResult(
+        unit_id=unit.pk, n=n, enough=n >= 30, headline=headline, headline_ci=(headline - 5, headline + 5),
+        weighted_headline=None, factors={"F1": {"value": headline, "n": n}},
+        items={"F1.1": {"n": n, "satisfied": n // 2, "rate": 50.0, "ci": [40.0, 60.0]}},
+        indicators={}, expectations=[], **extra,
+    )
+
+
+class FakeEngine:
+    """Returns the given units, reporting progress per unit; counts its calls."""
+
+    def __init__(self, *units, responses_used=40, error=None):
+        self.units, self.responses_used, self.error, self.calls = units, responses_used, error, 0
+
+    def __call__(self, survey_round, progress=None):
+        self.calls += 1
+        if self.error:
+            raise self.error
+        for done in range(1, len(self.units) + 1):
+            if progress:
+                progress(done, len(self.units))
+        return RoundResult(units=list(self.units), responses_used=self.responses_used)
+
+
+class ScoreRunTestCase(KioskTestCase):
+    def engine(self, engine):
+        """Plug a test engine into the documented hook for the rest of the test."""
+        self.enterContext(mock.patch.object(services, "ENGINE", engine))
+        return engine
+
+    def queued_run(self, **fields):
+        return ScoreRun.objects.create(round=self.round, **{"reason": "test", **fields})
+
+    def spy_on_enqueue(self):
+        return self.enterContext(mock.patch.object(recompute_round, "apply_async"))
+
+
+class RequestingRunsTests(ScoreRunTestCase):
+    def test_two_requests_queue_one_run_and_enqueue_it_once(self):
+        enqueue = self.spy_on_enqueue()
+
+        with self.captureOnCommitCallbacks(execute=True):
+            first = score_run_request(round_id=self.round.pk, reason="responses")
+            second = score_run_request(round_id=self.round.pk, reason="responses")
+
+        self.assertIsNotNone(first)
+        self.assertIsNone(second)  # the Redis key said a run is queued: no query at all
+        self.assertEqual(list(ScoreRun.objects.values_list("status", "reason")), [("queued", "responses")])
+        enqueue.assert_called_once_with(args=[first.pk], countdown=0)
+
+    def test_without_the_redis_key_the_database_still_allows_one_queued_run(self):
+        enqueue = self.spy_on_enqueue()
+        with self.captureOnCommitCallbacks(execute=True):
+            first = score_run_request(round_id=self.round.pk, reason="responses")
+            cache.clear()  # the key expired, or Redis lost it
+            again = score_run_request(round_id=self.round.pk, reason="exclusion")
+
+        self.assertEqual(again, first)
+        self.assertEqual(ScoreRun.objects.count(), 1)
+        enqueue.assert_called_once()
+
+    def test_a_run_starts_no_earlier_than_a_minute_after_the_previous_one_started(self):
+        enqueue = self.spy_on_enqueue()
+        ScoreRun.objects.create(round=self.round, status="done", started_at=timezone.now() - datetime.timedelta(
+            seconds=20), finished_at=timezone.now())
+
+        with self.captureOnCommitCallbacks(execute=True):
+            run = score_run_request(round_id=self.round.pk, reason="responses")
+
+        self.assertEqual(enqueue.call_args.kwargs["args"], [run.pk])
+        self.assertIn(enqueue.call_args.kwargs["countdown"], (40, 41))
+
+    def test_the_task_is_enqueued_only_after_the_commit(self):
+        enqueue = self.spy_on_enqueue()
+
+        with self.captureOnCommitCallbacks(execute=False) as callbacks:
+            score_run_request(round_id=self.round.pk, reason="responses")
+
+        enqueue.assert_not_called()
+        self.assertEqual(len(callbacks), 1)
+
+    def test_once_a_run_has_started_a_new_request_queues_another(self):
+        self.spy_on_enqueue()
+        self.engine(FakeEngine(unit_result(self.province)))
+        first = score_run_request(round_id=self.round.pk, reason="responses")
+        score_run_execute(run_id=first.pk)  # claiming deletes the Redis key
+
+        second = score_run_request(round_id=self.round.pk, reason="responses")
+
+        self.assertNotEqual(second.pk, first.pk)
+        self.assertEqual(second.status, "queued")
+
+
+class ExecutingRunsTests(ScoreRunTestCase):
+    def test_a_run_stores_one_score_per_unit_and_records_what_it_used(self):
+        self.engine(FakeEngine(unit_result(self.province, n=50), unit_result(self.commune, n=40), responses_used=50))
+        run = self.queued_run()
+
+        run = score_run_execute(run_id=run.pk)
+
+        self.assertEqual((run.status, run.units_total, run.units_done, run.responses_used, run.error),
+                         ("done", 2, 2, 50, ""))
+        self.assertLessEqual(run.started_at, run.finished_at)
+        scores = {s.unit_id: s for s in UnitScore.objects.filter(round=self.round)}
+        self.assertEqual(set(scores), {self.province.pk, self.commune.pk})
+        commune = scores[self.commune.pk]
+        self.assertEqual((commune.run, commune.n, commune.headline, commune.headline_low, commune.headline_high),
+                         (run, 40, 80.0, 75.0, 85.0))
+
+    def test_executing_the_same_run_twice_computes_it_once(self):
+        engine = self.engine(FakeEngine(unit_result(self.province)))
+        run = self.queued_run()
+
+        first = score_run_execute(run_id=run.pk)
+        second = score_run_execute(run_id=run.pk)
+
+        self.assertEqual(engine.calls, 1)
+        self.assertEqual((first.status, second.status), ("done", "done"))
+        self.assertEqual(first.finished_at, second.finished_at)
+
+    def test_a_run_is_not_claimed_while_another_run_of_the_round_is_running(self):
+        engine = self.engine(FakeEngine(unit_result(self.province)))
+        enqueue = self.spy_on_enqueue()
+        self.queued_run(status="running", started_at=timezone.now())
+        waiting = self.queued_run()
+
+        with self.captureOnCommitCallbacks(execute=True):
+            result = score_run_execute(run_id=waiting.pk)
+
+        self.assertEqual((result.status, engine.calls), ("queued", 0))
+        enqueue.assert_called_once_with(args=[waiting.pk], countdown=services.MIN_INTERVAL)
+
+    def test_an_unknown_run_is_nothing_to_do(self):
+        self.assertIsNone(score_run_execute(run_id=987654))
+
+    def test_a_failing_engine_records_the_error_and_leaves_the_previous_scores(self):
+        self.engine(FakeEngine(unit_result(self.province, headline=70.0)))
+        score_run_execute(run_id=self.queued_run().pk)
+        self.engine(FakeEngine(error=ZeroDivisionError("division by zero in F3")))
+
+        run = score_run_execute(run_id=self.queued_run().pk)
+
+        self.assertEqual(run.status, "failed")
+        self.assertIn("ZeroDivisionError: division by zero in F3", run.error)
+        self.assertIn("Traceback", run.error)
+        self.assertIsNotNone(run.finished_at)
+        self.assertEqual(list(UnitScore.objects.values_list("unit_id", "headline")), [(self.province.pk, 70.0)])
+
+    def test_new_results_replace_the_previous_ones(self):
+        self.engine(FakeEngine(unit_result(self.province, headline=70.0), unit_result(self.commune, headline=60.0)))
+        score_run_execute(run_id=self.queued_run().pk)
+        self.engine(FakeEngine(unit_result(self.province, headline=75.0)))
+
+        run = score_run_execute(run_id=self.queued_run().pk)
+
+        self.assertEqual(list(UnitScore.objects.values_list("run", "unit_id", "headline")),
+                         [(run.pk, self.province.pk, 75.0)])
+
+    def test_a_run_failing_while_storing_leaves_every_previous_score_in_place(self):
+        self.engine(FakeEngine(unit_result(self.province, headline=70.0), unit_result(self.commune, headline=60.0)))
+        old = score_run_execute(run_id=self.queued_run().pk)
+        # The old rows are deleted first, then the new ones inserted; a second result for the same unit
+        # breaks the insert half way, after the delete.
+        self.engine(FakeEngine(unit_result(self.province, headline=90.0), unit_result(self.province)))
+
+        run = score_run_execute(run_id=self.queued_run().pk)
+
+        self.assertEqual(run.status, "failed")
+        self.assertIn("unit_score_once_per_round", run.error)
+        self.assertEqual(sorted(UnitScore.objects.values_list("run", "unit_id", "headline")),
+                         sorted([(old.pk, self.province.pk, 70.0), (old.pk, self.commune.pk, 60.0)]))
+
+    def test_the_task_calls_the_service(self):
+        self.engine(FakeEngine(unit_result(self.province)))
+        run = self.queued_run()
+
+        self.assertEqual(recompute_round(run.pk), "done")
+
+
+class HousekeepingTests(ScoreRunTestCase):
+    def test_the_reaper_fails_a_run_left_running_by_a_lost_worker(self):
+        from django.conf import settings
+
+        limit = settings.CELERY_TASK_TIME_LIMIT + 60
+        stale = self.queued_run(status="running", started_at=timezone.now() - datetime.timedelta(seconds=limit + 5))
+        other_round = round_create(name="Khác", questionnaire_code="sipas-2017", unit_code="10", open_now=True)
+        busy = ScoreRun.objects.create(round=other_round, status="running",
+                                       started_at=timezone.now() - datetime.timedelta(seconds=limit - 30))
+
+        self.assertEqual(score_runs_reap(), (1, 0))
+
+        stale.refresh_from_db()
+        busy.refresh_from_db()
+        self.assertEqual((stale.status, busy.status), ("failed", "running"))
+        self.assertIn("worker lost", stale.error)
+        self.assertIsNotNone(stale.finished_at)
+
+    def test_the_reaper_enqueues_again_a_run_queued_long_ago(self):
+        enqueue = self.spy_on_enqueue()
+        run = self.queued_run()
+        ScoreRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - datetime.timedelta(minutes=11))
+
+        with self.captureOnCommitCallbacks(execute=True):
+            self.assertEqual(score_runs_reap(), (0, 1))
+
+        enqueue.assert_called_once_with(args=[run.pk], countdown=0)
+
+    def test_the_beat_requests_runs_of_open_rounds_whose_scores_are_behind(self):
+        self.spy_on_enqueue()
+        self.assertEqual(list(rounds_needing_scores()), [])  # no responses yet
+        self.submit_response()
+        self.assertEqual(list(rounds_needing_scores()), [self.round])
+
+        self.engine(FakeEngine(unit_result(self.province)))
+        score_run_execute(run_id=self.queued_run().pk)
+        self.assertEqual(list(rounds_needing_scores()), [])  # up to date
+
+        response = self.submit_response()
+        self.assertEqual(list(rounds_needing_scores()), [self.round])
+        score_run_execute(run_id=self.queued_run().pk)
+        self.assertEqual(list(rounds_needing_scores()), [])
+        response_exclude(response=response, reason="test", user=self.province_officer)
+        self.assertEqual(list(rounds_needing_scores()), [self.round])
+
+        with self.captureOnCommitCallbacks(execute=True):
+            summary = recompute_open_rounds()
+
+        self.assertEqual(summary, {"reaped": 0, "re-enqueued": 0, "requested": [self.round.pk]})
+        self.assertEqual(ScoreRun.objects.get(status="queued").reason, "beat")
+
+    def submit_response(self):
+        return response_submit(unit=self.commune, kiosk=self.kiosk, payload=self.payload()).response
+
+
+class RecomputeCommandTests(ScoreRunTestCase):
+    def test_it_shows_a_progress_bar_and_the_summary(self):
+        self.engine(FakeEngine(unit_result(self.province), unit_result(self.commune), unit_result(self.other_commune),
+                               responses_used=123))
+        out = io.StringIO()
+
+        call_command("recompute_scores", "--round", str(self.round.pk), stdout=out)
+
+        run = ScoreRun.objects.get()
+        self.assertEqual((run.status, run.reason), ("done", "command"))
+        text = out.getvalue()
+        self.assertIn("\r[##########....................] 1/3 units", text)
+        self.assertIn("\r[##############################] 3/3 units", text)
+        self.assertRegex(text.splitlines()[-1],
+                         rf"^round {self.round.pk}: 3 units, 123 responses used, \d+\.\d\d s \(run {run.pk}\)$")
+
+    def test_it_takes_over_the_queued_run(self):
+        self.engine(FakeEngine(unit_result(self.province)))
+        queued = self.queued_run(reason="responses")
+
+        call_command("recompute_scores", "--round", str(self.round.pk), stdout=io.StringIO())
+
+        self.assertEqual(list(ScoreRun.objects.values_list("pk", "status", "reason")),
+                         [(queued.pk, "done", "responses")])
+
+    def test_a_failure_is_reported(self):
+        from django.core.management import CommandError
+
+        self.engine(FakeEngine(error=ValueError("no questionnaire scoring block")))
+
+        with self.assertRaisesMessage(CommandError, "no questionnaire scoring block"):
+            call_command("recompute_scores", "--round", str(self.round.pk), stdout=io.StringIO())
+        self.assertEqual(ScoreRun.objects.get().status, "failed")
+
+
+class TriggerTests(ScoreRunTestCase):
+    def test_a_burst_of_kiosk_submissions_queues_one_run_with_one_redis_call_each(self):
+        enqueue = self.spy_on_enqueue()
+        with self.captureOnCommitCallbacks(execute=True):
+            self.assertEqual(self.post(self.payload()).status_code, 201)
+
+        with CaptureQueriesContext(connection) as queries:
+            with self.captureOnCommitCallbacks(execute=True):
+                for _ in range(5):
+                    self.assertEqual(self.post(self.payload()).status_code, 201)
+        run_queries = [q["sql"] for q in queries.captured_queries if "scoring_scorerun" in q["sql"]]
+
+        self.assertEqual(run_queries, [])  # the Redis key answered
+        self.assertEqual(list(ScoreRun.objects.values_list("status", "reason")), [("queued", "responses")])
+        enqueue.assert_called_once()
+        self.assertEqual(cache.get(f"score-run-queued:{self.round.pk}"), "responses")
+
+    def test_a_submission_is_stored_when_the_broker_is_down(self):
+        enqueue = self.spy_on_enqueue()
+        enqueue.side_effect = OperationalError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
+
+        with self.captureOnCommitCallbacks(execute=True):
+            answer = self.post(self.payload())
+
+        self.assertEqual(answer.status_code, 201)
+        enqueue.assert_called_once()
+        self.assertEqual(ScoreRun.objects.get().status, "queued")  # the beat's reaper enqueues it later
+
+    def test_a_submission_is_stored_when_redis_is_down(self):
+        enqueue = self.spy_on_enqueue()
+        with mock.patch.object(RedisCache, "add", side_effect=ConnectionError("Redis is down")):
+            with self.captureOnCommitCallbacks(execute=True):
+                answers = [self.post(self.payload()).status_code for _ in range(2)]
+
+        self.assertEqual(answers, [201, 201])
+        self.assertEqual(ScoreRun.objects.filter(status="queued").count(), 1)  # the database debounced
+        enqueue.assert_called_once()
+
+    def test_a_retry_of_a_stored_response_requests_nothing(self):
+        body = self.payload()
+        self.post(body)
+
+        with self.captureOnCommitCallbacks(execute=True) as callbacks:
+            self.assertEqual(self.post(body).status_code, 200)
+
+        self.assertEqual(callbacks, [])
+
+    def test_an_exclusion_requests_a_run(self):
+        self.spy_on_enqueue()
+        response = response_submit(unit=self.commune, kiosk=self.kiosk, payload=self.payload()).response
+
+        with self.captureOnCommitCallbacks(execute=True):
+            response_exclude(response=response, reason="test", user=self.province_officer)
+
+        self.assertEqual(list(ScoreRun.objects.values_list("status", "reason")), [("queued", "exclusion")])
+
+
+# ---------------------------------------------------------------------------------------------
+# End to end, through a real worker and the real engine
+
+
+def _wait_for(condition, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still waiting after {timeout} s: {list(ScoreRun.objects.values())}")
+        time.sleep(0.2)
+
+
+def _submit(unit, kiosk, survey_round, **answers):
+    import uuid
+
+    now = timezone.now()
+    payload = {
+        "id": str(uuid.uuid4()), "round": survey_round.pk, "questionnaire": "sipas-2017",
+        "started_at": (now - datetime.timedelta(minutes=3)).isoformat(), "submitted_at": now.isoformat(),
+        "language": "vi", "answers": full_answers(**answers),
+    }
+    return response_submit(unit=unit, kiosk=kiosk, payload=payload).response
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(not hasattr(engine, "compute_round"), reason="the scoring engine has not landed yet")
+def test_submissions_and_an_exclusion_are_scored_by_a_real_worker(django_user_model):
+    for path in definition_files():
+        questionnaire_load_file(path=path)
+    province = make_unit("08", level=Unit.Level.PROVINCE)
+    commune = make_unit("02212", province)
+    officer = django_user_model.objects.create_user("officer", is_superuser=True)
+    survey_round = round_create(name="Quý IV/2026", questionnaire_code="sipas-2017", unit_code="08", open_now=True)
+    kiosk, _ = kiosk_create(unit=commune, name="Quầy 1")
+
+    with celery_worker():
+        with transaction.atomic():  # (so that the worker cannot start before the third arrives)
+            responses = [_submit(commune, kiosk, survey_round) for _ in range(3)]
+        first = ScoreRun.objects.get()  # three submissions, one run
+        assert first.reason == "responses"
+        _wait_for(lambda: ScoreRun.objects.filter(pk=first.pk, status__in=["done", "failed"]).exists())
+        first.refresh_from_db()
+        assert (first.status, first.error, first.responses_used) == ("done", "", 3)
+        assert UnitScore.objects.get(round=survey_round, unit=commune).n == 3
+        assert UnitScore.objects.get(round=survey_round, unit=province).n == 3
+
+        # The next run may start a minute after this one did: pretend that minute has passed.
+        ScoreRun.objects.filter(pk=first.pk).update(started_at=F("started_at") - datetime.timedelta(minutes=1))
+        response_exclude(response=responses[0], reason="test", user=officer)
+        second = ScoreRun.objects.exclude(pk=first.pk).get()
+        assert second.reason == "exclusion"
+        _wait_for(lambda: ScoreRun.objects.filter(pk=second.pk, status__in=["done", "failed"]).exists())
+
+    second.refresh_from_db()
+    assert (second.status, second.error, second.responses_used) == ("done", "", 2)
+    assert list(UnitScore.objects.filter(unit=commune).values_list("run", "n")) == [(second.pk, 2)]
+    assert Response.objects.count() == 3
