@@ -15,6 +15,7 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("fieldwork.urls")),
+    path("", include("scoring.urls")),
     path("units/", include("units.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("system/worker-check", views.worker_check, name="worker-check"),
