@@ -292,6 +292,16 @@ class RecomputeCommandTests(ScoreRunTestCase):
         self.assertRegex(text.splitlines()[-1],
                          rf"^round {self.round.pk}: 3 units, 123 responses used, \d+\.\d\d s \(run {run.pk}\)$")
 
+    def test_it_runs_the_real_engine(self):
+        for _ in range(2):
+            response_submit(unit=self.commune, kiosk=self.kiosk, payload=self.payload())
+        out = io.StringIO()
+
+        call_command("recompute_scores", "--round", str(self.round.pk), stdout=out)
+
+        self.assertIn(" 2 responses used, ", out.getvalue().splitlines()[-1])
+        self.assertEqual(UnitScore.objects.get(unit=self.commune).n, 2)
+
     def test_it_takes_over_the_queued_run(self):
         self.engine(FakeEngine(unit_result(self.province)))
         queued = self.queued_run(reason="responses")
@@ -425,3 +435,19 @@ def test_submissions_and_an_exclusion_are_scored_by_a_real_worker(django_user_mo
     assert (second.status, second.error, second.responses_used) == ("done", "", 2)
     assert list(UnitScore.objects.filter(unit=commune).values_list("run", "n")) == [(second.pk, 2)]
     assert Response.objects.count() == 3
+
+
+class AdminTests(ScoreRunTestCase):
+    def test_superusers_see_runs_read_only(self):
+        run = self.queued_run(status="failed", error="ZeroDivisionError")
+        self.admin.is_staff = True  # the Django admin also needs is_staff
+        self.admin.save()
+        self.client.force_login(self.admin)
+
+        listing = self.client.get("/admin/scoring/scorerun/")
+        detail = self.client.get(f"/admin/scoring/scorerun/{run.pk}/change/")
+
+        self.assertContains(listing, "failed")
+        self.assertContains(detail, "ZeroDivisionError")
+        self.assertNotContains(detail, 'name="_save"')
+        self.assertEqual(self.client.get("/admin/scoring/scorerun/add/").status_code, 403)
