@@ -40,6 +40,7 @@ Choices (documented here because they are ours, not the method's):
 """
 
 import math
+import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -153,11 +154,6 @@ def option_values(item):
     return []
 
 
-def _add_into(target, vector):
-    for i, value in enumerate(vector):
-        target[i] += value
-
-
 # ---------------------------------------------------------------------------------------------
 # Rolling up the tree
 
@@ -188,21 +184,32 @@ class Tree:
         return self._cache[unit_id]
 
 
-def _count(survey_round, counters, tree):
-    """Per unit, the pooled counts of its subtree; per (unit, field answer) the same by stratum."""
+def _count(survey_round, counters, tree, by_field):
+    """Per unit, the pooled counts of its subtree; with ``by_field``, per (unit, field answer) too."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL work_mem = '64MB'")  # the sort by unit and field stays in memory
         cursor.execute(counters.sql(), [survey_round.pk, survey_round.questionnaire_id, survey_round.score_over_quota])
         rows = cursor.fetchall()
-    width = len(counters.names)
-    totals = defaultdict(lambda: [0] * width)
-    strata = defaultdict(lambda: [0] * width)
+    own, own_strata = {}, {}
     for unit_id, stratum, *vector in rows:  # one row per unit and field: small, not per response
-        for target in tree.counted_in(unit_id):
-            _add_into(totals[target], vector)
-            if stratum is not None:
-                _add_into(strata[(target, stratum)], vector)
-    return totals, strata
+        own[unit_id] = _plus(own.get(unit_id), vector)
+        if by_field and stratum is not None:
+            own_strata[(unit_id, stratum)] = vector
+    return _roll_up(own, tree, lambda unit_id: unit_id), _roll_up(own_strata, tree, lambda key: key[0])
+
+
+def _roll_up(own, tree, unit_of):
+    """Each unit's (or (unit, field)'s) counts added into every unit it counts towards."""
+    totals = {}
+    for key in sorted(own, key=str):
+        for target in tree.counted_in(unit_of(key)):
+            pooled = target if key == unit_of(key) else (target, *key[1:])
+            totals[pooled] = _plus(totals.get(pooled), own[key])
+    return totals
+
+
+def _plus(total, vector):
+    return list(vector) if total is None else list(map(operator.add, total, vector))
 
 
 def _dossier_fields(survey_round, tree):
@@ -339,8 +346,8 @@ def compute_round(survey_round: Round, progress=None) -> RoundResult:
     definition = survey_round.questionnaire.parsed
     counters = Counters(definition)
     tree = Tree(survey_round.unit)
-    totals, strata = _count(survey_round, counters, tree)
     fields = _dossier_fields(survey_round, tree)
+    totals, strata = _count(survey_round, counters, tree, by_field=fields is not None)
     figures = Figures(counters)
     minimum = counters.scoring.get("min_responses", 30)
     unit_ids = sorted((u for u in totals if totals[u][0] > 0), key=lambda u: tree.paths.get(u, ""))
