@@ -90,39 +90,45 @@ class Counters:
     def __init__(self, definition):
         self.definition = definition
         self.scoring = definition.doc["scoring"]
-        self.names = ["responses"]
+        self.positions = definition.positions
+        self.names, self.filters = ["responses"], ["TRUE"]
         self.slots = set()  # the answer slots the query reads
-        self.filters = ["TRUE"]
-        positions = definition.positions
-        levels = ", ".join(str(int(level)) for level in sorted(self.scoring["satisfied_levels"]))
         self.satisfaction = [item["code"] for item in definition.items if item["kind"] == "satisfaction"]
-        for code in self.satisfaction:
-            slot = self._slot(positions[code])
-            self._add(("satisfied", code), f"{slot} IN ({levels})")
-            self._add(("valid", code), f"{slot} {SATISFACTION_LEVELS}")
-        for factor, spec in sorted(self.scoring["factors"].items()):
-            valid = " OR ".join(f"{self._slot(positions[code])} {SATISFACTION_LEVELS}" for code in spec["items"])
-            self._add(("factor", factor), valid)
         self.indicators = list(definition.doc.get("indicators", []))
         expectations = [definition.doc["expectations"]] if definition.doc.get("expectations") else []
-        self.choice_items = sorted(set(self.indicators + expectations))
-        for code in self.choice_items:
-            item = definition.by_code[code]
-            slot = self._slot(positions[code])
-            self._add(("answered", code), f"{slot} IS NOT NULL")
-            for option, value in option_values(item):
-                test = f"({slot} & {1 << (value - 1)}) <> 0" if item["kind"] == "multiple" else f"{slot} = {value}"
-                self._add(("option", code, option), test)
+        self._add_items()
+        self._add_factors()
+        for code in sorted(set(self.indicators + expectations)):
+            self._add_choices(definition.by_code[code])
         self.index = {name: i for i, name in enumerate(self.names)}
-        self.field_slot = positions.get(FIELD_ITEM)
+        self.field_slot = self.positions.get(FIELD_ITEM)
+
+    def _add_items(self):
+        levels = ", ".join(str(int(level)) for level in sorted(self.scoring["satisfied_levels"]))
+        for code in self.satisfaction:
+            slot = self._slot(code)
+            self._add(("satisfied", code), f"{slot} IN ({levels})")
+            self._add(("valid", code), f"{slot} {SATISFACTION_LEVELS}")
+
+    def _add_factors(self):
+        for factor, spec in sorted(self.scoring["factors"].items()):
+            any_valid = " OR ".join(f"{self._slot(code)} {SATISFACTION_LEVELS}" for code in spec["items"])
+            self._add(("factor", factor), any_valid)
+
+    def _add_choices(self, item):
+        slot = self._slot(item["code"])
+        self._add(("answered", item["code"]), f"{slot} IS NOT NULL")
+        for option, value in option_values(item):
+            test = f"({slot} & {1 << (value - 1)}) <> 0" if item["kind"] == "multiple" else f"{slot} = {value}"
+            self._add(("option", item["code"], option), test)
 
     def _add(self, name, condition):
         self.names.append(name)
         self.filters.append(condition)
 
-    def _slot(self, position):
-        self.slots.add(position)
-        return f"s{position}"
+    def _slot(self, code):
+        self.slots.add(self.positions[code])
+        return f"s{self.positions[code]}"
 
     def sql(self):
         """The grouped query. The inner SELECT reads each answer slot once per response (a slot is
