@@ -302,6 +302,18 @@ class RunTests(EngineTestCase):
         compute_round(self.round, progress=lambda done, total: calls.append((done, total)))
         self.assertEqual(calls, [(1, 2), (2, 2)])
 
+    def test_the_number_of_queries_does_not_grow_with_the_responses(self):
+        self.insert(self.round, self.commune, full_answers())
+        # The round; the units of its subtree; its latest dossier list; a savepoint, work_mem, the
+        # grouped count and the release; the earlier rounds of the family.
+        with self.assertNumQueries(8):
+            compute_round(self.round)
+        self.insert(self.round, self.other_commune, full_answers(), count=50)
+        self.insert(self.round, self.commune_centre, full_answers(**{"G.0": 1}), count=50)
+        with self.assertNumQueries(8):
+            result = compute_round(self.round)
+        self.assertEqual(result.responses_used, 101)
+
     def test_a_round_without_responses_has_no_units(self):
         result = compute_round(self.round)
         self.assertEqual((result.units, result.responses_used), ([], 0))
