@@ -15,7 +15,9 @@ How:
    CPUs): the FILTER query with every slot read in the subquery 2.2 s (the same filters on
    ``r.answers[i]`` directly 2.7-3.5 s; ``sum((…)::int)`` instead of FILTER 2.3 s); ``unnest(answers)
    WITH ORDINALITY`` grouped by unit, field, slot and value 7.2 s before any folding in Python. The
-   whole ``compute_round`` 2.3 s. So FILTER, with the subquery.
+   whole ``compute_round`` 2.3 s. So FILTER, with the subquery. With 200,000 responses over 3,536
+   units (35 districts of 100 communes) ``compute_round`` takes 4.0 s: 2.3 s the query, about
+   1.6 s the figures in Python (Wilson intervals and indicator shares for every unit).
 2. Counts add up, so Python rolls the (small) per-unit table up to every ancestor inside the
    round's subtree by ``Unit.path``: a parent's figures are exactly those of its pooled subtree.
 3. Figures per unit come from the counts by the plain functions in ``scoring.formulas``, by the
