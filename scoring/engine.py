@@ -200,19 +200,20 @@ def _count(survey_round, counters, tree, by_field):
         rows = cursor.fetchall()
     own, own_strata = {}, {}
     for unit_id, stratum, *vector in rows:  # one row per unit and field: small, not per response
-        own[unit_id] = _plus(own.get(unit_id), vector)
+        own[(unit_id,)] = _plus(own.get((unit_id,)), vector)
         if by_field and stratum is not None:
             own_strata[(unit_id, stratum)] = vector
-    return _roll_up(own, tree, lambda unit_id: unit_id), _roll_up(own_strata, tree, lambda key: key[0])
+    totals = {key[0]: vector for key, vector in _roll_up(own, tree).items()}
+    return totals, _roll_up(own_strata, tree)
 
 
-def _roll_up(own, tree, unit_of):
-    """Each unit's (or (unit, field)'s) counts added into every unit it counts towards."""
+def _roll_up(own, tree):
+    """Counts keyed (unit, *rest) added into (each unit they count towards, *rest)."""
     totals = {}
-    for key in sorted(own, key=str):
-        for target in tree.counted_in(unit_of(key)):
-            pooled = target if key == unit_of(key) else (target, *key[1:])
-            totals[pooled] = _plus(totals.get(pooled), own[key])
+    for (unit_id, *rest), vector in sorted(own.items()):
+        for target in tree.counted_in(unit_id):
+            key = (target, *rest)
+            totals[key] = _plus(totals.get(key), vector)
     return totals
 
 
@@ -383,16 +384,14 @@ def _rank(results, tree):
     """Rank among siblings (same parent) by headline, highest first; the round's unit has none."""
     by_parent = defaultdict(dict)
     for result in results:
-        if result.unit_id == tree.top.id:
-            continue
-        by_parent[tree.parents.get(result.unit_id)][result.unit_id] = result.headline if result.enough else None
+        if result.unit_id != tree.top.id:
+            by_parent[tree.parents.get(result.unit_id)][result.unit_id] = result.headline if result.enough else None
+    ranks = {}
+    for siblings in by_parent.values():
+        ranked = formulas.competition_ranks(siblings)
+        ranks.update({unit_id: (rank, len(ranked)) for unit_id, rank in ranked.items()})
     for result in results:
-        if result.unit_id == tree.top.id:
-            continue
-        siblings = by_parent[tree.parents.get(result.unit_id)]
-        ranks = formulas.competition_ranks(siblings)
-        if result.unit_id in ranks:
-            result.rank, result.rank_of = ranks[result.unit_id], len(ranks)
+        result.rank, result.rank_of = ranks.get(result.unit_id, (None, None))
 
 
 def previous_round(survey_round: Round):
