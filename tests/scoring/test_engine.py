@@ -13,7 +13,7 @@ from questionnaires.answers import pack_answers
 from questionnaires.models import QuestionnaireVersion
 from questionnaires.services import questionnaire_load
 from scoring import formulas
-from scoring.engine import compute_round
+from scoring.engine import compute_round, previous_round
 from scoring.models import ScoreRun, UnitScore
 from tests.base import make_unit
 from tests.fieldwork.base import KioskTestCase, full_answers
@@ -259,6 +259,13 @@ class ChangeTests(EngineTestCase):
         self.submit(self.commune, other_family, **services_answers())
         self.assertIsNone(self.of(compute_round(other_family), self.commune).change_points)
 
+    def test_an_earlier_round_of_the_family_over_another_unit_is_not_the_previous_round(self):
+        self.store(self.round, self.another_province, 10.0, 1)  # would show as a change if it were used
+        later = self.round_over(self.another_province, "sipas-2017")
+        self.submit(self.another_province, later, **full_answers())
+        self.assertIsNone(previous_round(later))
+        self.assertIsNone(self.of(compute_round(later), self.another_province).change_points)
+
 
 class WeightedTests(EngineTestCase):
     def setUp(self):
@@ -283,6 +290,19 @@ class WeightedTests(EngineTestCase):
         result = compute_round(self.round)
         self.assertIsNone(self.of(result, self.province).weighted_headline)  # culture: no responses
         self.assertEqual(self.of(result, self.commune).weighted_headline, 87.5)  # its own dossiers only
+
+    def test_a_mean_of_factors_headline_is_weighted_from_the_factors_within_each_field(self):
+        survey_round = self.round_over(self.another_province, "sipas-2023-services")
+        self.submit(self.another_province, survey_round, **services_answers())
+        self.submit(self.another_province, survey_round, **services_answers(**{"E.FIELD": "construction", "S1.1": 1}))
+        dossiers = DossierList.objects.create(round=survey_round, name="Q4", imported_by=self.officer)
+        for i, field in enumerate(("land", "construction", "construction", "construction")):
+            Dossier.objects.create(dossier_list=dossiers, code=f"HS-{i}", unit=self.another_province,
+                                   service_field=field, completed_on=datetime.date(2026, 10, 1))
+        unit = self.of(compute_round(survey_round), self.another_province)
+        self.assertEqual(unit.headline, (87.5 + 100 + 100 + 100) / 4)  # S1.1 1 of 2; S5 not asked
+        # land: 100; construction: S1 = (0 + 100 + 100 + 100) / 4 = 75 → (75 + 300) / 4 = 93.75.
+        self.assertEqual(unit.weighted_headline, 0.25 * 100 + 0.75 * 93.75)
 
     def test_there_is_no_weighted_headline_without_a_dossier_list(self):
         self.dossiers.delete()
