@@ -1,23 +1,26 @@
+import json
 import uuid
 
 from django.utils import timezone
 
 from fieldwork.services import kiosk_create, kiosk_issue_token, round_create
-from questionnaires.services import definition_files, questionnaire_load_file
+from questionnaires.services import DEFINITIONS_DIR, definition_files, questionnaire_load_file
 from tests.base import BaseTestCase
 
+SCREENING = {
+    "E.FIELD": "land", "E.LEVEL": "commune", "E.CHANNEL_FILE": "in_person", "E.VISITS": "1",
+    "E.ONTIME": "on_time", "E.EXTRA_PAY": "no", "E.HARASS": "no", "E.INFO": ["commune_officials"], "F5.0": "no",
+}
 
-def full_answers(**overrides):
-    """A complete, valid set of answers to sipas-2017 from someone who gave no feedback."""
-    answers = {
-        "E.FIELD": "land", "E.LEVEL": "commune", "E.CHANNEL_FILE": "in_person", "E.VISITS": "1",
-        "E.ONTIME": "on_time", "E.EXTRA_PAY": "no", "E.HARASS": "no", "E.INFO": ["commune_officials"],
-        "F5.0": "no", "G.0": 4,
-    }
-    for factor, count in (("F1", 4), ("F2", 5), ("F3", 6), ("F4", 3)):
-        for i in range(1, count + 1):
-            answers[f"{factor}.{i}"] = 4
-        answers[f"{factor}.G"] = 5
+
+def full_answers(version="sipas-2017", **overrides):
+    """A complete, valid set of answers from someone who gave no feedback: 4 to every criterion
+    and to the overall question, 5 to every "in general" question. None in overrides removes one."""
+    doc = json.loads((DEFINITIONS_DIR / f"{version}.json").read_text(encoding="utf-8"))
+    answers = dict(SCREENING)
+    for item in (item for section in doc["sections"] for item in section["items"]):
+        if item["kind"] == "satisfaction" and not item.get("condition"):
+            answers[item["code"]] = 5 if item.get("role") == "general" else 4
     answers.update(overrides)
     return {k: v for k, v in answers.items() if v is not None}
 

@@ -23,16 +23,7 @@ Z = formulas.Z95
 
 def services_answers(**overrides):
     """A complete, valid set of answers to sipas-2023-services from someone who gave no feedback."""
-    answers = {
-        "E.FIELD": "land", "E.LEVEL": "commune", "E.CHANNEL_FILE": "in_person", "E.VISITS": "1",
-        "E.ONTIME": "on_time", "E.EXTRA_PAY": "no", "E.HARASS": "no", "E.INFO": ["commune_officials"],
-        "F5.0": "no", "G.0": 4,
-    }
-    for factor, count in (("S1", 4), ("S2", 4), ("S3", 5), ("S4", 3)):
-        for i in range(1, count + 1):
-            answers[f"{factor}.{i}"] = 4
-    answers.update(overrides)
-    return {k: v for k, v in answers.items() if v is not None}
+    return full_answers("sipas-2023-services", **overrides)
 
 
 def load_copy(base_code, code, **scoring):
