@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -27,7 +28,8 @@ TEN_YEARS = 10 * 365 * 24 * 3600
 
 def app(request):
     """The JavaScript kiosk. The service worker keeps a copy for when the network drops."""
-    response = render(request, "kiosk/app.html", {"idle_seconds": settings.KIOSK_IDLE_SECONDS})
+    api_base = reverse("fieldwork:api-questionnaire").rsplit("/", 1)[0] + "/"
+    response = render(request, "kiosk/app.html", {"api_base": api_base})
     response["Cache-Control"] = "no-cache"
     return response
 

@@ -18,7 +18,7 @@
 
   /* ==================================================================== settings & constants */
 
-  const VERSION = "kiosk-2026.2";
+  const VERSION = "kiosk-2026.3";
 
   // Deployment paths: app.html may override them with data-* attributes on <body>.
   const BODY_DATA = document.body ? document.body.dataset : {};

@@ -16,7 +16,7 @@
  */
 "use strict";
 
-const CACHE_VERSION = "kiosk-2026.2";
+const CACHE_VERSION = "kiosk-2026.3";
 const CACHE_PREFIX = "sipas-kiosk-shell-";
 const CACHE_NAME = CACHE_PREFIX + CACHE_VERSION;
 const SHELL_PATH = new URL(self.registration.scope).pathname; // "/kiosk/"
