@@ -1,0 +1,351 @@
+"""How fast is scoring as the responses grow?
+
+    .venv/bin/python bench/scoring.py [--sizes 100000,1000000] [--keep]
+    .venv/bin/python bench/scoring.py --sizes 100000,1000000,5000000      # takes minutes
+
+Builds a scratch database `sipas_bench` the way bench/quota_progress.py does (DATABASE_URL, else
+the machine's PostgreSQL on 127.0.0.1:5432, else the embedded one): 34 provinces, each with
+--communes communes and their service centres (default 51: 3,503 units in all, the 3,500 of the
+targets; 98 gives the national tree of 6,699), one open sipas-2017 round, and synthetic responses
+with valid answer arrays, spread unevenly (unit picked by the square of a uniform number: a few
+units busy, most quiet), about 2 % over quota and 0.2 % excluded. Responses are added in INSERTs
+of --chunk rows up to each size (ascending), then VACUUM ANALYZE, and for each size it prints:
+
+* the time to generate;
+* table + index bytes per stored response, and the main heap alone (target: at most 250);
+* a plain PostgreSQL reference: SELECT unit_id, count(*) … WHERE round_id = X GROUP BY unit_id;
+* ``compute_round`` alone, split into the engine's grouped query and the rest (Python);
+* the full recompute through ``score_run_execute`` (a queued ScoreRun executed, UnitScore rows
+  stored), and the process's peak RSS (ru_maxrss; target: 10 s at 5M, under 1 GB);
+* a refresh after 100 new responses — by the FULL recompute, as the incremental path does not
+  exist yet (target: 250 ms whatever the total);
+* the score API for one unit (test Client, superuser session; median of --requests; target
+  under 100 ms).
+
+A table with one row per size closes the run. The scratch database is dropped unless --keep.
+"""
+
+import argparse
+import os
+import resource
+import statistics
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+# This file is bench/scoring.py: keep bench/ off the path so that `scoring` is the Django app.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path.insert(0, str(ROOT))
+
+from bench.quota_progress import admin_sql, configure  # noqa: E402
+
+DATABASE = "sipas_bench"
+TARGETS = {"bytes": 250, "recompute_5m": 10.0, "rss_mib": 1024, "refresh": 0.250, "api": 0.100}
+
+
+def build_tree(communes):
+    """The country, 34 provinces, ``communes`` communes per province each with its centre."""
+    from django.db import connection
+
+    from units.models import Unit
+
+    units = [Unit(code="VN", name="Việt Nam", level="province", path="/VN/", depth=0)]
+    for p in range(34):
+        code = f"P{p:02d}"
+        units.append(Unit(code=code, name=f"Tỉnh {p}", level="province", path=f"/VN/{code}/", depth=1))
+        for c in range(communes):
+            commune = f"{code}C{c:03d}"
+            units.append(Unit(code=commune, name=f"Xã {p}-{c}", level="commune", path=f"/VN/{code}/{commune}/",
+                              depth=2))
+            units.append(Unit(code=f"{commune}T", name=f"TTPV {p}-{c}", level="centre",
+                              path=f"/VN/{code}/{commune}/{commune}T/", depth=3))
+    Unit.objects.bulk_create(units, batch_size=2000)
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            UPDATE units_unit c SET parent_id = p.id FROM units_unit p
+            WHERE c.depth > 0 AND p.path = regexp_replace(c.path, '[^/]+/$', '')""")
+    return len(units)
+
+
+def add_responses(survey_round, count, start, chunk, excluded_by):
+    """``count`` synthetic responses numbered from ``start``, ``chunk`` per INSERT (as in
+    bench/quota_progress.py: valid answers, skewed units); some over quota, a few excluded."""
+    from django.db import connection, transaction
+
+    definition = survey_round.questionnaire.parsed
+    widest = {"satisfaction": 5, "yesno": 2, "number": 1, "text": 0, "multiple": 1}
+    maxima = [len(i["options"]) if i["kind"] == "single" else widest[i["kind"]] for i in definition.items]
+    done = 0
+    while done < count:
+        first, last = start + done + 1, start + min(count, done + chunk)
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"""
+                WITH u AS (SELECT array_agg(id ORDER BY id) AS ids FROM units_unit
+                           WHERE level IN ('commune', 'centre')),
+                ins AS (
+                  INSERT INTO fieldwork_response (id, round_id, unit_id, questionnaire_id, channel, language,
+                      started_at, submitted_at, received_at, answers, over_quota)
+                  SELECT gen_random_uuid(), %(round)s,
+                         u.ids[1 + floor(power(random(), 2) * array_length(u.ids, 1))::int],
+                         %(questionnaire)s, 1, 'vi', now() - interval '1 day' * mod(g, 10) - interval '3 minutes',
+                         now() - interval '1 day' * mod(g, 10), now() - interval '1 day' * mod(g, 10),
+                         -- "WHERE g > 0" ties the subquery to the row: each response its own answers
+                         ARRAY(SELECT CASE WHEN m > 0 THEN (1 + floor(random() * m))::smallint END
+                               FROM unnest(ARRAY{maxima}) WITH ORDINALITY AS slot(m, i) WHERE g > 0 ORDER BY i),
+                         random() < 0.02
+                  FROM generate_series(%(first)s, %(last)s) g, u
+                  RETURNING id)
+                INSERT INTO fieldwork_exclusion (response_id, round_id, reason, note, excluded_by_id, excluded_at)
+                SELECT id, %(round)s, 'test', 'bench', %(user)s, now() FROM ins WHERE random() < 0.002""",
+                           {"round": survey_round.pk, "questionnaire": survey_round.questionnaire_id,
+                            "first": first, "last": last, "user": excluded_by.pk})
+        done = last - start
+
+
+@contextmanager
+def query_timer():
+    """Times every query run through Django's connection: yields a list of (seconds, sql)."""
+    from django.db import connection
+
+    timings = []
+
+    def wrapper(execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            timings.append((time.perf_counter() - started, sql))
+
+    with connection.execute_wrapper(wrapper):
+        yield timings
+
+
+def grouped(timings):
+    """Seconds spent in the engine's grouped query (the one with the FILTER counts)."""
+    return sum(seconds for seconds, sql in timings if "count(*) FILTER (WHERE" in sql)
+
+
+def storing(timings):
+    """Seconds spent writing UnitScore rows (the delete and the inserts)."""
+    return sum(seconds for seconds, sql in timings if sql.lstrip().startswith(("INSERT", "DELETE"))
+               and "scoring_unitscore" in sql)
+
+
+def plan_nodes(sql, params):
+    """The node types of the query's plan, outermost first (to tell a seq scan from an index-only one)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        plan = cursor.fetchone()[0]
+    plan = plan[0]["Plan"] if isinstance(plan, list) else plan
+    nodes, stack = [], [plan]
+    while stack:
+        node = stack.pop(0)
+        workers = f" ({node['Workers Planned']} workers)" if node.get("Workers Planned") else ""
+        nodes.append(node["Node Type"] + workers)
+        stack.extend(node.get("Plans", []))
+    return " > ".join(nodes)
+
+
+def engine_plan(survey_round):
+    """The plan of the engine's grouped query, when the engine exposes it (Counters.sql)."""
+    try:
+        from scoring.engine import Counters
+
+        sql = Counters(survey_round.questionnaire.parsed).sql()
+        return plan_nodes(sql, [survey_round.pk, survey_round.questionnaire_id, survey_round.score_over_quota])
+    except Exception as error:  # the engine changed shape: the timing still stands
+        return f"unknown ({error.__class__.__name__})"
+
+
+def peak_rss_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def current_rss_mib():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def full_recompute(survey_round, reason):
+    """A queued ScoreRun executed by score_run_execute, as the Celery task does:
+    (seconds, run, grouped query seconds, storing seconds)."""
+    from scoring.models import ScoreRun
+    from scoring.services import score_run_execute
+
+    run = ScoreRun.objects.create(round=survey_round, reason=reason, status=ScoreRun.Status.QUEUED)
+    with query_timer() as timings:
+        started = time.perf_counter()
+        run = score_run_execute(run_id=run.pk)
+        seconds = time.perf_counter() - started
+    if run.status != ScoreRun.Status.DONE:
+        raise RuntimeError(f"score run {run.pk} ended {run.status}: {run.error}")
+    return seconds, run, grouped(timings), storing(timings)
+
+
+def measure(survey_round, user, args, say):
+    """The figures of one size (the responses are in place and vacuumed)."""
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+
+    from scoring.engine import compute_round
+
+    row = {}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*), pg_total_relation_size('fieldwork_response'), "
+                       "pg_relation_size('fieldwork_response'), pg_indexes_size('fieldwork_response') "
+                       "FROM fieldwork_response")
+        stored, total_bytes, heap_bytes, index_bytes = cursor.fetchone()
+    row.update(stored=stored, bytes=total_bytes / stored, heap_bytes=heap_bytes / stored)
+    say(f"  storage: {total_bytes / 2**20:.0f} MiB in all ({heap_bytes / 2**20:.0f} MiB heap, "
+        f"{index_bytes / 2**20:.0f} MiB indexes): {row['bytes']:.0f} B per response, heap alone "
+        f"{row['heap_bytes']:.0f} B (target <= {TARGETS['bytes']})")
+
+    scan_sql = "SELECT unit_id, count(*) FROM fieldwork_response WHERE round_id = %s GROUP BY unit_id"
+    scans = []
+    with connection.cursor() as cursor:
+        for _ in range(args.repeat):
+            started = time.perf_counter()
+            cursor.execute(scan_sql, [survey_round.pk])
+            cursor.fetchall()
+            scans.append(time.perf_counter() - started)
+    row["scan"] = statistics.median(scans)
+    say(f"  plain scan (count per unit): median {row['scan']:.2f} s, best {min(scans):.2f} s of {args.repeat}; "
+        f"plan {plan_nodes(scan_sql, [survey_round.pk])}")
+
+    with query_timer() as timings:
+        started = time.perf_counter()
+        result = compute_round(survey_round)
+        row["compute"] = time.perf_counter() - started
+    row["query"] = grouped(timings)
+    row["python"] = row["compute"] - sum(seconds for seconds, _ in timings)
+    say(f"  compute_round: {row['compute']:.2f} s = grouped query {row['query']:.2f} s + other queries "
+        f"{row['compute'] - row['query'] - row['python']:.2f} s + Python {row['python']:.2f} s "
+        f"({len(result.units)} units, {result.responses_used} responses used)")
+    say(f"  grouped query plan: {engine_plan(survey_round)}")
+
+    rss_before = current_rss_mib()
+    row["full"], run, full_query, row["store"] = full_recompute(survey_round, "bench")
+    row["rss"] = peak_rss_mib()
+    say(f"  full recompute (score_run_execute): {row['full']:.2f} s (grouped query {full_query:.2f} s, "
+        f"writing UnitScore rows {row['store']:.2f} s), "
+        f"{run.units_total} units stored, {run.responses_used} responses used; peak RSS {row['rss']:.0f} MiB "
+        f"(RSS {rss_before:.0f} MiB before; target < {TARGETS['rss_mib']})")
+
+    t0 = time.perf_counter()
+    add_responses(survey_round, 100, stored, args.chunk, user)
+    insert_100 = time.perf_counter() - t0
+    row["refresh"], run, _, _ = full_recompute(survey_round, "bench-refresh")
+    say(f"  refresh after 100 new responses, by the FULL recompute (no incremental path yet): "
+        f"{row['refresh']:.2f} s (target {TARGETS['refresh'] * 1000:.0f} ms; inserting them took "
+        f"{insert_100 * 1000:.0f} ms)")
+
+    host = next((h for h in settings.ALLOWED_HOSTS if h != "*" and not h.startswith(".")), "testserver")
+    client = Client(HTTP_HOST=host)
+    client.force_login(user)
+    url = f"/api/v1/scores/{survey_round.pk}/{args.unit}"
+    answer = client.get(url)  # warm-up (session, URL resolver)
+    if answer.status_code != 200:
+        raise RuntimeError(f"GET {url}: {answer.status_code} {answer.content[:200]!r}")
+    times = []
+    for _ in range(args.requests):
+        started = time.perf_counter()
+        answer = client.get(url)
+        times.append(time.perf_counter() - started)
+    row["api"] = statistics.median(times)
+    say(f"  score API {url}: median {row['api'] * 1000:.1f} ms, worst {max(times) * 1000:.1f} ms of "
+        f"{args.requests} ({len(answer.content) / 1024:.1f} KiB, n={answer.json()['n']})")
+    return row
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="100000,1000000", help="responses, comma-separated (default %(default)s)")
+    parser.add_argument("--communes", type=int, default=51, help="communes per province (default %(default)s)")
+    parser.add_argument("--chunk", type=int, default=500_000, help="rows per INSERT (default %(default)s)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of the plain scan (default %(default)s)")
+    parser.add_argument("--requests", type=int, default=20, help="score API requests (default %(default)s)")
+    parser.add_argument("--unit", default="P00", help="unit code asked of the score API (default %(default)s)")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    args = parser.parse_args()
+    sizes = sorted({int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()})
+    if not sizes or sizes[0] <= 0:
+        parser.error("--sizes: positive numbers of responses")
+
+    def say(text):
+        print(text, flush=True)
+
+    admin_url = configure(DATABASE)
+    admin_sql(admin_url, f"DROP DATABASE IF EXISTS {DATABASE}")
+    admin_sql(admin_url, f"CREATE DATABASE {DATABASE}")
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    # As a worker runs: with DEBUG on, Django keeps the text of the last 9,000 queries (the UnitScore
+    # inserts are megabytes each), which would inflate the RSS and the time of storing.
+    settings.DEBUG = False
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection
+
+    from fieldwork.services import round_create
+
+    rows = []
+    try:
+        started = time.perf_counter()
+        call_command("migrate", verbosity=0)
+        call_command("load_questionnaires", verbosity=0)
+        n_units = build_tree(args.communes)
+        survey_round = round_create(name="Bench", questionnaire_code="sipas-2017", unit_code="VN", open_now=True)
+        user = get_user_model().objects.create_superuser("bench", "bench@example.org", "bench")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT version(), current_setting('shared_buffers'), "
+                           "current_setting('max_parallel_workers_per_gather')")
+            version, shared_buffers, workers = cursor.fetchone()
+        say(f"{version.split(' on ')[0]}, shared_buffers {shared_buffers}, parallel workers per gather {workers}; "
+            f"{os.cpu_count()} CPUs")
+        say(f"schema, questionnaires and {n_units} units in {time.perf_counter() - started:.1f} s; "
+            f"round {survey_round.pk} over VN ({len(survey_round.questionnaire.parsed.items)} answer slots)")
+        have = 0
+        for size in sizes:
+            say(f"\n== {size:,} responses ==")
+            started = time.perf_counter()
+            add_responses(survey_round, size - have, have, args.chunk, user)
+            generate = time.perf_counter() - started
+            started = time.perf_counter()
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM ANALYZE")
+            vacuum = time.perf_counter() - started
+            say(f"  generated {size - have:,} responses in {generate:.1f} s ({args.chunk:,} per INSERT), "
+                f"VACUUM ANALYZE {vacuum:.1f} s")
+            row = measure(survey_round, user, args, say)
+            row.update(size=size, generate=generate)
+            rows.append(row)
+            have = row["stored"] + 100
+    finally:
+        connection.close()
+        if not args.keep:
+            admin_sql(admin_url, f"DROP DATABASE IF EXISTS {DATABASE}")
+
+    say(f"\n{'responses':>10} {'generate':>9} {'B/resp':>7} {'heap B':>7} {'scan':>7} {'query':>7} "
+        f"{'python':>7} {'compute':>8} {'full':>7} {'peak RSS':>9} {'+100 full':>10} {'API':>8}")
+    for r in rows:
+        say(f"{r['size']:>10,} {r['generate']:>8.1f}s {r['bytes']:>7.0f} {r['heap_bytes']:>7.0f} "
+            f"{r['scan']:>6.2f}s {r['query']:>6.2f}s {r['python']:>6.2f}s {r['compute']:>7.2f}s {r['full']:>6.2f}s "
+            f"{r['rss']:>5.0f} MiB {r['refresh']:>9.2f}s {r['api'] * 1000:>5.1f} ms")
+    say(f"{'target':>10} {'':>9} {TARGETS['bytes']:>7} {'':>7} {'':>7} {'':>7} {'':>7} {'':>8} "
+        f"{'10s @5M':>7} {'<1024 MiB':>9} {'0.25s':>10} {'<100 ms':>8}")
+    say("scan: SELECT unit_id, count(*) … GROUP BY unit_id; query/python: compute_round's grouped query and "
+        "its Python part; full: score_run_execute end to end; +100 full: the same after 100 new responses "
+        "(no incremental path yet); API: median GET /api/v1/scores/<round>/<unit>")
+
+
+if __name__ == "__main__":
+    main()
