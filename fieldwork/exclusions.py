@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from fieldwork.models import Exclusion, ExclusionLog, Response, Round
 from fieldwork.quotas import QuotaFull, quota_reclaim, quota_release
 from questionnaires.answers import unpack_answers
+from scoring.models import ScorePending
 from units import access
 from units.models import Unit
 
@@ -104,6 +105,7 @@ def response_exclude(*, response: Response, reason: str, note: str = "", user) -
         ExclusionLog.objects.create(response=response, round_id=round_id, action=ExclusionLog.Action.EXCLUDE,
                                     reason=reason, note=note, by=user)
         quota_release(response=response, answers=_answers(response))
+        ScorePending.objects.create(round_id=round_id, response=response, sign=-1)
         transaction.on_commit(lambda: scores_changed(round_id))
     return exclusion
 
@@ -131,6 +133,7 @@ def response_restore(*, response: Response, user, note: str = "") -> None:
         exclusion.delete()
         ExclusionLog.objects.create(response=response, round_id=round_id, action=ExclusionLog.Action.RESTORE,
                                     reason=exclusion.reason, note=note, by=user)
+        ScorePending.objects.create(round_id=round_id, response=response, sign=1)
         transaction.on_commit(lambda: scores_changed(round_id))
 
 

@@ -16,6 +16,7 @@ from fieldwork.models import Kiosk, Response, Round, token_digest
 from fieldwork.quotas import QuotaFull, quota_claim
 from questionnaires.answers import AnswerErrors, pack_answers
 from questionnaires.models import QuestionnaireVersion
+from scoring.models import ScorePending, UnitCounts
 from scoring.services import score_run_trigger
 from units.models import Unit
 
@@ -101,11 +102,17 @@ def round_update(*, survey_round: Round, questionnaire=None, **fields) -> Round:
         if survey_round.status != Round.Status.DRAFT:
             raise RoundError("the questionnaire of a round that has been opened cannot change")
         survey_round.questionnaire = questionnaire
+    counted_over_quota = survey_round.score_over_quota
     for name, value in fields.items():
         if name not in ROUND_EDITABLE:
             raise RoundError(f"'{name}' cannot be changed")
         setattr(survey_round, name, value)
-    survey_round.save()
+    with transaction.atomic():
+        survey_round.save()
+        if survey_round.score_over_quota != counted_over_quota:
+            # The stored counts were made under the other rule: the next run must count everything.
+            UnitCounts.objects.filter(round=survey_round).delete()
+            transaction.on_commit(lambda: score_run_trigger(survey_round.pk, "settings"))
     return survey_round
 
 
@@ -341,6 +348,8 @@ def response_submit(*, unit: Unit, payload, channel=Response.Channel.KIOSK, kios
                     ]})
                 response.over_quota = True
             response.save(force_insert=True)
+            # The scores' counts take it in at their next refresh (same transaction: never lost).
+            ScorePending.objects.create(round_id=survey_round.pk, response_id=response.pk, sign=1)
     except IntegrityError:
         return _existing(response)
     # A debounced recompute of the round's scores; one Redis call in the common case, never raises.

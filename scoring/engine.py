@@ -51,7 +51,7 @@ from django.db.models import Count
 
 from fieldwork.models import Dossier, DossierList, Exclusion, Response, Round
 from scoring import formulas
-from scoring.models import UnitScore
+from scoring.models import ScorePending, UnitCounts, UnitScore
 from units.models import PATH_SEPARATOR, Unit
 
 SATISFACTION_LEVELS = "BETWEEN 1 AND 5"
@@ -80,6 +80,7 @@ class UnitResult:
 class RoundResult:
     units: list[UnitResult] = field(default_factory=list)
     responses_used: int = 0
+    full: bool = True  # every response counted again, not only the changes
 
 
 # ---------------------------------------------------------------------------------------------
@@ -132,12 +133,29 @@ class Counters:
         self.slots.add(self.positions[code])
         return f"s{self.positions[code]}"
 
-    def sql(self):
+    def sql(self, *, delta=False):
         """The grouped query. The inner SELECT reads each answer slot once per response (a slot is
         used by up to three filters, and ``answers[i]`` walks the array's null bitmap every time);
-        OFFSET 0 keeps PostgreSQL from folding it back into the outer query."""
+        OFFSET 0 keeps PostgreSQL from folding it back into the outer query.
+
+        With ``delta`` it counts only the round's pending changes, consuming them (a DELETE …
+        RETURNING in the same statement), each response with its sign: +1 stored or restored,
+        -1 excluded. Excluded responses are then not filtered out: their -1 is the point."""
         stratum = f"r.answers[{self.field_slot}]" if self.field_slot else "NULL::smallint"
         slots = "".join(f", r.answers[{i}] AS s{i}" for i in sorted(self.slots))
+        if delta:
+            columns = ",\n  ".join(f"coalesce(sum(r.sign) FILTER (WHERE {condition}), 0)"
+                                   for condition in self.filters)
+            return (
+                f"WITH consumed AS (DELETE FROM {ScorePending._meta.db_table} WHERE round_id = %s\n"
+                "  RETURNING response_id, sign)\n"
+                f"SELECT unit_id, stratum,\n  {columns}\n"
+                f"FROM (SELECT r.unit_id, {stratum} AS stratum, p.sign{slots}\n"
+                f"  FROM consumed p JOIN {Response._meta.db_table} r ON r.id = p.response_id\n"
+                "  WHERE r.questionnaire_id = %s AND (%s OR NOT r.over_quota)\n"
+                "  OFFSET 0) r\n"
+                "GROUP BY 1, 2 ORDER BY 1, 2"
+            )
         columns = ",\n  ".join(f"count(*) FILTER (WHERE {condition})" for condition in self.filters)
         return (
             f"SELECT unit_id, stratum,\n  {columns}\n"
@@ -192,19 +210,67 @@ class Tree:
         return self._cache[unit_id]
 
 
-def _count(survey_round, counters, tree, by_field):
-    """Per unit, the pooled counts of its subtree; with ``by_field``, per (unit, field answer) too."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL work_mem = '64MB'")  # the sort by unit and field stays in memory
-        cursor.execute(counters.sql(), [survey_round.pk, survey_round.questionnaire_id, survey_round.score_over_quota])
-        rows = cursor.fetchall()
+def _count(survey_round, counters, tree, by_field, *, full):
+    """Per unit, the pooled counts of its subtree; with ``by_field``, per (unit, field answer) too.
+
+    The counts of each unit's own responses are kept in UnitCounts. A full count rewrites them
+    from every valid response; otherwise the pending changes are added to them, which reads only
+    the responses that changed: the same numbers, without rescanning the round."""
+    own_rows = _count_full(survey_round, counters) if full else _count_changes(survey_round, counters)
     own, own_strata = {}, {}
-    for unit_id, stratum, *vector in rows:  # one row per unit and field: small, not per response
+    for unit_id, stratum, vector in own_rows:  # one row per unit and field: small, not per response
         own[(unit_id,)] = _plus(own.get((unit_id,)), vector)
-        if by_field and stratum is not None:
+        if by_field and stratum:
             own_strata[(unit_id, stratum)] = vector
     totals = {key[0]: vector for key, vector in _roll_up(own, tree).items()}
     return totals, _roll_up(own_strata, tree)
+
+
+def _count_full(survey_round, counters):
+    outermost = not connection.in_atomic_block
+    with transaction.atomic(), connection.cursor() as cursor:
+        if outermost:
+            # One snapshot for clearing the pending changes and counting: a response committed
+            # in between must be either counted here or left pending, never both.
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        cursor.execute(f"DELETE FROM {ScorePending._meta.db_table} WHERE round_id = %s", [survey_round.pk])
+        cursor.execute("SET LOCAL work_mem = '64MB'")  # the sort by unit and field stays in memory
+        cursor.execute(counters.sql(), [survey_round.pk, survey_round.questionnaire_id, survey_round.score_over_quota])
+        rows = [(unit_id, stratum or 0, list(vector)) for unit_id, stratum, *vector in cursor.fetchall()]
+        UnitCounts.objects.filter(round=survey_round).delete()
+        UnitCounts.objects.bulk_create(
+            [UnitCounts(round=survey_round, unit_id=u, stratum=st, counts=v) for u, st, v in rows], batch_size=1000
+        )
+    return rows
+
+
+def _count_changes(survey_round, counters):
+    with transaction.atomic(), connection.cursor() as cursor:
+        stored = {(c.unit_id, c.stratum): c for c in UnitCounts.objects.select_for_update().filter(round=survey_round)}
+        cursor.execute(counters.sql(delta=True),
+                       [survey_round.pk, survey_round.questionnaire_id, survey_round.score_over_quota])
+        changed, created = [], []
+        for unit_id, stratum, *delta in cursor.fetchall():
+            row = stored.get((unit_id, stratum or 0))
+            if row is None:
+                row = stored[(unit_id, stratum or 0)] = UnitCounts(
+                    round=survey_round, unit_id=unit_id, stratum=stratum or 0, counts=[0] * len(delta))
+                created.append(row)
+            else:
+                changed.append(row)
+            row.counts = _plus(row.counts, delta)
+        # A unit whose responses were all excluded again has nothing left: as if never counted.
+        empty = [row for row in changed if not any(row.counts)]
+        UnitCounts.objects.filter(pk__in=[row.pk for row in empty]).delete()
+        UnitCounts.objects.bulk_update([row for row in changed if any(row.counts)], ["counts"], batch_size=1000)
+        UnitCounts.objects.bulk_create([row for row in created if any(row.counts)], batch_size=1000)
+    return sorted((key[0], key[1], row.counts) for key, row in stored.items() if any(row.counts))
+
+
+def has_counts(survey_round, counters) -> bool:
+    """Whether the round has stored counts of the current layout to add changes to."""
+    row = UnitCounts.objects.filter(round=survey_round).only("counts").first()
+    return row is not None and len(row.counts) == len(counters.names)
 
 
 def _roll_up(own, tree):
@@ -349,14 +415,16 @@ class Figures:
 # The round
 
 
-def compute_round(survey_round: Round, progress=None) -> RoundResult:
-    """Every unit's figures for the round (see the module docstring)."""
+def compute_round(survey_round: Round, progress=None, *, full=True) -> RoundResult:
+    """Every unit's figures for the round (see the module docstring). ``full=False`` adds only the
+    changes since the last count (falling back to a full count when there is none to add to)."""
     survey_round = Round.objects.select_related("questionnaire", "unit").get(pk=survey_round.pk)
     definition = survey_round.questionnaire.parsed
     counters = Counters(definition)
     tree = Tree(survey_round.unit)
     fields = _dossier_fields(survey_round, tree)
-    totals, strata = _count(survey_round, counters, tree, by_field=fields is not None)
+    full = full or not has_counts(survey_round, counters)
+    totals, strata = _count(survey_round, counters, tree, by_field=fields is not None, full=full)
     figures = Figures(counters)
     minimum = counters.scoring.get("min_responses", 30)
     unit_ids = sorted((u for u in totals if totals[u][0] > 0), key=lambda u: tree.paths.get(u, ""))
@@ -377,7 +445,7 @@ def compute_round(survey_round: Round, progress=None) -> RoundResult:
     _rank(results, tree)
     _change(results, survey_round)
     top = totals.get(survey_round.unit_id)
-    return RoundResult(units=results, responses_used=top[0] if top else 0)
+    return RoundResult(units=results, responses_used=top[0] if top else 0, full=full)
 
 
 def _rank(results, tree):

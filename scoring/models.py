@@ -1,6 +1,7 @@
 """Stored scores: what pages, exports and the score API read. Computed by scoring jobs only."""
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -25,6 +26,7 @@ class ScoreRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    full = models.BooleanField(default=False, help_text=_("Counted every response again, not only the changes."))
     units_done = models.PositiveIntegerField(default=0)
     units_total = models.PositiveIntegerField(default=0)
     responses_used = models.PositiveIntegerField(null=True, blank=True)
@@ -40,6 +42,42 @@ class ScoreRun(models.Model):
 
     def __str__(self):
         return f"run {self.pk} of round {self.round_id}: {self.status}"
+
+
+class ScorePending(models.Model):
+    """A change a round's counts have not taken in yet: +1 for a stored response (or a restored
+    one), -1 for an excluded one. Written in the same transaction as the change; consumed (deleted)
+    in the same transaction that adds it to UnitCounts, so each change counts exactly once."""
+
+    id = models.BigAutoField(primary_key=True)
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="+")
+    response = models.ForeignKey("fieldwork.Response", on_delete=models.CASCADE, related_name="+", db_index=False)
+    sign = models.SmallIntegerField()
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(sign__in=[-1, 1]), name="score_pending_sign")]
+
+    def __str__(self):
+        return f"{self.sign:+d} {self.response_id}"
+
+
+class UnitCounts(models.Model):
+    """The counts behind a unit's figures, from the responses of that unit alone (not its subtree),
+    per service-field answer (0: none): the incremental refresh adds pending changes to them, and a
+    full recompute rewrites them. The layout of ``counts`` is scoring.engine.Counters.names."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="+")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    stratum = models.SmallIntegerField()
+    counts = ArrayField(models.BigIntegerField())
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "unit", "stratum"], name="unit_counts_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.unit_id}/{self.stratum} in round {self.round_id}"
 
 
 class UnitScore(models.Model):

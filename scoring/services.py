@@ -37,12 +37,15 @@ MIN_INTERVAL = 60  # seconds between the starts of two runs of a round
 QUEUED_KEY_TTL = 90  # seconds; longer than MIN_INTERVAL, so the key outlives the countdown it stands for
 STALE_QUEUED = timedelta(minutes=10)  # a queued run this old lost its task (broker down): enqueue it again
 ERROR_LINES = 12  # of the traceback, kept in ScoreRun.error
+# Runs that count every response again; the others add the changes since the last count (the
+# engine counts in full anyway when there is nothing stored to add to).
+FULL_REASONS = ("command", "settings")
 
 
-def _engine(survey_round, progress=None):
-    from scoring.engine import compute_round  # looked up at call time: the engine lands separately
+def _engine(survey_round, progress=None, full=True):
+    from scoring.engine import compute_round
 
-    return compute_round(survey_round, progress=progress)
+    return compute_round(survey_round, progress=progress, full=full)
 
 
 # The scoring engine: ``compute_round(survey_round, progress=None) -> RoundResult`` (scoring.engine).
@@ -155,7 +158,7 @@ def score_run_execute(*, run_id: int, progress=None) -> ScoreRun | None:
         return run  # done, failed or running elsewhere (or gone): nothing to do
     _forget_key(_queued_key(run.round_id))  # from now on, changes need a new run
     try:
-        result = ENGINE(run.round, progress=_progress_recorder(run, progress))
+        result = ENGINE(run.round, progress=_progress_recorder(run, progress), full=run.reason in FULL_REASONS)
         _store(run, result, started)
     except Exception:
         logger.exception("score run %s of round %s failed", run.pk, run.round_id)
@@ -194,6 +197,7 @@ def _store(run, result, started) -> None:
         UnitScore.objects.bulk_create(rows, batch_size=1000)
         updated = ScoreRun.objects.filter(pk=run.pk, status=ScoreRun.Status.RUNNING).update(
             status=ScoreRun.Status.DONE, finished_at=now, responses_used=result.responses_used,
+            full=getattr(result, "full", True),
             units_total=len(rows), units_done=len(rows), error="",
         )
         if not updated:  # the reaper gave up on this run meanwhile: its results must not count

@@ -56,7 +56,7 @@ class FakeEngine:
     def __init__(self, *units, responses_used=40, error=None):
         self.units, self.responses_used, self.error, self.calls = units, responses_used, error, 0
 
-    def __call__(self, survey_round, progress=None):
+    def __call__(self, survey_round, progress=None, full=True):
         self.calls += 1
         if self.error:
             raise self.error
