@@ -80,7 +80,9 @@ class UnitResult:
 class RoundResult:
     units: list[UnitResult] = field(default_factory=list)
     responses_used: int = 0
-    full: bool = True  # every response counted again, not only the changes
+    full: bool = True  # every response counted again and every unit returned
+    removed: list = field(default_factory=list)  # incremental: touched units left without responses
+    rank_updates: dict = field(default_factory=dict)  # incremental: {unit: (rank, rank_of, change_places)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,23 +212,11 @@ class Tree:
         return self._cache[unit_id]
 
 
-def _count(survey_round, counters, tree, by_field, *, full):
-    """Per unit, the pooled counts of its subtree; with ``by_field``, per (unit, field answer) too.
+def _count_full(survey_round, counters, tree):
+    """Count every valid response; store the pooled counts and return them.
 
-    The counts of each unit's own responses are kept in UnitCounts. A full count rewrites them
-    from every valid response; otherwise the pending changes are added to them, which reads only
-    the responses that changed: the same numbers, without rescanning the round."""
-    own_rows = _count_full(survey_round, counters) if full else _count_changes(survey_round, counters)
-    own, own_strata = {}, {}
-    for unit_id, stratum, vector in own_rows:  # one row per unit and field: small, not per response
-        own[(unit_id,)] = _plus(own.get((unit_id,)), vector)
-        if by_field and stratum:
-            own_strata[(unit_id, stratum)] = vector
-    totals = {key[0]: vector for key, vector in _roll_up(own, tree).items()}
-    return totals, _roll_up(own_strata, tree)
-
-
-def _count_full(survey_round, counters):
+    ``UnitCounts`` keeps, per unit and service-field answer (0: none), the counts of the unit's
+    whole subtree: what the figures are made from. A full count rewrites them all."""
     outermost = not connection.in_atomic_block
     with transaction.atomic(), connection.cursor() as cursor:
         if outermost:
@@ -236,35 +226,42 @@ def _count_full(survey_round, counters):
         cursor.execute(f"DELETE FROM {ScorePending._meta.db_table} WHERE round_id = %s", [survey_round.pk])
         cursor.execute("SET LOCAL work_mem = '64MB'")  # the sort by unit and field stays in memory
         cursor.execute(counters.sql(), [survey_round.pk, survey_round.questionnaire_id, survey_round.score_over_quota])
-        rows = [(unit_id, stratum or 0, list(vector)) for unit_id, stratum, *vector in cursor.fetchall()]
+        own = {(unit_id, stratum or 0): list(vector) for unit_id, stratum, *vector in cursor.fetchall()}
+        pooled = _roll_up(own, tree)
         UnitCounts.objects.filter(round=survey_round).delete()
         UnitCounts.objects.bulk_create(
-            [UnitCounts(round=survey_round, unit_id=u, stratum=st, counts=v) for u, st, v in rows], batch_size=1000
+            [UnitCounts(round=survey_round, unit_id=u, stratum=st, counts=v) for (u, st), v in sorted(pooled.items())],
+            batch_size=1000,
         )
-    return rows
+    return pooled
 
 
-def _count_changes(survey_round, counters):
+def _count_changes(survey_round, counters, tree):
+    """Add the round's pending changes to the stored pooled counts. Reads only the responses that
+    changed, and touches only their units and those above them. Returns the pooled counts of the
+    touched units (all their field strata) and the set of touched units."""
     with transaction.atomic(), connection.cursor() as cursor:
-        stored = {(c.unit_id, c.stratum): c for c in UnitCounts.objects.select_for_update().filter(round=survey_round)}
         cursor.execute(counters.sql(delta=True),
                        [survey_round.pk, survey_round.questionnaire_id, survey_round.score_over_quota])
-        changed, created = [], []
-        for unit_id, stratum, *delta in cursor.fetchall():
-            row = stored.get((unit_id, stratum or 0))
+        deltas = {(unit_id, stratum or 0): delta for unit_id, stratum, *delta in cursor.fetchall()}
+        pooled_deltas = _roll_up(deltas, tree)
+        touched = {unit_id for unit_id, _ in pooled_deltas}
+        stored = {(c.unit_id, c.stratum): c for c in
+                  UnitCounts.objects.select_for_update().filter(round=survey_round, unit_id__in=touched)}
+        created = []
+        for key, delta in sorted(pooled_deltas.items()):
+            row = stored.get(key)
             if row is None:
-                row = stored[(unit_id, stratum or 0)] = UnitCounts(
-                    round=survey_round, unit_id=unit_id, stratum=stratum or 0, counts=[0] * len(delta))
+                row = stored[key] = UnitCounts(round=survey_round, unit_id=key[0], stratum=key[1],
+                                               counts=[0] * len(delta))
                 created.append(row)
-            else:
-                changed.append(row)
             row.counts = _plus(row.counts, delta)
-        # A unit whose responses were all excluded again has nothing left: as if never counted.
-        empty = [row for row in changed if not any(row.counts)]
-        UnitCounts.objects.filter(pk__in=[row.pk for row in empty]).delete()
-        UnitCounts.objects.bulk_update([row for row in changed if any(row.counts)], ["counts"], batch_size=1000)
-        UnitCounts.objects.bulk_create([row for row in created if any(row.counts)], batch_size=1000)
-    return sorted((key[0], key[1], row.counts) for key, row in stored.items() if any(row.counts))
+        # A stratum whose responses were all excluded again has nothing left: as if never counted.
+        UnitCounts.objects.filter(pk__in=[r.pk for r in stored.values() if r.pk and not any(r.counts)]).delete()
+        UnitCounts.objects.bulk_update([r for r in stored.values() if r.pk and any(r.counts)], ["counts"],
+                                       batch_size=1000)
+        UnitCounts.objects.bulk_create([r for r in created if any(r.counts)], batch_size=1000)
+    return {key: row.counts for key, row in stored.items() if any(row.counts)}, touched
 
 
 def has_counts(survey_round, counters) -> bool:
@@ -416,15 +413,26 @@ class Figures:
 
 
 def compute_round(survey_round: Round, progress=None, *, full=True) -> RoundResult:
-    """Every unit's figures for the round (see the module docstring). ``full=False`` adds only the
-    changes since the last count (falling back to a full count when there is none to add to)."""
+    """The round's figures (see the module docstring).
+
+    ``full=True`` counts every response and returns every unit. ``full=False`` adds only the
+    changes since the last count and returns only the units they touched (with ``removed``: touched
+    units left without responses, and ``rank_updates``: untouched siblings whose rank moved); it
+    counts in full when there is nothing stored to add to."""
     survey_round = Round.objects.select_related("questionnaire", "unit").get(pk=survey_round.pk)
-    definition = survey_round.questionnaire.parsed
-    counters = Counters(definition)
+    counters = Counters(survey_round.questionnaire.parsed)
     tree = Tree(survey_round.unit)
     fields = _dossier_fields(survey_round, tree)
     full = full or not has_counts(survey_round, counters)
-    totals, strata = _count(survey_round, counters, tree, by_field=fields is not None, full=full)
+    if full:
+        pooled, touched = _count_full(survey_round, counters, tree), None
+    else:
+        pooled, touched = _count_changes(survey_round, counters, tree)
+    totals, strata = {}, {}
+    for (unit_id, stratum), vector in pooled.items():
+        totals[unit_id] = _plus(totals.get(unit_id), vector)
+        if stratum:
+            strata[(unit_id, stratum)] = vector
     figures = Figures(counters)
     minimum = counters.scoring.get("min_responses", 30)
     unit_ids = sorted((u for u in totals if totals[u][0] > 0), key=lambda u: tree.paths.get(u, ""))
@@ -442,10 +450,23 @@ def compute_round(survey_round: Round, progress=None, *, full=True) -> RoundResu
         ))
         if progress:
             progress(done, len(unit_ids))
-    _rank(results, tree)
+    if full:
+        _rank(results, tree)
+        _change(results, survey_round)
+        top = totals.get(survey_round.unit_id)
+        return RoundResult(units=results, responses_used=top[0] if top else 0)
+    removed = sorted(touched - set(unit_ids))
+    rank_updates = _rank_touched(results, removed, tree, survey_round)
     _change(results, survey_round)
-    top = totals.get(survey_round.unit_id)
-    return RoundResult(units=results, responses_used=top[0] if top else 0, full=full)
+    return RoundResult(units=results, responses_used=_responses_used(survey_round, totals), full=False,
+                       removed=removed, rank_updates=rank_updates)
+
+
+def _responses_used(survey_round, totals):
+    if survey_round.unit_id in totals:
+        return totals[survey_round.unit_id][0]
+    top = UnitScore.objects.filter(round=survey_round, unit_id=survey_round.unit_id).values_list("n", flat=True)
+    return next(iter(top), 0)
 
 
 def _rank(results, tree):
@@ -460,6 +481,44 @@ def _rank(results, tree):
         ranks.update({unit_id: (rank, len(ranked)) for unit_id, rank in ranked.items()})
     for result in results:
         result.rank, result.rank_of = ranks.get(result.unit_id, (None, None))
+
+
+def _rank_touched(results, removed, tree, survey_round):
+    """Ranks in the sibling groups the changes touched, from the new figures of the touched units
+    and the stored ones of their siblings. Returns {unit: (rank, rank_of, change_places)} for the
+    untouched siblings whose place moved."""
+    new = {r.unit_id: r for r in results if r.unit_id != tree.top.id}
+    parents = {tree.parents.get(u) for u in [*new, *removed] if u != tree.top.id}
+    stored = {
+        unit_id: (headline if enough else None, rank, rank_of)
+        for unit_id, headline, enough, rank, rank_of in UnitScore.objects.filter(
+            round=survey_round, unit__parent_id__in=[p for p in parents if p is not None]
+        ).values_list("unit_id", "headline", "enough", "rank", "rank_of")
+        if unit_id not in new and unit_id not in removed
+    }
+    by_parent = defaultdict(dict)
+    for unit_id, (headline, _rank, _of) in stored.items():
+        by_parent[tree.parents.get(unit_id)][unit_id] = headline
+    for unit_id, result in new.items():
+        by_parent[tree.parents.get(unit_id)][unit_id] = result.headline if result.enough else None
+    ranks = {}
+    for siblings in by_parent.values():
+        ranked = formulas.competition_ranks(siblings)
+        ranks.update({unit_id: (rank, len(ranked)) for unit_id, rank in ranked.items()})
+    for result in new.values():
+        result.rank, result.rank_of = ranks.get(result.unit_id, (None, None))
+    moved = {u: ranks.get(u, (None, None)) for u, (_h, rank, of) in stored.items()
+             if ranks.get(u, (None, None)) != (rank, of)}
+    previous = _previous_ranks(survey_round, moved)
+    return {u: (rank, of, previous[u] - rank if previous.get(u) is not None and rank is not None else None)
+            for u, (rank, of) in sorted(moved.items())}
+
+
+def _previous_ranks(survey_round, unit_ids):
+    previous = previous_round(survey_round) if unit_ids else None
+    if previous is None:
+        return {}
+    return dict(UnitScore.objects.filter(round=previous, unit_id__in=list(unit_ids)).values_list("unit_id", "rank"))
 
 
 def previous_round(survey_round: Round):

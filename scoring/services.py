@@ -190,14 +190,25 @@ def _progress_recorder(run, progress):
 
 
 def _store(run, result, started) -> None:
+    """Replace the round's scores (a full run) or those of the units a refresh touched, in one
+    transaction, so that a page never sees half a run."""
     now = timezone.now()
     rows = [_unit_score(run, unit, now) for unit in result.units]
+    full = getattr(result, "full", True)
     with transaction.atomic():
-        UnitScore.objects.filter(round_id=run.round_id).delete()
+        scores = UnitScore.objects.filter(round_id=run.round_id)
+        if full:
+            scores.delete()
+        else:
+            scores.filter(unit_id__in=[r.unit_id for r in rows] + list(result.removed)).delete()
+            moved = list(scores.filter(unit_id__in=list(result.rank_updates)))
+            for score in moved:
+                score.rank, score.rank_of, score.change_places = result.rank_updates[score.unit_id]
+            UnitScore.objects.bulk_update(moved, ["rank", "rank_of", "change_places"], batch_size=1000)
         UnitScore.objects.bulk_create(rows, batch_size=1000)
         updated = ScoreRun.objects.filter(pk=run.pk, status=ScoreRun.Status.RUNNING).update(
             status=ScoreRun.Status.DONE, finished_at=now, responses_used=result.responses_used,
-            full=getattr(result, "full", True),
+            full=full,
             units_total=len(rows), units_done=len(rows), error="",
         )
         if not updated:  # the reaper gave up on this run meanwhile: its results must not count

@@ -11,12 +11,12 @@ from django.db.models import F
 from fieldwork.exclusions import response_exclude, response_restore
 from fieldwork.models import Response
 from fieldwork.quotas import quota_set
-from fieldwork.services import kiosk_create, round_create
+from fieldwork.services import kiosk_create, response_submit, round_create
 from questionnaires.services import definition_files, questionnaire_load_file
 from scoring.engine import compute_round
 from scoring.models import ScorePending, ScoreRun, UnitCounts, UnitScore
 from tests.base import make_unit, make_user
-from tests.fieldwork.base import KioskTestCase
+from tests.fieldwork.base import KioskTestCase, full_answers
 from tests.scoring.test_runs import _submit, _wait_for
 from tests.workers import celery_worker
 from units.models import Unit
@@ -30,6 +30,32 @@ def figures(result):
     return [dataclasses.asdict(unit) for unit in result.units]
 
 
+STORED = ("unit_id", "n", "enough", "headline", "headline_low", "headline_high", "weighted_headline", "factors",
+          "items", "indicators", "expectations", "rank", "rank_of", "change_points", "change_places")
+
+
+def stored_scores(survey_round):
+    return sorted(UnitScore.objects.filter(round=survey_round).values_list(*STORED))
+
+
+def full_scores(survey_round):
+    """What a full recompute stores, computed afresh."""
+    rows = []
+    for u in compute_round(survey_round, full=True).units:
+        low, high = u.headline_ci or (None, None)
+        rows.append((u.unit_id, u.n, u.enough, u.headline, low, high, u.weighted_headline, u.factors, u.items,
+                     u.indicators, u.expectations, u.rank, u.rank_of, u.change_points, u.change_places))
+    return sorted(rows)
+
+
+def refresh(survey_round, reason="responses"):
+    """A score run through the job machinery: full for "command", else the changes only."""
+    from scoring.services import score_run_execute
+
+    run = ScoreRun.objects.create(round=survey_round, reason=reason)
+    return score_run_execute(run_id=run.pk)
+
+
 class IncrementalTests(KioskTestCase):
     def submit(self, unit=None, **answers):
         return _submit(unit or self.commune, self.kiosk, self.round, **answers)
@@ -37,7 +63,7 @@ class IncrementalTests(KioskTestCase):
     def test_adding_the_changes_gives_exactly_what_counting_everything_gives(self):
         quota_set(survey_round=self.round, unit=self.other_commune, target=1)
         first = [self.submit(**{"G.0": level}) for level in (5, 4, 2)]
-        compute_round(self.round, full=True)
+        self.assertTrue(refresh(self.round, "command").full)
 
         self.submit(self.other_commune, **{"F1.2": 0, "E.FIELD": "justice"})
         self.submit(self.other_commune, **{"G.0": 1})  # over quota: not scored
@@ -45,38 +71,84 @@ class IncrementalTests(KioskTestCase):
         response_exclude(response=first[0], reason="test", user=self.admin)
         response_exclude(response=first[1], reason="duplicate", user=self.admin)
         response_restore(response=first[1], user=self.admin)
-        incremental = compute_round(self.round, full=False)
-        counts_after_changes = stored_counts(self.round)
-        full = compute_round(self.round, full=True)
+        run = refresh(self.round)
+        after_changes, counts_after_changes = stored_scores(self.round), stored_counts(self.round)
 
-        self.assertFalse(incremental.full)
-        self.assertEqual(figures(incremental), figures(full))
-        self.assertEqual(incremental.responses_used, full.responses_used)
+        self.assertEqual((run.status, run.full, run.error), ("done", False, ""))
+        self.assertEqual(after_changes, full_scores(self.round))
         self.assertEqual(counts_after_changes, stored_counts(self.round))
-        self.assertEqual(full.responses_used, 4)  # 6 stored, one excluded, one over quota
+        self.assertEqual(run.responses_used, 4)  # 6 stored, one excluded, one over quota
+
+    def test_a_refresh_returns_only_the_units_the_changes_touched(self):
+        self.submit(self.other_commune)
+        refresh(self.round, "command")
+
+        self.submit()
+        result = compute_round(self.round, full=False)
+
+        self.assertEqual(sorted(u.unit_id for u in result.units), sorted([self.province.pk, self.commune.pk]))
 
     def test_the_changes_are_taken_in_once(self):
         self.submit()
         self.assertEqual(ScorePending.objects.count(), 1)
 
-        first = compute_round(self.round, full=False)  # nothing stored yet: counts in full
-        again = compute_round(self.round, full=False)
+        first = refresh(self.round)  # nothing stored yet: counts in full
+        stored = stored_scores(self.round)
+        again = refresh(self.round)
 
-        self.assertTrue(first.full)
-        self.assertFalse(again.full)
-        self.assertEqual(figures(first), figures(again))
+        self.assertEqual((first.full, again.full), (True, False))
+        self.assertEqual(stored_scores(self.round), stored)
         self.assertFalse(ScorePending.objects.exists())
 
     def test_a_unit_whose_only_response_is_excluded_disappears_as_in_a_full_count(self):
         only = self.submit(self.other_commune)
         self.submit()
-        compute_round(self.round, full=True)
+        refresh(self.round, "command")
 
         response_exclude(response=only, reason="test", user=self.admin)
-        incremental = compute_round(self.round, full=False)
+        refresh(self.round)
 
-        self.assertNotIn(self.other_commune.pk, [u.unit_id for u in incremental.units])
-        self.assertEqual(figures(incremental), figures(compute_round(self.round, full=True)))
+        self.assertNotIn(self.other_commune.pk, [row[0] for row in stored_scores(self.round)])
+        self.assertEqual(stored_scores(self.round), full_scores(self.round))
+
+    def test_a_sibling_whose_place_moves_gets_its_new_rank(self):
+        from fieldwork.models import Round
+
+        # Ranks need 30 responses a unit: lower the minimum on this round's questionnaire copy.
+        Round.objects.filter(pk=self.round.pk).update(questionnaire=_copy_with_minimum(self.round, 1))
+        self.round.refresh_from_db()
+        third = make_unit("02251", self.province)
+
+        def submit(unit, level):
+            payload = self.payload(questionnaire=self.round.questionnaire.code, answers=full_answers(**{"G.0": level}))
+            response_submit(unit=unit, kiosk=self.kiosk, payload=payload)
+
+        submit(self.commune, 5)  # 100
+        submit(self.other_commune, 2)  # 0, tied second with the third commune
+        submit(third, 2)
+        refresh(self.round, "command")
+
+        submit(third, 5)
+        submit(third, 5)  # the third commune: 2 of 3 satisfied, 66.7: second, pushing 02230 to third
+        refresh(self.round)
+
+        self.assertEqual(stored_scores(self.round), full_scores(self.round))
+        ranks = dict(UnitScore.objects.filter(round=self.round).values_list("unit__code", "rank"))
+        self.assertEqual((ranks["02212"], ranks["02251"], ranks["02230"]), (1, 2, 3))
+
+
+def _copy_with_minimum(survey_round, minimum):
+    import copy
+
+    from questionnaires.services import questionnaire_load
+
+    doc = copy.deepcopy(survey_round.questionnaire.definition)
+    doc["code"] = f"{doc['code']}-min{minimum}"
+    doc["scoring"]["min_responses"] = minimum
+    questionnaire_load(doc=doc)
+    from questionnaires.models import QuestionnaireVersion
+
+    return QuestionnaireVersion.objects.get(code=doc["code"])
 
 
 @pytest.mark.django_db(transaction=True)
