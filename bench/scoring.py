@@ -13,12 +13,14 @@ of --chunk rows up to each size (ascending), then VACUUM ANALYZE, and for each s
 
 * the time to generate;
 * table + index bytes per stored response, and the main heap alone (target: at most 250);
-* a plain PostgreSQL reference: SELECT unit_id, count(*) … WHERE round_id = X GROUP BY unit_id;
+* a plain PostgreSQL reference: SELECT unit_id, count(*) … WHERE round_id = X GROUP BY unit_id
+  (answered from the (round, unit) index), and the same reading every answer array from the heap;
 * ``compute_round`` alone, split into the engine's grouped query and the rest (Python);
-* the full recompute through ``score_run_execute`` (a queued ScoreRun executed, UnitScore rows
-  stored), and the process's peak RSS (ru_maxrss; target: 10 s at 5M, under 1 GB);
-* a refresh after 100 new responses — by the FULL recompute, as the incremental path does not
-  exist yet (target: 250 ms whatever the total);
+* the full recompute through ``score_run_execute`` (a queued ScoreRun with reason "command"
+  executed: every response counted, UnitCounts and UnitScore rows rewritten), and the
+  process's peak RSS (ru_maxrss; target: 10 s at 5M, under 1 GB);
+* a refresh after 100 new responses (each leaving its pending change, as a submission does) by
+  the incremental path: a run with reason "responses" (target: 250 ms whatever the total);
 * the score API for one unit (test Client, superuser session; median of --requests; target
   under 100 ms).
 
@@ -70,14 +72,18 @@ def build_tree(communes):
     return len(units)
 
 
-def add_responses(survey_round, count, start, chunk, excluded_by):
+def add_responses(survey_round, count, start, chunk, excluded_by, *, excluded=0.002, pending=False):
     """``count`` synthetic responses numbered from ``start``, ``chunk`` per INSERT (as in
-    bench/quota_progress.py: valid answers, skewed units); some over quota, a few excluded."""
+    bench/quota_progress.py: valid answers, skewed units); about 2 % over quota, a share
+    ``excluded`` excluded. With ``pending``, each also leaves the +1 pending change a submission
+    leaves (scoring.models.ScorePending), for the incremental refresh to take in."""
     from django.db import connection, transaction
 
     definition = survey_round.questionnaire.parsed
     widest = {"satisfaction": 5, "yesno": 2, "number": 1, "text": 0, "multiple": 1}
     maxima = [len(i["options"]) if i["kind"] == "single" else widest[i["kind"]] for i in definition.items]
+    pending_sql = (", pending AS (INSERT INTO scoring_scorepending (round_id, response_id, sign) "
+                   "SELECT %(round)s, id, 1 FROM ins)") if pending else ""
     done = 0
     while done < count:
         first, last = start + done + 1, start + min(count, done + chunk)
@@ -97,11 +103,14 @@ def add_responses(survey_round, count, start, chunk, excluded_by):
                                FROM unnest(ARRAY{maxima}) WITH ORDINALITY AS slot(m, i) WHERE g > 0 ORDER BY i),
                          random() < 0.02
                   FROM generate_series(%(first)s, %(last)s) g, u
-                  RETURNING id)
-                INSERT INTO fieldwork_exclusion (response_id, round_id, reason, note, excluded_by_id, excluded_at)
-                SELECT id, %(round)s, 'test', 'bench', %(user)s, now() FROM ins WHERE random() < 0.002""",
+                  RETURNING id),
+                excluded AS (
+                  INSERT INTO fieldwork_exclusion (response_id, round_id, reason, note, excluded_by_id, excluded_at)
+                  SELECT id, %(round)s, 'test', 'bench', %(user)s, now() FROM ins WHERE random() < %(excluded)s)
+                {pending_sql}
+                SELECT count(*) FROM ins""",
                            {"round": survey_round.pk, "questionnaire": survey_round.questionnaire_id,
-                            "first": first, "last": last, "user": excluded_by.pk})
+                            "first": first, "last": last, "user": excluded_by.pk, "excluded": excluded})
         done = last - start
 
 
@@ -124,14 +133,14 @@ def query_timer():
 
 
 def grouped(timings):
-    """Seconds spent in the engine's grouped query (the one with the FILTER counts)."""
-    return sum(seconds for seconds, sql in timings if "count(*) FILTER (WHERE" in sql)
+    """Seconds spent in the engine's grouped query (the one with the FILTER counts; full or delta)."""
+    return sum(seconds for seconds, sql in timings if "FILTER (WHERE" in sql)
 
 
-def storing(timings):
-    """Seconds spent writing UnitScore rows (the delete and the inserts)."""
-    return sum(seconds for seconds, sql in timings if sql.lstrip().startswith(("INSERT", "DELETE"))
-               and "scoring_unitscore" in sql)
+def writing(timings, table):
+    """Seconds spent writing rows of the table (deletes, inserts, updates)."""
+    return sum(seconds for seconds, sql in timings if sql.lstrip().startswith(("INSERT", "DELETE", "UPDATE"))
+               and table in sql)
 
 
 def plan_nodes(sql, params):
@@ -171,9 +180,10 @@ def current_rss_mib():
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def full_recompute(survey_round, reason):
-    """A queued ScoreRun executed by score_run_execute, as the Celery task does:
-    (seconds, run, grouped query seconds, storing seconds)."""
+def score_run(survey_round, reason):
+    """A queued ScoreRun executed by score_run_execute, as the Celery task does. The reason decides
+    the path: "command" counts every response again (scoring.services.FULL_REASONS), "responses"
+    takes in the pending changes only. Returns (seconds, run, {part: seconds})."""
     from scoring.models import ScoreRun
     from scoring.services import score_run_execute
 
@@ -184,7 +194,9 @@ def full_recompute(survey_round, reason):
         seconds = time.perf_counter() - started
     if run.status != ScoreRun.Status.DONE:
         raise RuntimeError(f"score run {run.pk} ended {run.status}: {run.error}")
-    return seconds, run, grouped(timings), storing(timings)
+    parts = {"query": grouped(timings), "scores": writing(timings, "scoring_unitscore"),
+             "counts": writing(timings, "scoring_unitcounts")}
+    return seconds, run, parts
 
 
 def measure(survey_round, user, args, say):
@@ -217,33 +229,57 @@ def measure(survey_round, user, args, say):
     row["scan"] = statistics.median(scans)
     say(f"  plain scan (count per unit): median {row['scan']:.2f} s, best {min(scans):.2f} s of {args.repeat}; "
         f"plan {plan_nodes(scan_sql, [survey_round.pk])}")
+    # That one is answered from the (round, unit) index alone; this one has to read every answer array.
+    heap_sql = ("SELECT unit_id, count(*), sum(cardinality(answers)) FROM fieldwork_response "
+                "WHERE round_id = %s GROUP BY unit_id")
+    heap_scans = []
+    with connection.cursor() as cursor:
+        for _ in range(args.repeat):
+            started = time.perf_counter()
+            cursor.execute(heap_sql, [survey_round.pk])
+            cursor.fetchall()
+            heap_scans.append(time.perf_counter() - started)
+    row["heap_scan"] = statistics.median(heap_scans)
+    say(f"  heap scan (count and sum(cardinality(answers)) per unit): median {row['heap_scan']:.2f} s; "
+        f"plan {plan_nodes(heap_sql, [survey_round.pk])}")
 
     with query_timer() as timings:
         started = time.perf_counter()
         result = compute_round(survey_round)
         row["compute"] = time.perf_counter() - started
     row["query"] = grouped(timings)
+    counts = writing(timings, "scoring_unitcounts")
     row["python"] = row["compute"] - sum(seconds for seconds, _ in timings)
-    say(f"  compute_round: {row['compute']:.2f} s = grouped query {row['query']:.2f} s + other queries "
-        f"{row['compute'] - row['query'] - row['python']:.2f} s + Python {row['python']:.2f} s "
-        f"({len(result.units)} units, {result.responses_used} responses used)")
+    say(f"  compute_round (full): {row['compute']:.2f} s = grouped query {row['query']:.2f} s + writing "
+        f"UnitCounts {counts:.2f} s + other queries {row['compute'] - row['query'] - counts - row['python']:.2f} s "
+        f"+ Python {row['python']:.2f} s ({len(result.units)} units, {result.responses_used} responses used)")
     say(f"  grouped query plan: {engine_plan(survey_round)}")
 
     rss_before = current_rss_mib()
-    row["full"], run, full_query, row["store"] = full_recompute(survey_round, "bench")
+    row["full"], run, parts = score_run(survey_round, "command")
+    try:
+        from scoring.models import UnitCounts
+
+        count_rows = f", {UnitCounts.objects.filter(round=survey_round).count()} UnitCounts rows"
+    except ImportError:
+        count_rows = ""
     row["rss"] = peak_rss_mib()
-    say(f"  full recompute (score_run_execute): {row['full']:.2f} s (grouped query {full_query:.2f} s, "
-        f"writing UnitScore rows {row['store']:.2f} s), "
-        f"{run.units_total} units stored, {run.responses_used} responses used; peak RSS {row['rss']:.0f} MiB "
+    say(f"  full recompute (score_run_execute): {row['full']:.2f} s (grouped query {parts['query']:.2f} s, "
+        f"writing UnitCounts {parts['counts']:.2f} s, UnitScore {parts['scores']:.2f} s), "
+        f"{run.units_total} units stored{count_rows}, {run.responses_used} responses used; "
+        f"peak RSS {row['rss']:.0f} MiB "
         f"(RSS {rss_before:.0f} MiB before; target < {TARGETS['rss_mib']})")
 
     t0 = time.perf_counter()
-    add_responses(survey_round, 100, stored, args.chunk, user)
+    add_responses(survey_round, 100, stored, args.chunk, user, excluded=0, pending=True)
     insert_100 = time.perf_counter() - t0
-    row["refresh"], run, _, _ = full_recompute(survey_round, "bench-refresh")
-    say(f"  refresh after 100 new responses, by the FULL recompute (no incremental path yet): "
-        f"{row['refresh']:.2f} s (target {TARGETS['refresh'] * 1000:.0f} ms; inserting them took "
-        f"{insert_100 * 1000:.0f} ms)")
+    row["refresh"], run, parts = score_run(survey_round, "responses")
+    path = "full" if getattr(run, "full", True) else "incremental"
+    say(f"  refresh after 100 new responses ({path} path, run reason 'responses'): {row['refresh'] * 1000:.0f} ms "
+        f"(delta query {parts['query'] * 1000:.0f} ms, UnitCounts {parts['counts'] * 1000:.0f} ms, UnitScore "
+        f"{parts['scores'] * 1000:.0f} ms), {run.units_total} units stored (target {TARGETS['refresh'] * 1000:.0f} "
+        f"ms; inserting the 100 took {insert_100 * 1000:.0f} ms)")
+    row["refresh_path"] = path
 
     host = next((h for h in settings.ALLOWED_HOSTS if h != "*" and not h.startswith(".")), "testserver")
     client = Client(HTTP_HOST=host)
@@ -334,17 +370,19 @@ def main():
         if not args.keep:
             admin_sql(admin_url, f"DROP DATABASE IF EXISTS {DATABASE}")
 
-    say(f"\n{'responses':>10} {'generate':>9} {'B/resp':>7} {'heap B':>7} {'scan':>7} {'query':>7} "
-        f"{'python':>7} {'compute':>8} {'full':>7} {'peak RSS':>9} {'+100 full':>10} {'API':>8}")
+    say(f"\n{'responses':>10} {'generate':>9} {'B/resp':>7} {'heap B':>7} {'scan':>7} {'heap scan':>9} "
+        f"{'query':>7} {'python':>7} {'compute':>8} {'full':>7} {'peak RSS':>9} {'+100 incr':>10} {'API':>8}")
     for r in rows:
         say(f"{r['size']:>10,} {r['generate']:>8.1f}s {r['bytes']:>7.0f} {r['heap_bytes']:>7.0f} "
-            f"{r['scan']:>6.2f}s {r['query']:>6.2f}s {r['python']:>6.2f}s {r['compute']:>7.2f}s {r['full']:>6.2f}s "
-            f"{r['rss']:>5.0f} MiB {r['refresh']:>9.2f}s {r['api'] * 1000:>5.1f} ms")
-    say(f"{'target':>10} {'':>9} {TARGETS['bytes']:>7} {'':>7} {'':>7} {'':>7} {'':>7} {'':>8} "
+            f"{r['scan']:>6.2f}s {r['heap_scan']:>8.2f}s {r['query']:>6.2f}s {r['python']:>6.2f}s "
+            f"{r['compute']:>7.2f}s {r['full']:>6.2f}s {r['rss']:>5.0f} MiB {r['refresh']:>9.3f}s "
+            f"{r['api'] * 1000:>5.1f} ms")
+    say(f"{'target':>10} {'':>9} {TARGETS['bytes']:>7} {'':>7} {'':>7} {'':>9} {'':>7} {'':>7} {'':>8} "
         f"{'10s @5M':>7} {'<1024 MiB':>9} {'0.25s':>10} {'<100 ms':>8}")
-    say("scan: SELECT unit_id, count(*) … GROUP BY unit_id; query/python: compute_round's grouped query and "
-        "its Python part; full: score_run_execute end to end; +100 full: the same after 100 new responses "
-        "(no incremental path yet); API: median GET /api/v1/scores/<round>/<unit>")
+    say("scan: SELECT unit_id, count(*) … GROUP BY unit_id (index only); heap scan: the same reading every answer "
+        "array; query/python: compute_round's grouped query and "
+        "its Python part; full: score_run_execute end to end, full path; +100 incr: score_run_execute "
+        "taking in 100 new responses (incremental path); API: median GET /api/v1/scores/<round>/<unit>")
 
 
 if __name__ == "__main__":
