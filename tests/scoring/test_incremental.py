@@ -201,3 +201,32 @@ class CountingRuleChangeTests(KioskTestCase):
 
         self.assertTrue(refreshed.full)
         self.assertEqual(refreshed.responses_used, 2)
+
+
+class ByFieldTests(KioskTestCase):
+    def test_with_a_dossier_list_the_counts_are_split_by_field_and_still_agree(self):
+        import datetime as dt
+
+        from fieldwork.models import Dossier, DossierList
+
+        first = _submit(self.commune, self.kiosk, self.round, **{"E.FIELD": "land", "G.0": 5})
+        refresh(self.round, "command")  # no dossier list yet: one vector per unit
+        self.assertFalse(UnitCounts.objects.filter(round=self.round, stratum__gte=0).exists())
+        dossiers = DossierList.objects.create(round=self.round, name="Quý IV", imported_by=self.admin)
+        for i, field in enumerate(["land", "land", "justice"]):
+            Dossier.objects.create(dossier_list=dossiers, code=f"HS-{i}", unit=self.commune, service_field=field,
+                                   completed_on=dt.date(2026, 11, 2))
+
+        _submit(self.commune, self.kiosk, self.round, **{"E.FIELD": "justice", "G.0": 2})
+        response_exclude(response=first, reason="test", user=self.admin)
+        _submit(self.commune, self.kiosk, self.round, **{"E.FIELD": "land", "G.0": 4})
+        run = refresh(self.round)  # the list needs counts by field: this run counts everything
+
+        self.assertTrue(run.full)
+        after = stored_scores(self.round)
+        _submit(self.commune, self.kiosk, self.round, **{"E.FIELD": "justice", "G.0": 5})
+        self.assertFalse(refresh(self.round).full)
+        self.assertEqual(stored_scores(self.round), full_scores(self.round))
+        self.assertNotEqual(after, stored_scores(self.round))
+        weighted = UnitScore.objects.get(round=self.round, unit=self.commune).weighted_headline
+        self.assertAlmostEqual(weighted, 2 / 3 * 100 + 1 / 3 * 50)  # land 100 % (1 of 1), justice 50 % (1 of 2)
