@@ -126,7 +126,8 @@ def query_timer():
         try:
             return execute(sql, params, many, context)
         finally:
-            timings.append((time.perf_counter() - started, sql))
+            # execute_values passes the statement as bytes
+            timings.append((time.perf_counter() - started, sql.decode() if isinstance(sql, bytes) else sql))
 
     with connection.execute_wrapper(wrapper):
         yield timings
