@@ -258,6 +258,19 @@ def _write_counts(cursor, survey_round, rows):
     )
 
 
+def _update_counts(cursor, rows):
+    """Rewrite stored count vectors in one statement (bulk_update writes a CASE per row)."""
+    from psycopg2.extras import execute_values
+
+    execute_values(
+        cursor,
+        f"UPDATE {UnitCounts._meta.db_table} AS c SET counts = v.counts::bigint[] FROM (VALUES %s) AS v(id, counts) "
+        "WHERE c.id = v.id",
+        [(row.pk, "{" + ",".join(map(str, row.counts)) + "}") for row in rows],
+        page_size=1000,
+    )
+
+
 def _count_changes(survey_round, counters, tree, by_field):
     """Add the round's pending changes to the stored pooled counts. Reads only the responses that
     changed, and touches only their units and those above them. Returns the pooled counts of the
@@ -283,8 +296,7 @@ def _count_changes(survey_round, counters, tree, by_field):
             row.counts = _plus(row.counts, delta)
         # A stratum whose responses were all excluded again has nothing left: as if never counted.
         UnitCounts.objects.filter(pk__in=[r.pk for r in stored.values() if r.pk and not any(r.counts)]).delete()
-        UnitCounts.objects.bulk_update([r for r in stored.values() if r.pk and any(r.counts)], ["counts"],
-                                       batch_size=1000)
+        _update_counts(cursor, [r for r in stored.values() if r.pk and any(r.counts)])
         _write_counts(cursor, survey_round, [((r.unit_id, r.stratum), r.counts) for r in created if any(r.counts)])
     return {key: row.counts for key, row in stored.items() if any(row.counts)}, touched
 
