@@ -200,6 +200,20 @@ def score_run(survey_round, reason):
     return seconds, run, parts
 
 
+def timed_query(sql, params, repeat):
+    """Seconds of each of ``repeat`` runs of a query, its rows fetched."""
+    from django.db import connection
+
+    seconds = []
+    with connection.cursor() as cursor:
+        for _ in range(repeat):
+            started = time.perf_counter()
+            cursor.execute(sql, params)
+            cursor.fetchall()
+            seconds.append(time.perf_counter() - started)
+    return seconds
+
+
 def measure(survey_round, user, args, say):
     """The figures of one size (the responses are in place and vacuumed)."""
     from django.conf import settings
@@ -220,26 +234,14 @@ def measure(survey_round, user, args, say):
         f"{row['heap_bytes']:.0f} B (target <= {TARGETS['bytes']})")
 
     scan_sql = "SELECT unit_id, count(*) FROM fieldwork_response WHERE round_id = %s GROUP BY unit_id"
-    scans = []
-    with connection.cursor() as cursor:
-        for _ in range(args.repeat):
-            started = time.perf_counter()
-            cursor.execute(scan_sql, [survey_round.pk])
-            cursor.fetchall()
-            scans.append(time.perf_counter() - started)
+    scans = timed_query(scan_sql, [survey_round.pk], args.repeat)
     row["scan"] = statistics.median(scans)
     say(f"  plain scan (count per unit): median {row['scan']:.2f} s, best {min(scans):.2f} s of {args.repeat}; "
         f"plan {plan_nodes(scan_sql, [survey_round.pk])}")
     # That one is answered from the (round, unit) index alone; this one has to read every answer array.
     heap_sql = ("SELECT unit_id, count(*), sum(cardinality(answers)) FROM fieldwork_response "
                 "WHERE round_id = %s GROUP BY unit_id")
-    heap_scans = []
-    with connection.cursor() as cursor:
-        for _ in range(args.repeat):
-            started = time.perf_counter()
-            cursor.execute(heap_sql, [survey_round.pk])
-            cursor.fetchall()
-            heap_scans.append(time.perf_counter() - started)
+    heap_scans = timed_query(heap_sql, [survey_round.pk], args.repeat)
     row["heap_scan"] = statistics.median(heap_scans)
     say(f"  heap scan (count and sum(cardinality(answers)) per unit): median {row['heap_scan']:.2f} s; "
         f"plan {plan_nodes(heap_sql, [survey_round.pk])}")

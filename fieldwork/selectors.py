@@ -38,7 +38,8 @@ def get_round_for_user(user, round_id, capability=access.FIELDWORK, *, whole=Fal
 def in_scope(survey_round: Round, unit_field="unit") -> Q:
     """A filter for rows whose unit lies in the part of the round the user works on."""
     condition = Q()
-    for path in survey_round.scope_paths:
+    # A round not fetched through get_round_for_user (a job, a benchmark) is seen whole.
+    for path in getattr(survey_round, "scope_paths", [survey_round.unit.path]):
         condition |= Q(**{f"{unit_field}__path__startswith": path})
     return condition
 
@@ -79,9 +80,7 @@ def quota_progress(survey_round) -> list[QuotaProgress]:
               "unit__code", "unit__name", "unit__path")
         .order_by("unit__path", "stratum_item", "stratum_value")
     )
-    if hasattr(survey_round, "scope_paths"):
-        quotas = quotas.filter(in_scope(survey_round))
-    quotas = list(quotas)
+    quotas = list(quotas.filter(in_scope(survey_round)))
     today = timezone.localdate()
     days = RATE_DAYS
     if survey_round.opened_at:
