@@ -1,0 +1,1 @@
+"""Department heads' score pages (issue 6)."""
