@@ -32,6 +32,8 @@ Each function runs a fixed, small number of queries whatever the number of units
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.http import Http404
+from django.utils import formats
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
 from fieldwork.models import Round
@@ -202,15 +204,51 @@ def last_done_run(*, survey_round: Round) -> ScoreRun | None:
 
 
 def round_sources(*, survey_round: Round, unit: Unit) -> dict:
-    """Where the round's responses come from, under the unit: the stored n of the unit and of each
-    direct sub-unit (pooled over its subtree), with shares. Two queries."""
+    """Where the round's responses come from, under the unit: the stored n of each direct sub-unit
+    (pooled over its subtree), most first, with its share. Counts, not rates: shown also for units
+    with too few responses, with the reason. Two queries."""
+    minimum = survey_round.questionnaire.definition["scoring"]["min_responses"]
     children = child_scores(survey_round=survey_round, unit=unit)
     total = sum(score.n for _unit, score in children if score is not None)
-    rows = [{"unit": child, "score": score, "n": score.n if score else 0,
-             "share": (100.0 * score.n / total) if score and total else None}
+    rows = [{"unit": child, "score": score, "n": score.n if score else 0, "enough": bool(score and score.enough),
+             "share": (100.0 * score.n / total) if score and total else None,
+             "reason": "" if score and score.enough else (too_few_text(score.n, minimum) if score
+                                                           else _("no responses"))}
             for child, score in children]
     rows.sort(key=lambda r: (-r["n"], r["unit"].code))
     return {"rows": rows, "total": total}
+
+
+def run_status(*, survey_round: Round, with_error: bool) -> dict:
+    """The state of the round's last score run, for the overview's progress (one query). The error
+    text only for those who run the fieldwork."""
+    run = last_run(survey_round=survey_round)
+    if run is None:
+        return {"status": "none", "active": False, "units_done": 0, "units_total": 0}
+    body = {"status": run.status, "active": run.status in (ScoreRun.Status.QUEUED, ScoreRun.Status.RUNNING),
+            "units_done": run.units_done, "units_total": run.units_total, "run": run.pk,
+            "created_at": run.created_at.isoformat(),
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "responses_used": run.responses_used}
+    if with_error and run.status == ScoreRun.Status.FAILED:
+        body["error"] = run.error
+    return body
+
+
+def overview(*, survey_round: Round, unit: Unit, user) -> dict:
+    """The round overview at a unit: freshness of the scores, the last run, where responses come
+    from. A fixed number of queries (7) whatever the number of units."""
+    can_recompute = access.user_can(user, survey_round.unit, access.FIELDWORK)
+    return {
+        "survey_round": survey_round, "unit": unit,
+        "score": unit_score(survey_round=survey_round, unit=unit),
+        "last_run": last_run(survey_round=survey_round),
+        "last_done": last_done_run(survey_round=survey_round),
+        "sources": round_sources(survey_round=survey_round, unit=unit),
+        "can_recompute": can_recompute, "show_error": can_recompute,
+        "can_see_scores": access.user_can(user, unit, access.SCORES),
+        "min_responses": survey_round.questionnaire.definition["scoring"]["min_responses"],
+    }
 
 
 def rounds_with_scores(user) -> list[dict]:
@@ -258,3 +296,209 @@ def _entries(user, survey_round, roles):
             entry = inside.setdefault(unit.pk, {"unit": unit, "scores": False})
             entry["scores"] = entry["scores"] or kind in access.ROLES_WITH[access.SCORES]
     return list(inside.values())
+
+
+# ---------------------------------------------------------------------------------------------
+# Wording shared by the pages and the report
+
+
+def ordinal(number: int) -> str:
+    """3 → "3rd" in English; other languages write the plain number (the translation of
+    "%(rank)s of %(total)s" carries their wording, e.g. "hạng 3/12")."""
+    if not (get_language() or "").startswith("en"):
+        return str(number)
+    if 10 <= number % 100 <= 20:
+        return f"{number}th"
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+def rank_text(rank, rank_of) -> str:
+    """ "3rd of 12"; empty when the unit is not ranked."""
+    if rank is None or rank_of is None:
+        return ""
+    return _("%(rank)s of %(total)s") % {"rank": ordinal(rank), "total": rank_of}
+
+
+def change_text(points, places) -> str:
+    """ "+3.13 points, down 5 places" (places: positive = up); empty when there is nothing to compare."""
+    parts = []
+    if points is not None:
+        number = formats.number_format(abs(points), decimal_pos=2, use_l10n=True)
+        sign = "+" if points > 0 else "−" if points < 0 else "±"
+        parts.append(ngettext("%(value)s point", "%(value)s points", 1 if abs(points) == 1 else 2)
+                     % {"value": f"{sign}{number}"})
+    if places is not None:
+        if places > 0:
+            parts.append(ngettext("up %(count)d place", "up %(count)d places", places) % {"count": places})
+        elif places < 0:
+            parts.append(ngettext("down %(count)d place", "down %(count)d places", -places) % {"count": -places})
+        else:
+            parts.append(_("same place"))
+    return ", ".join(parts)
+
+
+def too_few_text(n, minimum) -> str:
+    """Why a unit's figures are not shown: "28 responses, fewer than the 30 needed"."""
+    return ngettext("%(n)d response, fewer than the %(minimum)d needed",
+                    "%(n)d responses, fewer than the %(minimum)d needed", n) % {"n": n, "minimum": minimum}
+
+
+# ---------------------------------------------------------------------------------------------
+# The unit page
+
+SORT_KEYS = ("rank", "name", "index", "n", "change")  # and factor codes
+
+
+def _sort_value(row, key):
+    if key == "name":
+        return row["unit"].name.casefold()
+    if key == "n":
+        return row["n"]
+    if key == "index":
+        return row["headline"]
+    if key == "change":
+        return row["change_points"]
+    if key == "rank":
+        return row["rank"]
+    return row["factors"].get(key)
+
+
+def sort_children(rows, sort: str, factor_codes) -> tuple[list[dict], str]:
+    """Rows sorted by ``sort`` ("index", "-index", "F1", ...; unknown: by rank). Units without
+    figures to show (too few responses, no score) stay last in name order whatever the key: sorting
+    them by figures we do not print would give those figures away."""
+    key = sort.lstrip("-")
+    if key not in SORT_KEYS and key not in factor_codes:
+        sort, key = "rank", "rank"
+    shown = [r for r in rows if r["enough"]]
+    hidden = sorted((r for r in rows if not r["enough"]), key=lambda r: (r["scored"] is False, r["unit"].code))
+    with_value = [r for r in shown if _sort_value(r, key) is not None]
+    without = [r for r in shown if _sort_value(r, key) is None]
+    # rank, name: ascending by default; figures: highest first
+    descending = (key not in ("rank", "name")) != sort.startswith("-")
+    with_value.sort(key=lambda r: (_sort_value(r, key), r["unit"].code), reverse=descending)
+    return with_value + without + hidden, sort
+
+
+def sort_headers(sort: str, texts: dict) -> list[dict]:
+    """The sub-units table's column headers: each links to its sort (again: the other direction)."""
+    columns = [("name", _("Unit"), False, ""), ("index", texts["headline"], True, "")]
+    columns += [(code, code, True, label) for code, label in texts["factors"].items()]
+    columns += [("n", "n", True, _("Responses")), ("rank", _("Rank"), True, ""), ("change", _("Change"), True, "")]
+    headers = []
+    for key, label, numeric, title in columns:
+        ascending_first = key in ("rank", "name")
+        current = sort.lstrip("-") == key
+        ascending = ascending_first != sort.startswith("-") if current else None
+        headers.append({
+            "key": key, "label": label, "numeric": numeric, "title": title,
+            "param": ("-" + key) if current and not sort.startswith("-") else key,
+            "aria": None if ascending is None else ("ascending" if ascending else "descending"),
+        })
+    return headers
+
+
+def child_rows(children, minimum) -> list[dict]:
+    """Rows of the sub-units table from ``child_scores``; figures only for units with enough responses."""
+    rows = []
+    for unit, score in children:
+        enough = bool(score and score.enough)
+        rows.append({
+            "unit": unit, "scored": score is not None, "enough": enough, "n": score.n if score else 0,
+            "headline": score.headline if enough else None,
+            "factors": {code: f.get("value") for code, f in score.factors.items()} if enough else {},
+            "rank": score.rank if enough else None, "rank_text": rank_text(score.rank, score.rank_of) if enough else "",
+            "change_points": score.change_points if enough else None,
+            "change_text": change_text(score.change_points, score.change_places) if enough else "",
+            "reason": (too_few_text(score.n, minimum) if score else _("no responses")) if not enough else "",
+        })
+    return rows
+
+
+def item_rows(score: UnitScore, texts: dict) -> list[dict]:
+    """The criteria (the items factors are made of), weakest first; items without a rate last."""
+    rows = []
+    for factor, codes in texts["factor_items"].items():
+        for code in codes:
+            item = score.items.get(code) or {}
+            rows.append({"code": code, "factor": factor, "text": texts["items"].get(code, code),
+                         "n": item.get("n", 0), "satisfied": item.get("satisfied", 0), "rate": item.get("rate"),
+                         "ci": item.get("ci")})
+    rows.sort(key=lambda r: (r["rate"] is None, r["rate"] if r["rate"] is not None else 0, r["code"]))
+    return rows
+
+
+def factor_rows(score: UnitScore, texts: dict) -> list[dict]:
+    rows = []
+    for code, label in texts["factors"].items():
+        factor = score.factors.get(code) or {}
+        general = factor.get("general") or {}
+        rows.append({"code": code, "label": label, "value": factor.get("value"), "n": factor.get("n"),
+                     "general_rate": general.get("rate"), "general_n": general.get("n"),
+                     "general_ci": general.get("ci")})
+    return rows
+
+
+def indicator_rows(score: UnitScore, texts: dict) -> list[dict]:
+    """Perception indicators in definition order, each with its options' shares."""
+    rows = []
+    for code, spec in texts["indicators"].items():
+        shares = score.indicators.get(code) or {}
+        rows.append({"code": code, "text": spec["text"], "n": shares.get("n", 0),
+                     "multiple": spec["kind"] == "multiple",
+                     "options": [{"code": option, "label": label, "share": shares.get(option)}
+                                 for option, label in spec["options"].items()]})
+    return rows
+
+
+def expectation_rows(score: UnitScore, texts: dict) -> list[dict]:
+    """What citizens most want improved, most chosen first; options nobody chose are left out."""
+    return [{"code": e["code"], "label": texts["expectations"].get(e["code"], e["code"]), "count": e["count"],
+             "share": e["share"]} for e in score.expectations if e.get("count")]
+
+
+def _in_scope(survey_round, unit):
+    return any(unit.path.startswith(path) for path in getattr(survey_round, "scope_paths", [survey_round.unit.path]))
+
+
+def breadcrumb(*, survey_round: Round, unit: Unit) -> list[dict]:
+    """The units from the round's unit down to this one's parent, each linked only when it lies in
+    the user's part of the round (one query; none for the round's unit)."""
+    paths = [p for p in unit.ancestor_paths()[:-1] if p.startswith(survey_round.unit.path)]
+    if not paths:
+        return []
+    return [{"unit": u, "link": _in_scope(survey_round, u)} for u in Unit.objects.filter(path__in=paths)]
+
+
+def unit_page(*, survey_round: Round, unit: Unit, language: str, sort: str = "rank") -> dict:
+    """Everything the unit page shows, from the stored scores: 7 queries whatever the number of
+    units (score, 2 for the sub-units, 2 for the siblings, the trend, the breadcrumb)."""
+    texts = labels(survey_round, language)
+    score = unit_score(survey_round=survey_round, unit=unit)
+    enough = bool(score and score.enough)
+    children, sort = sort_children(child_rows(child_scores(survey_round=survey_round, unit=unit),
+                                              texts["min_responses"]), sort, texts["factors"])
+    for row in children:
+        row["factor_cells"] = [(code, row["factors"].get(code)) for code in texts["factors"]]
+    siblings = sibling_scores(survey_round=survey_round, unit=unit)
+    for row in siblings:
+        row["rank_text"] = rank_text(row["rank"], row["rank_of"]) if row["enough"] else ""
+        row["reason"] = "" if row["enough"] else (
+            too_few_text(row["n"], texts["min_responses"]) if row["scored"] else _("no responses"))
+    return {
+        "survey_round": survey_round, "unit": unit, "score": score, "labels": texts, "enough": enough,
+        "approximate_ci": texts["headline_method"] == "mean_of_factors",
+        "reason": "" if enough else (too_few_text(score.n, texts["min_responses"]) if score
+                                     else _("No scores have been computed for this unit in this round yet.")),
+        "rank_text": rank_text(score.rank, score.rank_of) if enough else "",
+        "change_text": change_text(score.change_points, score.change_places) if enough else "",
+        "factors": factor_rows(score, texts) if enough else [],
+        "items": item_rows(score, texts) if enough else [],
+        "indicators": indicator_rows(score, texts) if enough else [],
+        "expectations": expectation_rows(score, texts) if enough else [],
+        "trend": trend(survey_round=survey_round, unit=unit),
+        "children": children, "sort": sort, "factor_codes": list(texts["factors"]),
+        "sort_headers": sort_headers(sort, texts),
+        "siblings": siblings, "breadcrumb": breadcrumb(survey_round=survey_round, unit=unit),
+    }
