@@ -46,7 +46,7 @@ PUBLIC = {
     "admin:logout": {302, 405},
 }
 # Pages about the user themselves (their home lists their own units): open to anyone logged in.
-OWN_PAGES = {"home": {200}}
+OWN_PAGES = {"home": {200}, "scores-home": {200, 405}}  # scores-home: the rounds of their own roles (GET only)
 # Denials. 405: the method is not allowed (a POST-only action asked with GET). 401: the score API
 # asks for a token or a session.
 DENIED_ANONYMOUS = {302, 401, 405}
