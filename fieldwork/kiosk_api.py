@@ -49,8 +49,10 @@ def kiosk_api(view):
 def _json_body(request):
     try:
         return json.loads(request.body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, ValueError) as exc:  # ValueError: bad JSON, or a number of 4,300+ digits
         raise SubmissionError(400, {"body": [f"not valid JSON: {exc}"]}) from exc
+    except RecursionError as exc:
+        raise SubmissionError(400, {"body": ["not valid JSON: nested too deeply"]}) from exc
 
 
 @require_GET
@@ -79,6 +81,9 @@ def questionnaire(request, kiosk):
 @require_POST
 @kiosk_api
 def responses(request, kiosk):
+    if request.content_type != "application/json":
+        sent = request.content_type or "no content type"
+        return JsonResponse({"error": f"send the response as application/json, not {sent}"}, status=415)
     try:
         result = response_submit(unit=kiosk.unit, kiosk=kiosk, payload=_json_body(request))
     except SubmissionError as exc:

@@ -246,7 +246,10 @@ def _parse_time(value, field, errors, required):
         if required:
             errors[field] = ["required"]
         return None
-    parsed = parse_datetime(value) if isinstance(value, str) else None
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:  # well formed but no such time: 2026-02-30, 25:61
+        parsed = None
     if parsed is None or parsed.tzinfo is None:
         errors[field] = ["must be an ISO 8601 date and time with a time zone, e.g. 2026-11-23T09:15:00+07:00"]
         return None
@@ -277,8 +280,11 @@ def _parse_envelope(payload):
     if submitted and submitted > timezone.now() + CLOCK_SKEW:
         errors["submitted_at"] = ["is in the future: check the kiosk's clock"]
     dossier = payload.get("dossier_code")
-    if dossier is not None and (not isinstance(dossier, str) or not 3 <= len(dossier.strip()) <= 64):
-        errors["dossier_code"] = ["must be the dossier code from the receipt, 3 to 64 characters"]
+    # Printable only: an invisible character (zero-width space, direction mark) would give the same
+    # dossier another hash and let it through twice; a lone surrogate cannot be hashed at all.
+    if dossier is not None and (not isinstance(dossier, str) or not 3 <= len(dossier.strip()) <= 64
+                                or not dossier.isprintable()):
+        errors["dossier_code"] = ["must be the dossier code from the receipt, 3 to 64 printable characters"]
     if errors:
         raise SubmissionError(400, errors)
     return response_id, round_id, started, submitted, dossier

@@ -76,6 +76,8 @@ def _check_text(item, value):
         raise ValueError(f"must be at most {limit} characters")
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
+    if any("\ud800" <= c <= "\udfff" for c in value):  # from JSON "\ud800": no such character exists
+        raise ValueError("must be valid Unicode text (it holds half of a surrogate pair)")
     return value.strip()
 
 
