@@ -1,0 +1,317 @@
+"""The printable report of a unit for a round (báo cáo kết quả): one data structure that both the
+HTML page (printed from the browser) and the PDF render, so they always say the same.
+
+Every figure comes from the stored scores (``scoring_unitscore``); the texts are made here in the
+active language, numbers formatted for it. A unit below the version's minimum number of responses
+gets the reason and no figures; so does each such sub-unit in the table.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Count, Q
+from django.utils import formats, timezone, translation
+from django.utils.translation import gettext as _
+
+from fieldwork.models import Response, Round
+from scoring import selectors
+from scoring.exports import language_of, minimum_responses
+from scoring.models import UnitScore
+from units.models import Unit
+
+ITEMS_SHOWN = 5  # strongest and weakest criteria
+
+
+def rounded(value, decimals=1) -> Decimal:
+    """Half up, as the template filter floatformat does (number_format alone cuts the digits off)."""
+    return Decimal(repr(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+
+
+def pct(value, decimals=1) -> str:
+    """A percentage for the reader ("86.5" / "86,5"), or a dash when there is none."""
+    if value is None:
+        return "–"
+    return formats.number_format(rounded(value, decimals), decimals)
+
+
+def points(value) -> str:
+    """A change in points with its sign, or a dash."""
+    if value is None:
+        return "–"
+    sign = "+" if value > 0 else ("−" if value < 0 else "±")
+    return sign + formats.number_format(rounded(abs(value)), 1)
+
+
+@dataclass
+class Headline:
+    label: str
+    value: float | None
+    low: float | None
+    high: float | None
+    n: int
+    rank: int | None
+    rank_of: int | None
+    change_points: float | None
+    change_places: int | None
+    weighted: float | None
+
+    @property
+    def text(self):
+        return pct(self.value)
+
+    @property
+    def interval_text(self):
+        return f"{pct(self.low)}–{pct(self.high)}" if self.low is not None else "–"
+
+    @property
+    def change_text(self):
+        return points(self.change_points)
+
+    @property
+    def places_text(self):
+        if self.change_places is None:
+            return "–"
+        if self.change_places == 0:
+            return _("same place")
+        if self.change_places > 0:
+            return _("up %(n)s") % {"n": self.change_places}
+        return _("down %(n)s") % {"n": -self.change_places}
+
+
+@dataclass
+class Row:
+    """A factor, a criterion or a sub-unit: a label and a figure, with what a table shows beside it."""
+
+    code: str
+    label: str
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+    n: int | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def text(self):
+        return pct(self.value)
+
+    @property
+    def interval_text(self):
+        return f"{pct(self.low)}–{pct(self.high)}" if self.low is not None else "–"
+
+
+@dataclass
+class SubUnit:
+    unit: Unit
+    n: int | None
+    enough: bool
+    headline: float | None
+    factors: list  # [(code, value)] in factor order; empty when not enough
+    rank: int | None
+    rank_of: int | None
+    change_points: float | None
+    note: str
+
+    @property
+    def text(self):
+        return pct(self.headline)
+
+    @property
+    def change_text(self):
+        return points(self.change_points)
+
+
+@dataclass
+class Report:
+    language: str
+    unit: Unit
+    survey_round: Round
+    title: str
+    questionnaire: str
+    period: str
+    computed_at: datetime | None
+    generated_at: datetime
+    minimum: int
+    enough: bool
+    scored: bool
+    reason: str  # why no figures are shown, when they are not
+    headline: Headline | None
+    factors: list[Row]
+    strongest: list[Row]
+    weakest: list[Row]
+    indicators: list[dict]
+    expectations: list[Row]
+    sub_units: list[SubUnit]
+    factor_codes: list[str]
+    method: list[str]
+
+    @property
+    def factor_chart_rows(self):
+        """Rows for scoring.charts.bar_chart_svg: each factor with its "in general" rate as marker."""
+        return [{"label": f"{row.code} {row.label}", "value": row.value, "marker": row.extra.get("general"),
+                 "muted": False} for row in self.factors]
+
+
+def _period(survey_round: Round) -> str:
+    start = survey_round.period_start or (survey_round.opened_at.date() if survey_round.opened_at else None)
+    end = survey_round.period_end or (survey_round.closed_at.date() if survey_round.closed_at else None)
+    if start is None:
+        return _("not opened yet")
+    start_text = formats.date_format(start, "SHORT_DATE_FORMAT")
+    if end is None:
+        return _("from %(start)s (still open)") % {"start": start_text}
+    return f"{start_text} – {formats.date_format(end, 'SHORT_DATE_FORMAT')}"
+
+
+def _not_enough_reason(n, minimum):
+    return _("Only %(n)s valid responses: at least %(minimum)s are needed before figures are shown.") % {
+        "n": n, "minimum": minimum}
+
+
+def _headline(score: UnitScore, names) -> Headline:
+    return Headline(
+        label=names["headline"], value=score.headline, low=score.headline_low, high=score.headline_high, n=score.n,
+        rank=score.rank, rank_of=score.rank_of, change_points=score.change_points,
+        change_places=score.change_places, weighted=score.weighted_headline)
+
+
+def _factors(score: UnitScore, names) -> list[Row]:
+    rows = []
+    for code, spec in sorted(score.factors.items()):
+        ci = spec.get("ci") or [None, None]
+        general = spec.get("general") or {}
+        rows.append(Row(code=code, label=names["factors"].get(code, code), value=spec.get("value"),
+                        low=ci[0], high=ci[1], n=spec.get("n"),
+                        extra={"general": general.get("rate"), "general_text": pct(general.get("rate"))}))
+    return rows
+
+
+def _criteria(score: UnitScore, names) -> list[Row]:
+    """The factors' criteria with a rate (not the "in general" questions nor the overall one)."""
+    rows = []
+    for factor, codes in sorted(names["factor_items"].items()):
+        for code in codes:
+            figures = score.items.get(code) or {}
+            if figures.get("rate") is None:
+                continue
+            ci = figures.get("ci") or [None, None]
+            rows.append(Row(code=code, label=names["items"].get(code, code), value=figures["rate"], low=ci[0],
+                            high=ci[1], n=figures.get("n"), extra={"factor": factor}))
+    return rows
+
+
+def _strongest_and_weakest(criteria):
+    weakest = sorted(criteria, key=lambda r: (r.value, r.code))[:ITEMS_SHOWN]
+    taken = {r.code for r in weakest}
+    strongest = [r for r in sorted(criteria, key=lambda r: (-r.value, r.code)) if r.code not in taken][:ITEMS_SHOWN]
+    return strongest, weakest
+
+
+def _indicators(score: UnitScore, names) -> list[dict]:
+    result = []
+    for code, spec in names["indicators"].items():
+        shares = score.indicators.get(code) or {}
+        options = [{"code": option, "label": text, "share": shares.get(str(option)),
+                    "text": pct(shares.get(str(option)))} for option, text in spec["options"].items()]
+        result.append({"code": code, "text": spec["text"], "n": shares.get("n"), "options": options})
+    return result
+
+
+def _expectations(score: UnitScore, names) -> list[Row]:
+    return [Row(code=row["code"], label=names["expectations"].get(row["code"], row["code"]), value=row.get("share"),
+                n=row.get("count")) for row in score.expectations if row.get("count")]
+
+
+def _sub_units(survey_round, unit, factor_codes, minimum) -> list[SubUnit]:
+    rows = []
+    for child, score in selectors.child_scores(survey_round=survey_round, unit=unit):
+        if score is None:
+            rows.append(SubUnit(child, None, False, None, [], None, None, None, _("No responses")))
+        elif not score.enough:
+            rows.append(SubUnit(child, score.n, False, None, [], None, None, None,
+                                _("Not enough responses (%(n)s of at least %(minimum)s)") % {
+                                    "n": score.n, "minimum": minimum}))
+        else:
+            factors = [(code, pct((score.factors.get(code) or {}).get("value"))) for code in factor_codes]
+            rows.append(SubUnit(child, score.n, True, score.headline, factors, score.rank, score.rank_of,
+                                score.change_points, ""))
+    return rows
+
+
+def response_counts(*, survey_round: Round, unit: Unit) -> dict:
+    """Responses of the round in the unit's subtree: all, excluded, and over quota (not excluded). One query."""
+    return Response.objects.filter(round=survey_round, unit__path__startswith=unit.path).aggregate(
+        total=Count("pk"), excluded=Count("exclusion"),
+        over_quota=Count("pk", filter=Q(over_quota=True, exclusion__isnull=True)))
+
+
+def _method(survey_round, score, names, counts) -> list[str]:
+    """The method note: how the figures were made and what was left out, as paragraphs."""
+    scoring = survey_round.questionnaire.parsed.doc["scoring"]
+    levels = ", ".join(str(level) for level in scoring["satisfied_levels"])
+    notes = [_("A criterion's rate is the share of satisfied answers (levels %(levels)s of 5) among its valid "
+               "answers; “not applicable” and questions not asked are not valid answers.") % {"levels": levels}]
+    method = scoring.get("factor_method", "mean_of_item_rates")
+    notes.append({
+        "mean_of_item_rates": _("A factor's index is the unweighted mean of its criteria's rates."),
+        "pooled_answers": _("A factor's index is the share of satisfied answers pooled over all its criteria."),
+        "general_item": _("A factor's index is the rate of its “in general” question."),
+    }[method])
+    headline = scoring["headline"]
+    if headline["method"] == "item":
+        notes.append(_("%(headline)s = the rate of the overall question %(code)s (“%(text)s”), with its 95%% "
+                       "Wilson score interval.") % {
+            "headline": names["headline"], "code": headline["item"], "text": names["items"].get(headline["item"])})
+    else:
+        notes.append(_("%(headline)s = the unweighted mean of the indices of %(factors)s, with a 95%% interval "
+                       "from the criteria's binomial variances.") % {
+            "headline": names["headline"], "factors": ", ".join(headline["factors"])})
+    notes.append(_("Minimum number of valid responses for a unit's figures to be shown and ranked: %(minimum)s. "
+                   "Ranks are among sibling units (1 = best; ties share a place); the change is against the "
+                   "previous round of the same questionnaire family.") % {"minimum": scoring["min_responses"]})
+    counted = _("counted in the scores") if survey_round.score_over_quota else _("left out of the scores")
+    notes.append(_("Responses received for this unit and the units below it: %(total)s; excluded by the "
+                   "survey officers (test entries, duplicates, straight-lining, too fast…): %(excluded)s; "
+                   "over quota, %(counted)s: %(over)s; valid responses used: %(n)s.") % {
+        "total": counts["total"], "excluded": counts["excluded"], "over": counts["over_quota"],
+        "counted": counted, "n": score.n if score else 0})
+    if score is not None and score.weighted_headline is not None:
+        notes.append(_("Weighted figure shown beside the index: post-stratified by service field with the round's "
+                       "list of completed dossiers (our addition; the official figure is unweighted)."))
+    else:
+        notes.append(_("No weighted figure: the round has no list of completed dossiers to weight by service field "
+                       "(the official figure is unweighted anyway)."))
+    return notes
+
+
+def unit_report(*, survey_round: Round, unit: Unit, language: str) -> Report:
+    """Everything the report shows, in the language. Five queries whatever the number of sub-units."""
+    with translation.override(language):
+        lang = language_of(language)
+        names = selectors.labels(survey_round, lang)
+        minimum = minimum_responses(survey_round)
+        score = selectors.unit_score(survey_round=survey_round, unit=unit)
+        counts = response_counts(survey_round=survey_round, unit=unit)
+        factor_codes = sorted(names["factor_items"])
+        enough = bool(score and score.enough)
+        reason = ""
+        if score is None:
+            reason = _("No scores have been computed for this unit in this round yet.")
+        elif not enough:
+            reason = _not_enough_reason(score.n, minimum)
+        strongest, weakest = _strongest_and_weakest(_criteria(score, names)) if enough else ([], [])
+        return Report(
+            language=lang, unit=unit, survey_round=survey_round,
+            title=_("Citizen satisfaction with public administrative services: results report"),
+            questionnaire=survey_round.questionnaire.title(lang), period=_period(survey_round),
+            computed_at=score.computed_at if score else None, generated_at=timezone.now(), minimum=minimum,
+            enough=enough, scored=score is not None, reason=reason,
+            headline=_headline(score, names) if enough else None,
+            factors=_factors(score, names) if enough else [],
+            strongest=strongest, weakest=weakest,
+            indicators=_indicators(score, names) if enough else [],
+            expectations=_expectations(score, names) if enough else [],
+            sub_units=_sub_units(survey_round, unit, factor_codes, minimum),
+            factor_codes=factor_codes,
+            method=_method(survey_round, score, names, counts),
+        )
