@@ -27,8 +27,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from fieldwork.models import ExclusionLog, Response, Round, token_digest
-from scoring.models import ApiToken, ScoreRun, UnitScore
+from fieldwork.models import Response, Round, token_digest
+from scoring.models import ApiToken, ScorePending, ScoreRun, UnitScore
 from units.models import Unit
 
 logger = logging.getLogger(__name__)
@@ -158,13 +158,23 @@ def score_run_execute(*, run_id: int, progress=None) -> ScoreRun | None:
         return run  # done, failed or running elsewhere (or gone): nothing to do
     _forget_key(_queued_key(run.round_id))  # from now on, changes need a new run
     try:
-        result = ENGINE(run.round, progress=_progress_recorder(run, progress), full=run.reason in FULL_REASONS)
+        full = run.reason in FULL_REASONS or _needs_full(run)
+        result = ENGINE(run.round, progress=_progress_recorder(run, progress), full=full)
         _store(run, result, started)
     except Exception:
         logger.exception("score run %s of round %s failed", run.pk, run.round_id)
         _fail(run.pk, _error_text())
     run.refresh_from_db()
     return run
+
+
+def _needs_full(run) -> bool:
+    """Whether the round's previous run failed: a refresh commits the changes it counted before it
+    stores the figures, so a failure in between leaves figures that no pending change would bring
+    up to date. Counting everything again repairs them."""
+    previous = (ScoreRun.objects.filter(round_id=run.round_id, started_at__isnull=False)
+                .exclude(pk=run.pk).order_by("-started_at").values_list("status", flat=True).first())
+    return previous == ScoreRun.Status.FAILED
 
 
 def _retry_later(run_id):
@@ -279,16 +289,20 @@ def score_runs_reap() -> tuple[int, int]:
 
 
 def rounds_needing_scores():
-    """Open rounds with a response or an exclusion log entry newer than the start of their last done
-    run (or with responses and no done run)."""
-    last_done = (ScoreRun.objects.filter(round=OuterRef("pk"), status=ScoreRun.Status.DONE)
-                 .order_by("-started_at").values("started_at")[:1])
+    """Open rounds whose scores are behind: with pending changes not taken in yet (every stored,
+    excluded or restored response leaves one, and a run consumes them), with responses but no done
+    run, or whose latest run failed after the last done one (its changes may be counted but not
+    stored: the next run counts in full, see ``_needs_full``).
+
+    Reads ``ScorePending`` by its round index and ``ScoreRun`` rows, never the responses' times: at
+    millions of responses a "received after the last run" test is a scan (there is no index on it)."""
+    runs = ScoreRun.objects.filter(round=OuterRef("pk"))
+    last_done = runs.filter(status=ScoreRun.Status.DONE).order_by("-started_at").values("started_at")[:1]
     rounds = Round.objects.filter(status=Round.Status.OPEN).annotate(watermark=Subquery(last_done))
-    responses = Response.objects.filter(round=OuterRef("pk"))
     return rounds.filter(
-        (Exists(responses) & Q(watermark__isnull=True))
-        | Exists(responses.filter(received_at__gte=OuterRef("watermark")))
-        | Exists(ExclusionLog.objects.filter(round=OuterRef("pk"), at__gte=OuterRef("watermark")))
+        Exists(ScorePending.objects.filter(round=OuterRef("pk")))
+        | (Q(watermark__isnull=True) & Exists(Response.objects.filter(round=OuterRef("pk"))))
+        | Exists(runs.filter(status=ScoreRun.Status.FAILED, started_at__gte=OuterRef("watermark")))
     )
 
 

@@ -27,7 +27,7 @@ from fieldwork.services import kiosk_create, response_submit, round_create
 from questionnaires.services import definition_files, questionnaire_load_file
 from scoring import engine, services
 from scoring.engine import RoundResult, UnitResult
-from scoring.models import ScoreRun, UnitScore
+from scoring.models import ScorePending, ScoreRun, UnitScore
 from scoring.services import (
     rounds_needing_scores,
     score_run_execute,
@@ -255,8 +255,7 @@ class HousekeepingTests(ScoreRunTestCase):
         self.submit_response()
         self.assertEqual(list(rounds_needing_scores()), [self.round])
 
-        self.engine(FakeEngine(unit_result(self.province)))
-        score_run_execute(run_id=self.queued_run().pk)
+        score_run_execute(run_id=self.queued_run().pk)  # the real engine takes the pending change in
         self.assertEqual(list(rounds_needing_scores()), [])  # up to date
 
         response = self.submit_response()
@@ -271,6 +270,34 @@ class HousekeepingTests(ScoreRunTestCase):
 
         self.assertEqual(summary, {"reaped": 0, "re-enqueued": 0, "requested": [self.round.pk]})
         self.assertEqual(ScoreRun.objects.get(status="queued").reason, "beat")
+
+    def test_the_beat_check_reads_pending_changes_not_the_times_of_responses(self):
+        self.submit_response()
+
+        with CaptureQueriesContext(connection) as queries:
+            self.assertEqual(list(rounds_needing_scores()), [self.round])
+
+        (sql,) = [q["sql"] for q in queries.captured_queries]
+        self.assertIn('"scoring_scorepending"', sql)
+        self.assertNotIn("received_at", sql)  # no index on it: a scan of every response
+
+    def test_a_round_whose_last_run_failed_is_behind_and_its_next_run_counts_everything(self):
+        self.submit_response()
+        score_run_execute(run_id=self.queued_run().pk)
+        self.submit_response()
+        failing = self.engine(FakeEngine(error=RuntimeError("lost the database half way")))
+        score_run_execute(run_id=self.queued_run().pk)
+        ScorePending.objects.all().delete()  # as if that run had taken the change in before failing
+        self.assertEqual(list(rounds_needing_scores()), [self.round])
+
+        engine_calls = self.engine(mock.Mock(wraps=engine.compute_round))
+        run = score_run_execute(run_id=self.queued_run(reason="responses").pk)
+
+        self.assertEqual(failing.calls, 1)
+        self.assertEqual(engine_calls.call_args.kwargs["full"], True)
+        self.assertEqual((run.status, run.full, run.responses_used), ("done", True, 2))
+        self.assertEqual(UnitScore.objects.get(unit=self.commune).n, 2)
+        self.assertEqual(list(rounds_needing_scores()), [])
 
     def submit_response(self):
         return response_submit(unit=self.commune, kiosk=self.kiosk, payload=self.payload()).response
