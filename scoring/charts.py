@@ -2,10 +2,11 @@
 
 - ``bar_chart_svg(rows, *, max_value=100, title="", unit="%") -> SafeString``: horizontal bars,
   one per row; ``rows`` are dicts ``{"label": str, "value": float | None, "marker": float | None,
-  "muted": bool, "note": str (optional)}``. ``marker`` (e.g. a factor's "in general" rate) is
-  drawn as a black tick across the bar and written out beside the label; a ``muted`` row (too
-  few responses) gets a hatched, outlined bar and its value in italics; a row without a value
-  gets no bar and its ``note`` (or a dash) instead.
+  "muted": bool, "note": str (optional)}``. A label wraps onto two lines at most (the full text is
+  the row's tooltip). ``marker`` (e.g. a factor's "in general" rate) is drawn as a black tick
+  across the bar and written under the value ("▏90.0%"), with a legend under the chart; a
+  ``muted`` row (too few responses) gets a hatched, dashed bar and its value in italics; a row
+  without a value gets no bar and its ``note`` (or a dash) instead.
 - ``trend_chart_svg(points, *, title="", max_value=100, unit="%") -> SafeString``: a line over the
   points, oldest first; ``points`` are dicts ``{"label": str, "value": float | None, "muted": bool,
   "note": str (optional)}``. Muted points are hollow; a point without a value breaks the line.
@@ -23,13 +24,13 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-WIDTH = 600
-FONT = 13
+WIDTH = 420  # narrow: on a 390 px phone the text stays readable; the page caps the width
+FONT = 15
 BAR_COLOUR = "#3d6ea8"
 MUTED_COLOUR = "#adb5bd"
 INK = "#212529"
 GRID = "#ced4da"
-VALUE_COLUMN = 78  # room at the right of a bar for its value
+VALUE_COLUMN = 64  # room at the right of a bar for its value
 _ids = itertools.count(1)
 
 
@@ -63,14 +64,30 @@ def _shorten(text: str, limit: int) -> str:
 # ---------------------------------------------------------------------------------------------
 # Bars
 
-ROW_HEIGHT = 46  # a label line, then the bar
-LABEL_LINE = 17
+LABEL_LINE = 19  # a label takes one or two lines above its bar
 BAR_HEIGHT = 16
+ROW_GAP = 12
+CHAR_WIDTH = 8.2  # an average character at FONT px, to wrap labels
 HATCH = (
     '<defs><pattern id="{id}" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
     '<rect width="6" height="6" fill="#fff"/><line x1="0" y1="0" x2="0" y2="6" stroke="{colour}" stroke-width="2"/>'
     "</pattern></defs>"
 )
+
+
+def _wrap(text: str, width: int, lines: int = 2) -> list[str]:
+    """The text in at most ``lines`` lines of about ``width`` characters, the last shortened with …"""
+    words, result, line = str(text).split(), [], ""
+    for word in words:
+        if line and len(line) + 1 + len(word) > width:
+            result.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    result.append(line)
+    if len(result) > lines:
+        result = result[: lines - 1] + [_shorten(" ".join(result[lines - 1:]), width)]
+    return [_shorten(r, width) for r in result]
 
 
 def bar_chart_svg(rows, *, max_value=100, title="", unit="%") -> SafeString:
@@ -80,31 +97,41 @@ def bar_chart_svg(rows, *, max_value=100, title="", unit="%") -> SafeString:
     track = WIDTH - VALUE_COLUMN
     hatch_id = f"score-hatch-{next(_ids)}"  # unique per chart: a page may hide one chart's <defs>
     parts = [format_html(HATCH, id=hatch_id, colour=MUTED_COLOUR)]
-    for i, row in enumerate(rows):
-        parts.append(_bar_row(row, i * ROW_HEIGHT, track, max_value, unit, hatch_id))
-    height = max(1, len(rows)) * ROW_HEIGHT
+    top = 0
+    for row in rows:
+        svg, height = _bar_row(row, top, track, max_value, unit, hatch_id)
+        parts.append(svg)
+        top += height
     if not rows:
         parts.append(format_html('<text x="0" y="{}" fill="{}">{}</text>', FONT + 4, INK, _("No figures.")))
-    return _svg(WIDTH, height, title, _describe(rows, unit), mark_safe("".join(parts)))
+        top = FONT + 10
+    if any(r.get("marker") is not None for r in rows):
+        parts.append(_marker_legend(top + 4))
+        top += LABEL_LINE + 8
+    return _svg(WIDTH, top, title, _describe(rows, unit), mark_safe("".join(parts)))
+
+
+def _marker_legend(top):
+    y = top + BAR_HEIGHT / 2
+    return format_html(
+        '<g class="legend"><line x1="4" x2="4" y1="{}" y2="{}" stroke="{}" stroke-width="3"/>'
+        '<text x="14" y="{}" fill="{}" font-size="{}">{}</text></g>',
+        top, top + BAR_HEIGHT, INK, y + 4, INK, FONT - 1,
+        _("the share satisfied “in general”"))
 
 
 def _bar_row(row, top, track, max_value, unit, hatch_id):
+    """One row's SVG and its height: the label (one or two lines), then the bar and its value."""
     value, marker, muted = row.get("value"), row.get("marker"), bool(row.get("muted"))
-    label_y, bar_y = top + LABEL_LINE - 4, top + LABEL_LINE + 2
-    parts = [format_html('<g class="bar-row{}">', " muted" if muted else "")]
-    marker_text = ""
-    if marker is not None:
-        marker_text = format_html(_("in general {value}"), value=_value_text(marker, unit))
-    label_limit = 58 if marker_text else 80
-    parts.append(format_html('<text x="0" y="{}" fill="{}">{}<title>{}</title></text>',
-                             label_y, INK, _shorten(row.get("label", ""), label_limit), row.get("label", "")))
-    if marker_text:
-        parts.append(format_html('<text x="{}" y="{}" text-anchor="end" fill="{}" font-size="{}">▏{}</text>',
-                                 WIDTH, label_y, INK, FONT - 1, marker_text))
+    label = row.get("label", "")
+    lines = _wrap(label, int(WIDTH / CHAR_WIDTH))
+    parts = [format_html('<g class="bar-row{}"><title>{}</title>', " muted" if muted else "", label)]
+    for i, line in enumerate(lines):
+        parts.append(format_html('<text x="0" y="{}" fill="{}">{}</text>', top + LABEL_LINE * (i + 1) - 5, INK, line))
+    bar_y = top + LABEL_LINE * len(lines)
     # the track: a thin outline of the whole scale, so an empty bar still shows where 0 and the top are
     parts.append(format_html('<rect x="0" y="{}" width="{}" height="{}" fill="none" stroke="{}"/>',
                              bar_y, track, BAR_HEIGHT, GRID))
-    end = 0
     if value is not None:
         end = round(track * _clamp(value, 0, max_value) / max_value, 1)
         fill = f"url(#{hatch_id})" if muted else BAR_COLOUR
@@ -121,11 +148,15 @@ def _bar_row(row, top, track, max_value, unit, hatch_id):
     text = _value_text(value, unit) if value is not None else (row.get("note") or "—")
     if value is not None and row.get("note"):
         text = f"{text} ({row['note']})"
-    parts.append(format_html('<text x="{}" y="{}" fill="{}"{}>{}</text>',
-                             track + 6 if value is not None else 6, bar_y + BAR_HEIGHT - 3, INK,
-                             mark_safe(' font-style="italic"') if muted or value is None else "", text))
+    italic = mark_safe(' font-style="italic"') if muted or value is None else ""
+    parts.append(format_html('<text x="{}" y="{}" fill="{}"{}>{}</text>', track + 6 if value is not None else 6,
+                             bar_y + BAR_HEIGHT - 3, INK, italic, text))
+    if marker is not None:
+        parts.append(format_html('<text x="{}" y="{}" fill="{}" font-size="{}">▏{}</text>', track + 6,
+                                 bar_y + BAR_HEIGHT + 12, INK, FONT - 2, _value_text(marker, unit)))
     parts.append(mark_safe("</g>"))
-    return mark_safe("".join(parts))
+    height = LABEL_LINE * len(lines) + BAR_HEIGHT + ROW_GAP + (6 if marker is not None else 0)
+    return mark_safe("".join(parts)), height
 
 
 def _describe(rows, unit) -> str:
@@ -158,7 +189,7 @@ def trend_chart_svg(points, *, title="", max_value=100, unit="%") -> SafeString:
     step = (PLOT_RIGHT - PLOT_LEFT) / max(1, len(points))
     xs = [round(PLOT_LEFT + step * (i + 0.5), 1) for i in range(len(points))]
     parts.append(_lines(points, xs, max_value))
-    label_limit = max(6, int(step / 7))
+    label_limit = max(6, int(step / (CHAR_WIDTH * 0.9)))
     for x, point in zip(xs, points, strict=True):
         parts.append(_point(point, x, max_value, unit, label_limit))
     return _svg(WIDTH, TREND_HEIGHT, title, _describe(points, unit), mark_safe("".join(parts)))

@@ -441,14 +441,16 @@ def factor_rows(score: UnitScore, texts: dict) -> list[dict]:
 
 
 def indicator_rows(score: UnitScore, texts: dict) -> list[dict]:
-    """Perception indicators in definition order, each with its options' shares."""
+    """Perception indicators in definition order, each with the shares of the options someone chose,
+    largest first."""
     rows = []
     for code, spec in texts["indicators"].items():
         shares = score.indicators.get(code) or {}
+        options = [{"code": option, "label": label, "share": shares.get(option)}
+                   for option, label in spec["options"].items() if shares.get(option)]
+        options.sort(key=lambda o: -o["share"])  # stable: ties keep the questionnaire's order
         rows.append({"code": code, "text": spec["text"], "n": shares.get("n", 0),
-                     "multiple": spec["kind"] == "multiple",
-                     "options": [{"code": option, "label": label, "share": shares.get(option)}
-                                 for option, label in spec["options"].items()]})
+                     "multiple": spec["kind"] == "multiple", "options": options})
     return rows
 
 
@@ -497,7 +499,8 @@ def unit_page(*, survey_round: Round, unit: Unit, language: str, sort: str = "ra
         "items": item_rows(score, texts) if enough else [],
         "indicators": indicator_rows(score, texts) if enough else [],
         "expectations": expectation_rows(score, texts) if enough else [],
-        "trend": trend(survey_round=survey_round, unit=unit),
+        "trend": [{**point, "reason": "" if point["enough"] else too_few_text(point["n"], texts["min_responses"])}
+                  for point in trend(survey_round=survey_round, unit=unit)],
         "children": children, "sort": sort, "factor_codes": list(texts["factors"]),
         "sort_headers": sort_headers(sort, texts),
         "siblings": siblings, "breadcrumb": breadcrumb(survey_round=survey_round, unit=unit),

@@ -88,7 +88,7 @@ def _unit_charts(context) -> dict:
     texts = context["labels"]
     charts_ = {"trend_chart": charts.trend_chart_svg(
         [{"label": p["label"], "value": p["headline"] if p["enough"] else None, "muted": not p["enough"],
-          "note": "" if p["enough"] else selectors.too_few_text(p["n"], texts["min_responses"])}
+          "note": p["reason"]}
          for p in context["trend"]],
         title=_("%(index)s by round") % {"index": texts["headline"]})}
     if context["enough"]:

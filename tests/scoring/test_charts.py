@@ -47,7 +47,8 @@ class BarChartTests(SimpleTestCase):
         written = texts(svg)
         self.assertIn("84.2%", written)  # one decimal, as the tables show
         self.assertIn("61.0%", written)
-        self.assertTrue(any("in general 90.0%" in t for t in written))
+        self.assertIn("▏90.0%", written)  # the marker's value, under the bar's
+        self.assertTrue(any("“in general”" in t for t in written))  # and the legend saying what it is
         self.assertIn("Access to the service: 84.2% (in general 90.0%)", parse(svg).find(f"{SVG}desc").text)
 
     def test_bar_lengths_are_proportional_to_the_values(self):
@@ -82,6 +83,15 @@ class BarChartTests(SimpleTestCase):
     def test_numbers_follow_the_language(self):
         with translation.override("vi"):
             self.assertIn("84,2%", texts(bar_chart_svg(FACTORS)))
+
+    def test_long_labels_wrap_onto_two_lines_and_keep_their_full_text_as_tooltip(self):
+        label = "Receiving and handling feedback, complaints and petitions from citizens and organisations " * 2
+        root = parse(bar_chart_svg([{"label": label, "value": 50}]))
+
+        lines = [t for t in texts(bar_chart_svg([{"label": label, "value": 50}])) if t != "50.0%"]
+        self.assertEqual(len(lines), 2)
+        self.assertTrue(lines[1].endswith("…"))
+        self.assertEqual(root.find(f"{SVG}g/{SVG}title").text, label)
 
     def test_no_rows_still_gives_a_valid_chart(self):
         self.assertIn("No figures.", texts(bar_chart_svg([])))

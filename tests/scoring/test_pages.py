@@ -427,6 +427,11 @@ class StatusTests(PageTestCase):
 
 
 class HomeTests(PageTestCase):
+    def test_the_home_page_and_the_menu_lead_to_the_scores(self):
+        response = self.open_as(self.head, "/")
+
+        self.assertContains(response, 'href="/scores/"', count=2)
+
     def test_a_head_finds_the_round_and_their_unit_page(self):
         response = self.open_as(self.head, "/scores/")
 
