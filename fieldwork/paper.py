@@ -31,7 +31,8 @@ from units.models import Unit
 PAPER_NAMESPACE = uuid.UUID("df9afb41-3ec1-4d82-bb34-c4a80b899dd4")
 META_COLUMNS = ["unit_code", "form_date", "form_id"]
 REQUIRED_META_COLUMNS = ["unit_code", "form_date"]
-WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+# Up to 9 digits: a longer number is out of every item's range anyway, and int() refuses 4,300+.
+WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,9}")
 # response_submit names the envelope fields as the kiosk API does; a CSV row names its columns.
 FIELD_NAMES = {"submitted_at": "form_date", "id": "form_id"}
 
@@ -344,6 +345,9 @@ def paper_import_csv(*, survey_round: Round, text: str, user=None, max_rows=None
         _check_round_open(survey_round)
     except SubmissionError as exc:
         raise PaperImportError(exc.errors["round"])
+    if "\x00" in text:  # PostgreSQL takes no NUL in text, and no spreadsheet writes one in a CSV
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise PaperImportError([f"line {line}: holds a NUL character: is this really a CSV file?"])
     definition = survey_round.questionnaire.parsed
     errors = []
     rows = _read_rows(text, definition, _UnitLookup(survey_round, user), errors)
