@@ -1,12 +1,13 @@
 """Server-side SVG charts for the score pages and the report: our own code, no JS library, no CDN.
 
-- ``bar_chart_svg(rows, *, max_value=100, title="", unit="%") -> SafeString``: horizontal bars,
+- ``bar_chart_svg(rows, *, max_value=100, title="", unit="%", decimals=1) -> SafeString``: horizontal bars,
   one per row; ``rows`` are dicts ``{"label": str, "value": float | None, "marker": float | None,
   "muted": bool, "note": str (optional)}``. A label wraps onto two lines at most (the full text is
   the row's tooltip). ``marker`` (e.g. a factor's "in general" rate) is drawn as a black tick
   across the bar and written under the value ("▏90.0%"), with a legend under the chart; a
   ``muted`` row (too few responses) gets a hatched, dashed bar and its value in italics; a row
-  without a value gets no bar and its ``note`` (or a dash) instead.
+  without a value gets no bar and its ``note`` (or a dash) instead; a row with a value writes
+  only the value (its ``note`` goes to the description).
 - ``trend_chart_svg(points, *, title="", max_value=100, unit="%") -> SafeString``: a line over the
   points, oldest first; ``points`` are dicts ``{"label": str, "value": float | None, "muted": bool,
   "note": str (optional)}``. Muted points are hollow; a point without a value breaks the line.
@@ -38,8 +39,8 @@ def _number(value, decimals=1) -> str:
     return formats.number_format(value, decimal_pos=decimals, use_l10n=True)
 
 
-def _value_text(value, unit) -> str:
-    return f"{_number(value)}{unit}" if value is not None else "—"
+def _value_text(value, unit, decimals=1) -> str:
+    return f"{_number(value, decimals)}{unit}" if value is not None else "—"
 
 
 def _clamp(value, low, high):
@@ -90,7 +91,7 @@ def _wrap(text: str, width: int, lines: int = 2) -> list[str]:
     return [_shorten(r, width) for r in result]
 
 
-def bar_chart_svg(rows, *, max_value=100, title="", unit="%") -> SafeString:
+def bar_chart_svg(rows, *, max_value=100, title="", unit="%", decimals=1) -> SafeString:
     """Horizontal bars with their values written beside them (see the module docstring)."""
     title = title or _("Bar chart")
     max_value = max_value or max([r.get("value") or 0 for r in rows] + [1])
@@ -99,7 +100,7 @@ def bar_chart_svg(rows, *, max_value=100, title="", unit="%") -> SafeString:
     parts = [format_html(HATCH, id=hatch_id, colour=MUTED_COLOUR)]
     top = 0
     for row in rows:
-        svg, height = _bar_row(row, top, track, max_value, unit, hatch_id)
+        svg, height = _bar_row(row, top, track, max_value, unit, hatch_id, decimals)
         parts.append(svg)
         top += height
     if not rows:
@@ -108,7 +109,7 @@ def bar_chart_svg(rows, *, max_value=100, title="", unit="%") -> SafeString:
     if any(r.get("marker") is not None for r in rows):
         parts.append(_marker_legend(top + 4))
         top += LABEL_LINE + 8
-    return _svg(WIDTH, top, title, _describe(rows, unit), mark_safe("".join(parts)))
+    return _svg(WIDTH, top, title, _describe(rows, unit, decimals), mark_safe("".join(parts)))
 
 
 def _marker_legend(top):
@@ -120,7 +121,7 @@ def _marker_legend(top):
         _("the share satisfied “in general”"))
 
 
-def _bar_row(row, top, track, max_value, unit, hatch_id):
+def _bar_row(row, top, track, max_value, unit, hatch_id, decimals):
     """One row's SVG and its height: the label (one or two lines), then the bar and its value."""
     value, marker, muted = row.get("value"), row.get("marker"), bool(row.get("muted"))
     label = row.get("label", "")
@@ -145,9 +146,7 @@ def _bar_row(row, top, track, max_value, unit, hatch_id):
                                  '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#fff" stroke-width="1"/>',
                                  x, x, bar_y - 4, bar_y + BAR_HEIGHT + 4, INK, x, x, bar_y - 3,
                                  bar_y + BAR_HEIGHT + 3))
-    text = _value_text(value, unit) if value is not None else (row.get("note") or "—")
-    if value is not None and row.get("note"):
-        text = f"{text} ({row['note']})"
+    text = _value_text(value, unit, decimals) if value is not None else (row.get("note") or "—")
     italic = mark_safe(' font-style="italic"') if muted or value is None else ""
     parts.append(format_html('<text x="{}" y="{}" fill="{}"{}>{}</text>', track + 6 if value is not None else 6,
                              bar_y + BAR_HEIGHT - 3, INK, italic, text))
@@ -159,10 +158,10 @@ def _bar_row(row, top, track, max_value, unit, hatch_id):
     return mark_safe("".join(parts)), height
 
 
-def _describe(rows, unit) -> str:
+def _describe(rows, unit, decimals=1) -> str:
     described = []
     for row in rows:
-        text = f"{row.get('label', '')}: {_value_text(row.get('value'), unit)}"
+        text = f"{row.get('label', '')}: {_value_text(row.get('value'), unit, decimals)}"
         if row.get("marker") is not None:
             text += " (" + _("in general {value}").format(value=_value_text(row["marker"], unit)) + ")"
         if row.get("note"):

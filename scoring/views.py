@@ -15,6 +15,8 @@ from scoring import charts, selectors
 from scoring.services import score_run_request
 from units import access
 
+MAX_CHART_ROWS = 40  # sub-units drawn in the round overview's chart
+
 
 @login_required
 @require_GET
@@ -41,11 +43,12 @@ def round_overview(request, round_id):
     survey_round = selectors.get_round_for_scores(request.user, round_id, access.OVERVIEW)
     unit = _overview_unit(request, survey_round)
     context = selectors.overview(survey_round=survey_round, unit=unit, user=request.user)
-    context["chart"] = charts.bar_chart_svg(
-        [{"label": r["unit"].name, "value": r["n"], "muted": not r["enough"],
-          "note": r["reason"] if not r["n"] else ""} for r in context["sources"]["rows"]],
-        max_value=max([r["n"] for r in context["sources"]["rows"]] + [1]), unit="",
-        title=_("Responses by unit"))
+    rows = context["sources"]["rows"]
+    if 1 < len(rows) <= MAX_CHART_ROWS:  # beyond that the table says it better
+        context["chart"] = charts.bar_chart_svg(
+            [{"label": r["unit"].name, "value": r["n"] or None, "muted": not r["enough"], "note": r["reason"]}
+             for r in rows],
+            max_value=max(r["n"] for r in rows) or 1, unit="", decimals=0, title=_("Valid responses by unit"))
     return render(request, "scoring/round_overview.html", context)
 
 
