@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from django.utils import formats, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from reportlab.graphics.shapes import Drawing, Line, Rect, String
 from reportlab.lib import colors
@@ -42,13 +42,15 @@ def _styles():
     base = ParagraphStyle("base", fontName=REGULAR, fontSize=9, leading=12, textColor=INK)
     return {
         "base": base,
+        "para": ParagraphStyle("para", parent=base, spaceAfter=4),
         "small": ParagraphStyle("small", parent=base, fontSize=7.5, leading=10, textColor=MUTED),
         "kicker": ParagraphStyle("kicker", parent=base, fontSize=8, textColor=MUTED),
         "title": ParagraphStyle("title", parent=base, fontName=BOLD, fontSize=15, leading=19, spaceAfter=4),
         "unit": ParagraphStyle("unit", parent=base, fontSize=13, leading=17, spaceAfter=8),
         "h2": ParagraphStyle("h2", parent=base, fontName=BOLD, fontSize=11.5, leading=15, spaceBefore=12,
-                             spaceAfter=5),
-        "h3": ParagraphStyle("h3", parent=base, fontName=BOLD, fontSize=9.5, spaceBefore=4, spaceAfter=3),
+                             spaceAfter=5, keepWithNext=1),
+        "h3": ParagraphStyle("h3", parent=base, fontName=BOLD, fontSize=9.5, spaceBefore=4, spaceAfter=3,
+                             keepWithNext=1),
         "figure": ParagraphStyle("figure", parent=base, fontName=BOLD, fontSize=30, leading=34),
         "cell": ParagraphStyle("cell", parent=base, fontSize=8, leading=10),
         "num": ParagraphStyle("num", parent=base, fontSize=8, leading=10, alignment=TA_RIGHT),
@@ -56,6 +58,11 @@ def _styles():
         "box": ParagraphStyle("box", parent=base, fontSize=10.5, leading=14, backColor=GREY_FILL, borderPadding=8,
                               spaceBefore=8, spaceAfter=12),
     }
+
+
+def _when(moment):
+    """A moment in the site's time zone, as the templates' date filter shows it."""
+    return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
 
 
 def _p(text, style):
@@ -104,7 +111,8 @@ def _factor_chart(report: Report):
         if general is not None:
             x = label_width + track * general / 100
             drawing.add(Line(x, y, x, y + row_height - 2, strokeColor=INK, strokeWidth=1.5))
-        text = f"{row.text}%" + (f"  ({_('in general')} {pct(general)}%)" if general is not None else "")
+        text = (f"{row.text}%" if row.value is not None else "–") + (
+            f"  ({_('in general')} {pct(general)}%)" if general is not None else "")
         drawing.add(String(label_width + track + 4, y + 4, text, fontName=REGULAR, fontSize=7.5, fillColor=INK))
     return drawing
 
@@ -115,8 +123,7 @@ def _title_block(report: Report, s):
         [_("Survey round"), f"{round_.name} · {round_.unit.name}"],
         [_("Period"), report.period],
         [_("Questionnaire"), f"{report.questionnaire} ({round_.questionnaire.code})"],
-        [_("Scores computed"), formats.date_format(report.computed_at, "DATETIME_FORMAT") if report.computed_at
-         else "–"],
+        [_("Scores computed"), _when(report.computed_at) if report.computed_at else "–"],
     ]
     rows = [[_p(k, s["kicker"]), _p(v, s["cell"])] for k, v in meta]
     table = Table(rows, colWidths=[35 * mm, PAGE_WIDTH - 35 * mm])
@@ -126,13 +133,20 @@ def _title_block(report: Report, s):
             _p(f"{report.unit.name} ({report.unit.code})", s["unit"]), table]
 
 
+def _change(headline):
+    if headline.change_points is None:
+        return "–"
+    text = f"{headline.change_text} {_('points')}"
+    return text if headline.change_places is None else f"{text} · {headline.places_text}"
+
+
 def _headline(report: Report, s):
     h = report.headline
     rank = _("%(rank)s of %(of)s") % {"rank": h.rank, "of": h.rank_of} if h.rank else "–"
     facts = [
         [_("Valid responses"), str(h.n)],
         [_("Rank among sibling units"), rank],
-        [_("Change since the previous round"), f"{h.change_text} {_('points')} · {h.places_text}"],
+        [_("Change since the previous round"), _change(h)],
     ]
     if h.weighted is not None:
         facts.append([_("Weighted by service field"), f"{pct(h.weighted)}%"])
@@ -149,7 +163,7 @@ def _factors(report: Report, s):
     rows += [[f"{r.code} · {r.label}", r.text, r.interval_text, r.extra.get("general_text", "–"),
               "–" if r.n is None else r.n] for r in report.factors]
     widths = [PAGE_WIDTH - 90 * mm, 20 * mm, 25 * mm, 30 * mm, 15 * mm]
-    return [KeepTogether([_p("2. " + _("The five factors"), s["h2"]), _factor_chart(report), Spacer(1, 6),
+    return [KeepTogether([_p("2. " + _("Factor indices"), s["h2"]), _factor_chart(report), Spacer(1, 6),
                           _table(rows, widths, s)])]
 
 
@@ -165,13 +179,21 @@ def _items(report: Report, s):
 
 
 def _indicators(report: Report, s):
-    parts = [_p("4. " + _("Perception indicators"), s["h2"])]
+    """The indicators two by two, each a small table of its answers' shares."""
+    column = (PAGE_WIDTH - 6 * mm) / 2
+    blocks = []
     for indicator in report.indicators:
         rows = [[o["label"], f"{o['text']}%"] for o in indicator["options"]]
         n = "–" if indicator["n"] is None else indicator["n"]
-        parts.append(KeepTogether([_p(f"{indicator['text']} (n = {n})", s["h3"]),
-                                   _table(rows, [PAGE_WIDTH - 30 * mm, 30 * mm], s, header=False)]))
-    return parts
+        blocks.append([_p(f"{indicator['text']} (n = {n})", s["h3"]),
+                       _table(rows, [column - 18 * mm, 18 * mm], s, header=False)])
+    if len(blocks) % 2:
+        blocks.append("")
+    grid = Table([blocks[i:i + 2] for i in range(0, len(blocks), 2)], colWidths=[column + 6 * mm, column])
+    grid.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                              ("RIGHTPADDING", (0, 0), (0, -1), 6 * mm), ("RIGHTPADDING", (1, 0), (1, -1), 0),
+                              ("BOTTOMPADDING", (0, 0), (-1, -1), 6)]))
+    return [_p("4. " + _("Perception indicators"), s["h2"]), grid]
 
 
 def _expectations(report: Report, s):
@@ -209,8 +231,8 @@ def _sub_units(report: Report, s):
 
 def _method(report: Report, s):
     number = "7. " if report.enough else ""
-    parts = [_p(number + _("Method"), s["h2"])] + [_p(text, s["base"]) for text in report.method]
-    when = formats.date_format(report.generated_at, "DATETIME_FORMAT")
+    parts = [_p(number + _("Method"), s["h2"])] + [_p(text, s["para"]) for text in report.method]
+    when = _when(report.generated_at)
     parts.append(Spacer(1, 4))
     parts.append(_p(_("Report made on %(when)s from the stored scores.") % {"when": when}, s["small"]))
     return parts

@@ -73,7 +73,7 @@ class ReportPageTests(ScoredRoundTestCase):
         low, high = api["headline"]["ci"]
         self.assertIn(f"95% interval {low:.1f}–{high:.1f}", html)
         self.assertRegex(html, r"Rank among sibling units</dt>\s*<dd>1 of 1</dd>")
-        for section in ("Overall result", "The five factors", "Strongest and weakest criteria",
+        for section in ("Overall result", "Factor indices", "Strongest and weakest criteria",
                         "Perception indicators", "What citizens most want improved", "Units below", "Method"):
             self.assertIn(section, html)
 
