@@ -15,6 +15,7 @@ enqueued with a countdown). Two runs of a round never run together (the partial 
 on "running"): a run claimed while another runs is left queued and tried again later.
 """
 
+import json
 import logging
 import secrets
 import time
@@ -203,50 +204,67 @@ def _store(run, result, started) -> None:
     """Replace the round's scores (a full run) or those of the units a refresh touched, in one
     transaction, so that a page never sees half a run."""
     now = timezone.now()
-    rows = [_unit_score(run, unit, now) for unit in result.units]
     full = getattr(result, "full", True)
-    with transaction.atomic():
-        scores = UnitScore.objects.filter(round_id=run.round_id)
+    with transaction.atomic(), connection.cursor() as cursor:
         if full:
-            scores.delete()
+            UnitScore.objects.filter(round_id=run.round_id).delete()
         else:
-            scores.filter(unit_id__in=[r.unit_id for r in rows] + list(result.removed)).delete()
-            _update_ranks(run.round_id, result.rank_updates)
-        UnitScore.objects.bulk_create(rows, batch_size=1000)
+            UnitScore.objects.filter(round_id=run.round_id, unit_id__in=list(result.removed)).delete()
+            _update_ranks(cursor, run.round_id, result.rank_updates)
+        _write_scores(cursor, run, result.units, now, upsert=not full)
         updated = ScoreRun.objects.filter(pk=run.pk, status=ScoreRun.Status.RUNNING).update(
             status=ScoreRun.Status.DONE, finished_at=now, responses_used=result.responses_used,
             full=full,
-            units_total=len(rows), units_done=len(rows), error="",
+            units_total=len(result.units), units_done=len(result.units), error="",
         )
         if not updated:  # the reaper gave up on this run meanwhile: its results must not count
             raise RuntimeError(f"run {run.pk} is no longer running (reaped after {now - started})")
 
 
-def _update_ranks(round_id, rank_updates) -> None:
+SCORE_COLUMNS = ("run_id", "round_id", "unit_id", "n", "enough", "headline", "headline_low", "headline_high",
+                 "weighted_headline", "factors", "items", "indicators", "expectations", "rank", "rank_of",
+                 "change_points", "change_places", "computed_at")
+JSON_COLUMNS = {"factors", "items", "indicators", "expectations"}
+
+
+def _write_scores(cursor, run, units, computed_at, *, upsert) -> None:
+    """Insert the units' UnitScore rows in one statement per 500, the JSON columns dumped once here
+    (model instances and Django's per-field preparation cost more than the insert itself); with
+    ``upsert`` a unit's existing row is overwritten (a refresh)."""
+    from psycopg2.extras import execute_values
+
+    if not units:
+        return
+    template = "(" + ", ".join("%s::jsonb" if c in JSON_COLUMNS else "%s" for c in SCORE_COLUMNS) + ")"
+    sql = f"INSERT INTO {UnitScore._meta.db_table} ({', '.join(SCORE_COLUMNS)}) VALUES %s"
+    if upsert:
+        sql += " ON CONFLICT (round_id, unit_id) DO UPDATE SET " + ", ".join(
+            f"{column} = EXCLUDED.{column}" for column in SCORE_COLUMNS if column not in ("round_id", "unit_id"))
+    execute_values(cursor, sql, [_score_row(run, unit, computed_at) for unit in units], template=template,
+                   page_size=500)
+
+
+def _score_row(run, unit, computed_at) -> tuple:
+    low, high = unit.headline_ci if unit.headline_ci else (None, None)
+    return (run.pk, run.round_id, unit.unit_id, unit.n, unit.enough, unit.headline, low, high,
+            unit.weighted_headline, json.dumps(unit.factors), json.dumps(unit.items), json.dumps(unit.indicators),
+            json.dumps(unit.expectations), unit.rank, unit.rank_of, unit.change_points, unit.change_places,
+            computed_at)
+
+
+def _update_ranks(cursor, round_id, rank_updates) -> None:
     """Move the places of untouched siblings in one statement (bulk_update builds a CASE per row)."""
     if not rank_updates:
         return
     from psycopg2.extras import execute_values
 
-    with connection.cursor() as cursor:
-        execute_values(
-            cursor,
-            f"UPDATE {UnitScore._meta.db_table} AS s SET rank = v.rank, rank_of = v.rank_of, "
-            "change_places = v.places FROM (VALUES %s) AS v(unit_id, rank, rank_of, places) "
-            f"WHERE s.round_id = {int(round_id)} AND s.unit_id = v.unit_id",
-            [(unit_id, *values) for unit_id, values in sorted(rank_updates.items())],
-            template="(%s, %s::int, %s::int, %s::int)", page_size=1000,
-        )
-
-
-def _unit_score(run, unit, computed_at) -> UnitScore:
-    low, high = unit.headline_ci if unit.headline_ci else (None, None)
-    return UnitScore(
-        run=run, round_id=run.round_id, unit_id=unit.unit_id, n=unit.n, enough=unit.enough,
-        headline=unit.headline, headline_low=low, headline_high=high, weighted_headline=unit.weighted_headline,
-        factors=unit.factors, items=unit.items, indicators=unit.indicators, expectations=unit.expectations,
-        rank=unit.rank, rank_of=unit.rank_of, change_points=unit.change_points, change_places=unit.change_places,
-        computed_at=computed_at,
+    execute_values(
+        cursor,
+        f"UPDATE {UnitScore._meta.db_table} AS s SET rank = v.rank, rank_of = v.rank_of, "
+        "change_places = v.places FROM (VALUES %s) AS v(unit_id, rank, rank_of, places) "
+        f"WHERE s.round_id = {int(round_id)} AND s.unit_id = v.unit_id",
+        [(unit_id, *values) for unit_id, values in sorted(rank_updates.items())],
+        template="(%s, %s::int, %s::int, %s::int)", page_size=1000,
     )
 
 

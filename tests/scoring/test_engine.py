@@ -2,7 +2,9 @@ import copy
 import dataclasses
 import datetime
 import math
+from unittest import mock
 
+import pytest
 from django.utils import timezone
 
 from fieldwork.exclusions import response_exclude
@@ -11,12 +13,13 @@ from fieldwork.quotas import quota_set
 from fieldwork.services import response_submit, round_close, round_create
 from questionnaires.answers import pack_answers
 from questionnaires.models import QuestionnaireVersion
-from questionnaires.services import questionnaire_load
+from questionnaires.services import definition_files, questionnaire_load, questionnaire_load_file
 from scoring import formulas
 from scoring.engine import compute_round, previous_round
 from scoring.models import ScoreRun, UnitScore
 from tests.base import make_unit
 from tests.fieldwork.base import KioskTestCase, full_answers
+from units.models import Unit
 
 Z = formulas.Z95
 
@@ -316,16 +319,87 @@ class RunTests(EngineTestCase):
     def test_the_number_of_queries_does_not_grow_with_the_responses(self):
         self.insert(self.round, self.commune, full_answers())
         # The round; the units of its subtree; its latest dossier list; a savepoint, clearing the
-        # pending changes, work_mem, the grouped count, clearing and writing the stored counts, the
-        # release; the earlier rounds of the family.
-        with self.assertNumQueries(11):
+        # pending changes, work_mem and jit, the grouped count, clearing and writing the stored
+        # counts, the release; the earlier rounds of the family.
+        with self.assertNumQueries(12):
             compute_round(self.round)
         self.insert(self.round, self.other_commune, full_answers(), count=50)
         self.insert(self.round, self.commune_centre, full_answers(**{"G.0": 1}), count=50)
-        with self.assertNumQueries(11):
+        with self.assertNumQueries(12):
             result = compute_round(self.round)
         self.assertEqual(result.responses_used, 101)
 
     def test_a_round_without_responses_has_no_units(self):
         result = compute_round(self.round)
         self.assertEqual((result.units, result.responses_used), ([], 0))
+
+
+class CountingFormTests(EngineTestCase):
+    """The full count reads lookup arrays; the refresh counts pending changes with one FILTER per
+    count. They must give the same counts for any value a slot may hold."""
+
+    def test_the_lookup_count_and_the_filter_count_agree_even_on_values_out_of_range(self):
+        from django.db import connection
+
+        from scoring.engine import Counters, count_responses
+        from scoring.models import ScorePending
+
+        definition = self.round.questionnaire.parsed
+        at = definition.positions
+        self.insert(self.round, self.commune, full_answers(**{"X.EXPECT": ["lower_fees", "other"]}), count=3)
+        self.insert(self.round, self.other_commune, full_answers(**{"F1.2": 0, "E.FIELD": "justice"}), count=2)
+        odd = pack_answers(definition, full_answers()).slots
+        for code, value in [("F1.1", 7), ("F1.3", -1), ("E.FIELD", 99), ("E.VISITS", 0), ("E.EXTRA_PAY", 3),
+                            ("E.INFO", 1 << 12), ("X.EXPECT", -5), ("F2.1", None)]:
+            odd[at[code] - 1] = value
+        Response.objects.create(round=self.round, unit=self.commune, questionnaire=self.round.questionnaire,
+                                channel=Response.Channel.PAPER, language="vi", submitted_at=timezone.now(),
+                                received_at=timezone.now(), answers=odd)
+        for response in Response.objects.filter(round=self.round):
+            ScorePending.objects.create(round=self.round, response=response, sign=1)
+        counters = Counters(definition)
+
+        with connection.cursor() as cursor:
+            lookups = sorted(count_responses(cursor, self.round, counters, by_field=True))
+            cursor.execute(counters.sql(delta=True), [self.round.pk, self.round.questionnaire_id, False])
+            filters = sorted((unit_id, stratum, list(vector)) for unit_id, stratum, *vector in cursor.fetchall())
+
+        self.assertEqual(lookups, filters)
+        self.assertEqual(len(lookups), 3)  # the commune's land and its odd field 99, the other commune's justice
+        odd_row = next(vector for unit_id, stratum, vector in lookups if stratum == 99)
+        self.assertEqual(counters.get(odd_row, "valid", "F1.1"), 0)  # 7 is no satisfaction level
+        self.assertEqual(counters.get(odd_row, "answered", "E.FIELD"), 0)  # 99 is no option
+        self.assertEqual(counters.get(odd_row, "answered", "E.VISITS"), 1)  # 0: answered, no option chosen
+        self.assertEqual(counters.get(odd_row, "answered", "E.INFO"), 0)  # a bit past its options
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_count_split_over_three_connections_gives_what_one_connection_gives(django_user_model):
+    from django.test import override_settings
+
+    from scoring import engine
+
+    for path in definition_files():
+        questionnaire_load_file(path=path)
+    province = make_unit("08", level=Unit.Level.PROVINCE)
+    communes = [make_unit(f"0221{i}", province) for i in range(4)]
+    survey_round = round_create(name="Quý IV/2026", questionnaire_code="sipas-2017", unit_code="08", open_now=True)
+    definition = survey_round.questionnaire.parsed
+    now = timezone.now()
+    rows = []
+    for i in range(600):  # about 40 a block: the table spans more than three blocks
+        answers = full_answers(**{"G.0": 1 + i % 5, "F1.2": i % 6, "E.FIELD": ["land", "justice"][i % 2]})
+        rows.append(Response(round=survey_round, unit=communes[i % 4], questionnaire=survey_round.questionnaire,
+                             channel=Response.Channel.PAPER, language="vi", submitted_at=now, received_at=now,
+                             answers=pack_answers(definition, answers).slots, over_quota=i % 7 == 0))
+    Response.objects.bulk_create(rows)
+
+    with override_settings(SCORING_COUNT_CONNECTIONS=1):
+        alone = compute_round(survey_round)
+    with (override_settings(SCORING_COUNT_CONNECTIONS=3, SCORING_SPLIT_MIN_BLOCKS=0),
+          mock.patch.object(engine, "_count_part", wraps=engine._count_part) as parts):
+        split = compute_round(survey_round)
+
+    assert parts.call_count == 2  # the other two thirds, each on a connection of its own
+    assert dataclasses.asdict(split) == dataclasses.asdict(alone)
+    assert split.responses_used == 600 - 86  # every seventh over quota
