@@ -14,7 +14,8 @@
       bar.firstElementChild.style.width = Math.round(100 * status.units_done / status.units_total) + "%";
     }
     if (text && status.status === "running" && status.units_total) {
-      text.textContent = status.units_done + " / " + status.units_total;
+      text.textContent = (box.dataset.runningText || "__DONE__ / __TOTAL__")
+        .replace("__DONE__", status.units_done).replace("__TOTAL__", status.units_total);
     }
   }
 
