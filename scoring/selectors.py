@@ -27,6 +27,16 @@ Each function runs a fixed, small number of queries whatever the number of units
   round overview: the unit's stored score and its direct sub-units' stored ``n`` (2 queries).
 - ``rounds_with_scores(user) -> list[dict]``: the rounds a user may see scores or the overview
   of, with the units where their roles start (3 queries).
+- ``run_status(*, survey_round, with_error) -> dict``: the last run's state for the status JSON.
+- ``overview(*, survey_round, unit, user) -> dict`` and ``unit_page(*, survey_round, unit,
+  language, sort) -> dict``: everything the round overview and the unit page show (7 queries each).
+- Wording shared with the report: ``rank_text(3, 12)`` "3rd of 12", ``change_text(3.13, -5)``
+  "+3.13 points, down 5 places", ``too_few_text(28, 30)`` "28 responses, fewer than the 30 needed";
+  rows for tables: ``child_rows``, ``sort_children``, ``item_rows`` (weakest first),
+  ``factor_rows``, ``indicator_rows``, ``expectation_rows``.
+
+Figures of units below the version's minimum number of responses are never handed to a page:
+rows carry ``enough`` and a ``reason`` instead.
 """
 
 from django.db.models import Q
@@ -221,7 +231,8 @@ def round_sources(*, survey_round: Round, unit: Unit) -> dict:
 
 def run_status(*, survey_round: Round, with_error: bool) -> dict:
     """The state of the round's last score run, for the overview's progress (one query). The error
-    text only for those who run the fieldwork."""
+    text only for those who run the fieldwork; the round's response count only for those who see
+    the whole round."""
     run = last_run(survey_round=survey_round)
     if run is None:
         return {"status": "none", "active": False, "units_done": 0, "units_total": 0}
@@ -229,7 +240,7 @@ def run_status(*, survey_round: Round, with_error: bool) -> dict:
             "units_done": run.units_done, "units_total": run.units_total, "run": run.pk,
             "created_at": run.created_at.isoformat(),
             "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-            "responses_used": run.responses_used}
+            "responses_used": run.responses_used if getattr(survey_round, "whole_scope", True) else None}
     if with_error and run.status == ScoreRun.Status.FAILED:
         body["error"] = run.error
     return body
@@ -239,11 +250,16 @@ def overview(*, survey_round: Round, unit: Unit, user) -> dict:
     """The round overview at a unit: freshness of the scores, the last run, where responses come
     from. A fixed number of queries (7) whatever the number of units."""
     can_recompute = access.user_can(user, survey_round.unit, access.FIELDWORK)
+    score = unit_score(survey_round=survey_round, unit=unit)
+    last_done = last_done_run(survey_round=survey_round)
+    if score is not None:
+        responses = score.n
+    else:  # the round's count only for those who see the whole round
+        whole = getattr(survey_round, "whole_scope", True)
+        responses = (last_done.responses_used or 0) if last_done and whole else 0
     return {
-        "survey_round": survey_round, "unit": unit,
-        "score": unit_score(survey_round=survey_round, unit=unit),
-        "last_run": last_run(survey_round=survey_round),
-        "last_done": last_done_run(survey_round=survey_round),
+        "survey_round": survey_round, "unit": unit, "score": score, "responses": responses,
+        "last_run": last_run(survey_round=survey_round), "last_done": last_done,
         "sources": round_sources(survey_round=survey_round, unit=unit),
         "can_recompute": can_recompute, "show_error": can_recompute,
         "can_see_scores": access.user_can(user, unit, access.SCORES),

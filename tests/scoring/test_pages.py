@@ -49,6 +49,12 @@ class PageTestCase(ScoredRoundTestCase):
 
 
 class ScopingTests(PageTestCase):
+    def test_a_unit_without_scores_says_so(self):
+        response = self.open_as(self.province_head, self.unit_url("02299"))
+
+        self.assertContains(response, "No scores have been computed for this unit in this round yet.")
+        self.assertNotContains(response, 'data-testid="headline"')
+
     def test_the_head_of_a_commune_opens_their_commune_and_the_units_below_it(self):
         for code in ("02212", "02212.TTPV"):
             with self.subTest(code=code):
@@ -322,6 +328,7 @@ class OverviewTests(PageTestCase):
     def test_a_commune_officer_sees_their_commune_part_only_and_far_people_nothing(self):
         response = self.overview(self.officer)
         self.assertEqual(response.status_code, 200)
+        self.assertRegex(section(response.content.decode(), "freshness"), r"from 40 responses")  # not 103
         self.assertEqual(rows_of(section(response.content.decode(), "sources")), ["02212.TTPV"])
         self.assertNotContains(response, "Xã Thứ Ba")
         self.assertEqual(self.overview(self.officer, "?unit=02231").status_code, 404)
@@ -422,6 +429,10 @@ class StatusTests(PageTestCase):
 
         self.assertEqual((body["status"], body["active"], body["units_done"], body["units_total"]),
                          ("running", True, 3, 8))
+
+    def test_someone_who_sees_part_of_the_round_is_not_told_its_response_count(self):
+        self.assertIsNone(self.status(self.officer).json()["responses_used"])
+        self.assertEqual(self.status(self.province_officer).json()["responses_used"], 103)
 
     def test_the_error_of_a_failed_run_is_for_officers_only(self):
         ScoreRun.objects.create(round=self.round, status=ScoreRun.Status.FAILED, reason="beat", error="boom")
