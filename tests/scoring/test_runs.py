@@ -214,6 +214,21 @@ class ExecutingRunsTests(ScoreRunTestCase):
         self.assertEqual(sorted(UnitScore.objects.values_list("run", "unit_id", "headline")),
                          sorted([(old.pk, self.province.pk, 70.0), (old.pk, self.commune.pk, 60.0)]))
 
+    def test_the_garbage_collector_pauses_during_a_run_and_resumes_after_it(self):
+        import gc
+
+        seen = []
+        engine = self.engine(FakeEngine(unit_result(self.province)))
+        original = engine.__call__
+        self.engine(lambda *args, **kwargs: seen.append(gc.isenabled()) or original(*args, **kwargs))
+
+        score_run_execute(run_id=self.queued_run().pk)
+        self.engine(FakeEngine(error=MemoryError("out of memory")))
+        score_run_execute(run_id=self.queued_run().pk)
+
+        self.assertEqual(seen, [False])
+        self.assertTrue(gc.isenabled())  # also after a failed run
+
     def test_the_task_calls_the_service(self):
         self.engine(FakeEngine(unit_result(self.province)))
         run = self.queued_run()
