@@ -20,7 +20,7 @@ Every label is escaped. Numbers are formatted for the active language (``number_
 
 import itertools
 
-from django.utils import formats
+from django.template.defaultfilters import floatformat
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -36,7 +36,9 @@ _ids = itertools.count(1)
 
 
 def _number(value, decimals=1) -> str:
-    return formats.number_format(value, decimal_pos=decimals, use_l10n=True)
+    """Rounded (half up) and written for the active language exactly as the pages' tables write
+    it with ``floatformat`` (``number_format`` alone would cut the digits off, not round them)."""
+    return str(floatformat(value, decimals))
 
 
 def _value_text(value, unit, decimals=1) -> str:

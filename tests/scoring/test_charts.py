@@ -45,11 +45,11 @@ class BarChartTests(SimpleTestCase):
         svg = bar_chart_svg(FACTORS, title="Factor indices")
 
         written = texts(svg)
-        self.assertIn("84.2%", written)  # one decimal, as the tables show
+        self.assertIn("84.3%", written)  # one decimal, rounded half up as the tables show it
         self.assertIn("61.0%", written)
         self.assertIn("▏90.0%", written)  # the marker's value, under the bar's
         self.assertTrue(any("“in general”" in t for t in written))  # and the legend saying what it is
-        self.assertIn("Access to the service: 84.2% (in general 90.0%)", parse(svg).find(f"{SVG}desc").text)
+        self.assertIn("Access to the service: 84.3% (in general 90.0%)", parse(svg).find(f"{SVG}desc").text)
 
     def test_bar_lengths_are_proportional_to_the_values(self):
         root = parse(bar_chart_svg([{"label": "a", "value": 100}, {"label": "b", "value": 25}]))
@@ -80,9 +80,14 @@ class BarChartTests(SimpleTestCase):
         self.assertIn('stroke-dasharray="3 2"', svg)
         self.assertIn('font-style="italic"', svg)
 
+    def test_values_are_rounded_as_the_tables_round_them_not_cut_off(self):
+        self.assertIn("76.2%", texts(bar_chart_svg([{"label": "a", "value": 131 / 172 * 100}])))  # 76.16…
+        self.assertIn("0.1%", texts(bar_chart_svg([{"label": "a", "value": 0.05}])))
+        self.assertIn("76.2%", texts(trend_chart_svg([{"label": "a", "value": 76.16279}])))
+
     def test_numbers_follow_the_language(self):
         with translation.override("vi"):
-            self.assertIn("84,2%", texts(bar_chart_svg(FACTORS)))
+            self.assertIn("84,3%", texts(bar_chart_svg(FACTORS)))
 
     def test_long_labels_wrap_onto_two_lines_and_keep_their_full_text_as_tooltip(self):
         label = "Receiving and handling feedback, complaints and petitions from citizens and organisations " * 2
