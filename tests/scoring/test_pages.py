@@ -2,6 +2,7 @@
 
 import re
 import time
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.core.cache import cache
@@ -22,8 +23,8 @@ from units.models import Role, Unit
 
 
 def one_decimal(value):
-    """As the pages write a percentage: one decimal, a dash where there is none."""
-    return "—" if value is None else f"{value:.1f}"
+    """As the pages write a percentage: one decimal rounded half up, a dash where there is none."""
+    return "—" if value is None else str(Decimal(repr(value)).quantize(Decimal("0.1"), ROUND_HALF_UP))
 
 
 def section(html, testid):
