@@ -31,7 +31,7 @@ BAR_COLOUR = "#3d6ea8"
 MUTED_COLOUR = "#adb5bd"
 INK = "#212529"
 GRID = "#ced4da"
-VALUE_COLUMN = 64  # room at the right of a bar for its value
+VALUE_COLUMN = 76  # room at the right of a bar for its value ("100.0%", "▏100.0%")
 _ids = itertools.count(1)
 
 
