@@ -171,7 +171,9 @@ def headline_label(definition_doc) -> str:
 
 
 def labels(survey_round: Round, language: str) -> dict:
-    """Item, factor, indicator and expectation labels of the round's questionnaire, in the language."""
+    """Item, factor, indicator and expectation labels of the round's questionnaire, in the language
+    ("vi", "en"; a regional variant such as "en-gb" reads as its language, anything else as vi)."""
+    language = (language or "vi")[:2].lower()
     definition = survey_round.questionnaire.parsed
     doc = definition.doc
     scoring = doc["scoring"]

@@ -159,6 +159,10 @@ class LabelTests(ScoredRoundTestCase):
         self.assertIn("shorten_time", english["expectations"])
         self.assertEqual((english["headline_method"], english["min_responses"]), ("item", 30))
 
+    def test_a_regional_variant_reads_as_its_language_and_an_unknown_one_as_vietnamese(self):
+        self.assertEqual(selectors.labels(self.round, "en-GB")["factors"]["F1"], "Access to the service")
+        self.assertEqual(selectors.labels(self.round, "fr")["factors"]["F1"], "Tiếp cận dịch vụ hành chính công")
+
     def test_the_services_version_names_its_headline_the_services_index(self):
         round_close(survey_round=self.round)
         services = round_create(name="Dịch vụ", questionnaire_code="sipas-2023-services", unit_code="08")
