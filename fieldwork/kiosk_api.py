@@ -20,14 +20,17 @@ from fieldwork.services import (
 )
 
 
-def kiosk_api(view):
-    """Authenticate the kiosk, apply the per-device limit and the body size limit."""
+def kiosk_api(view=None, *, remembered=False):
+    """Authenticate the kiosk, apply the per-device limit and the body size limit. ``remembered``:
+    the kiosk may come from this process's memory (for submissions, which check it again)."""
+    if view is None:
+        return lambda view: kiosk_api(view, remembered=remembered)
 
     @csrf_exempt  # no cookies: the device token in a header is the credential
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         try:
-            kiosk = kiosk_authenticate(request.headers.get("Authorization"))
+            kiosk = kiosk_authenticate(request.headers.get("Authorization"), remembered=remembered)
         except KioskAuthError as exc:
             return JsonResponse({"error": str(exc)}, status=exc.status)
         allowed, retry_after = ratelimit.allow("kiosk", kiosk.pk)
@@ -79,13 +82,15 @@ def questionnaire(request, kiosk):
 
 
 @require_POST
-@kiosk_api
+@kiosk_api(remembered=True)
 def responses(request, kiosk):
     if request.content_type != "application/json":
         sent = request.content_type or "no content type"
         return JsonResponse({"error": f"send the response as application/json, not {sent}"}, status=415)
     try:
         result = response_submit(unit=kiosk.unit, kiosk=kiosk, payload=_json_body(request))
+    except KioskAuthError as exc:  # revoked or given a new token since this process last saw it
+        return JsonResponse({"error": str(exc)}, status=exc.status)
     except SubmissionError as exc:
         if exc.status == 400:
             return JsonResponse({"errors": exc.errors}, status=400)

@@ -197,6 +197,22 @@ class QuotaDay(models.Model):
         return f"{self.quota_id} {self.day}: {self.responses}"
 
 
+class KioskDay(models.Model):
+    """Responses stored from one kiosk on one local day, counted in the transaction that stores each
+    response: the kiosk list reads "responses today" from here instead of scanning responses."""
+
+    # The unique (kiosk, day) index serves lookups by kiosk: no second index to keep on every insert.
+    kiosk = models.ForeignKey(Kiosk, on_delete=models.CASCADE, related_name="days", db_index=False)
+    day = models.DateField()
+    responses = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kiosk", "day"], name="kiosk_day_once")]
+
+    def __str__(self):
+        return f"{self.kiosk_id} {self.day}: {self.responses}"
+
+
 class Exclusion(models.Model):
     """A response left out of counts and scores, with the reason. Deleting the row restores it;
     every exclusion and restoration is also written to ExclusionLog."""

@@ -1,9 +1,14 @@
 """Rounds, kiosks and storing responses."""
 
 import datetime
+import functools
 import hmac
+import json
+import re
 import secrets
+import time
 import uuid
+import weakref
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -13,7 +18,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from fieldwork.models import Kiosk, Response, Round, token_digest
-from fieldwork.quotas import QuotaFull, quota_claim
+from fieldwork.quotas import STRATUM_ITEMS, QuotaFull, quota_claim
 from questionnaires.answers import AnswerErrors, pack_answers
 from questionnaires.models import QuestionnaireVersion
 from scoring.models import ScorePending, UnitCounts
@@ -188,14 +193,46 @@ def kiosk_revoke(*, kiosk: Kiosk) -> None:
     )
 
 
-def kiosk_authenticate(header: str | None) -> Kiosk:
-    """The kiosk of an ``Authorization: Kiosk <token>`` header; KioskAuthError(401/403) otherwise."""
+# Per-process memory of recently seen kiosks (by token hash) and rounds (by id), for the submission
+# hot path. Nothing is trusted from it alone: the statement that stores a response re-checks the
+# kiosk (same token, not revoked, same unit) and the round (open, same questionnaire and dossier
+# rule) in the database, and anything that changed sends the submission down the careful path.
+KIOSK_MEMORY_SECONDS = 600
+ROUND_MEMORY_SECONDS = 60
+_MEMORY_LIMIT = 20_000
+_kiosk_memory: dict[str, tuple[float, Kiosk]] = {}
+_round_memory: dict[int, tuple[float, Round]] = {}
+
+
+def _remember(memory, key, value):
+    if len(memory) >= _MEMORY_LIMIT:
+        memory.clear()
+    memory[key] = (time.monotonic(), value)
+
+
+def _recall(memory, key, seconds):
+    entry = memory.get(key)
+    if entry is None or time.monotonic() - entry[0] > seconds:
+        return None
+    return entry[1]
+
+
+def kiosk_authenticate(header: str | None, *, remembered=False) -> Kiosk:
+    """The kiosk of an ``Authorization: Kiosk <token>`` header; KioskAuthError(401/403) otherwise.
+
+    ``remembered`` may answer from this process's memory of the last minutes: only for submissions,
+    whose storing statement checks the kiosk again (a revocation or a new token applies at once)."""
     scheme, _, token = (header or "").partition(" ")
     if scheme != "Kiosk" or not token.strip():
         raise KioskAuthError(401, "missing header 'Authorization: Kiosk <device token>'")
-    kiosk = Kiosk.objects.select_related("unit").filter(token_hash=token_digest(token.strip())).first()
+    digest = token_digest(token.strip())
+    kiosk = _recall(_kiosk_memory, digest, KIOSK_MEMORY_SECONDS) if remembered else None
     if kiosk is None:
-        raise KioskAuthError(401, "unknown device token")
+        kiosk = Kiosk.objects.select_related("unit").filter(token_hash=digest).first()
+        if kiosk is None:
+            raise KioskAuthError(401, "unknown device token")
+        if not kiosk.is_revoked:
+            _remember(_kiosk_memory, digest, kiosk)
     if kiosk.is_revoked:
         raise KioskAuthError(403, "this kiosk has been revoked")
     return kiosk
@@ -315,20 +352,22 @@ def _round_for(kiosk_unit, round_id, submitted, channel):
 
 def response_submit(*, unit: Unit, payload, channel=Response.Channel.KIOSK, kiosk=None) -> SubmitResult:
     """Check and store one response. A retry of a stored response returns it (created=False);
-    the same id with different content, or a second response for a dossier, is a 409."""
+    the same id with different content, or a second response for a dossier, is a 409.
+
+    A kiosk's response for a named round takes the fast path (one statement, see STORE_SQL); whatever
+    it cannot decide (a retry, a conflict, a full quota that closes, a round or kiosk that changed)
+    goes the careful way below, which gives every answer its precise reason."""
     response_id, round_id, started, submitted, dossier = _parse_envelope(payload)
+    if channel == Response.Channel.KIOSK and kiosk is not None and round_id is not None and unit.pk == kiosk.unit_id:
+        result = _submit_fast(unit=unit, kiosk=kiosk, payload=payload, response_id=response_id, round_id=round_id,
+                              started=started, submitted=submitted, dossier=dossier)
+        if result is not None:
+            return result
+        kiosk = _kiosk_again(kiosk)
+        unit = kiosk.unit
     survey_round = _round_for(unit, round_id, submitted, channel)
     version = survey_round.questionnaire
-    if payload["questionnaire"] != version.code:
-        raise SubmissionError(400, {"questionnaire": [
-            f"'{payload['questionnaire']}' is not the questionnaire of round {survey_round.pk} ({version.code})"
-        ]})
-    if survey_round.ask_dossier_code and dossier is None and channel == Response.Channel.KIOSK:
-        raise SubmissionError(400, {"dossier_code": ["this round asks for the dossier code"]})
-    try:
-        packed = pack_answers(version.parsed, payload.get("answers"))
-    except AnswerErrors as exc:
-        raise SubmissionError(400, exc.errors) from exc
+    packed = _checked_answers(payload, survey_round, dossier, channel)
     now = timezone.now()
     response = Response(
         id=response_id, round=survey_round, unit=unit, questionnaire=version, kiosk=kiosk, channel=channel,
@@ -356,8 +395,189 @@ def response_submit(*, unit: Unit, payload, channel=Response.Channel.KIOSK, kios
             response.save(force_insert=True)
             # The scores' counts take it in at their next refresh (same transaction: never lost).
             ScorePending.objects.create(round_id=survey_round.pk, response_id=response.pk, sign=1)
+            if kiosk is not None:
+                _count_kiosk_day(kiosk.pk, timezone.localdate(now))
     except IntegrityError:
         return _existing(response)
+    # A debounced recompute of the round's scores; one Redis call in the common case, never raises.
+    transaction.on_commit(lambda: score_run_trigger(survey_round.pk, "responses"))
+    return SubmitResult(response, created=True)
+
+
+def _checked_answers(payload, survey_round, dossier, channel):
+    """The packed answers, or SubmissionError(400) naming what is wrong."""
+    version = survey_round.questionnaire
+    if payload["questionnaire"] != version.code:
+        raise SubmissionError(400, {"questionnaire": [
+            f"'{payload['questionnaire']}' is not the questionnaire of round {survey_round.pk} ({version.code})"
+        ]})
+    if survey_round.ask_dossier_code and dossier is None and channel == Response.Channel.KIOSK:
+        raise SubmissionError(400, {"dossier_code": ["this round asks for the dossier code"]})
+    try:
+        return pack_answers(version.parsed, payload.get("answers"))
+    except AnswerErrors as exc:
+        raise SubmissionError(400, exc.errors) from exc
+
+
+def _count_kiosk_day(kiosk_id, day):
+    """One more response from this kiosk today (the kiosk list's "responses today")."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO fieldwork_kioskday (kiosk_id, day, responses) VALUES (%s, %s, 1)
+               ON CONFLICT (kiosk_id, day) DO UPDATE SET responses = fieldwork_kioskday.responses + 1""",
+            [kiosk_id, day],
+        )
+
+
+def _kiosk_again(kiosk: Kiosk) -> Kiosk:
+    """The kiosk as the database has it now, after the fast path found something changed."""
+    _kiosk_memory.pop(kiosk.token_hash, None)
+    fresh = Kiosk.objects.select_related("unit").filter(pk=kiosk.pk).first()
+    if fresh is None or fresh.token_hash != kiosk.token_hash:
+        raise KioskAuthError(401, "unknown device token")
+    if fresh.is_revoked:
+        raise KioskAuthError(403, "this kiosk has been revoked")
+    return fresh
+
+
+# Stores a kiosk's response in one statement, so one round trip and its own transaction (autocommit):
+# when it returns, the response is committed. It applies the rules of fieldwork.quotas.quota_claim:
+# the matching quotas (the unit's and its ancestors', for no stratum or the response's stratum) are
+# locked in id order; the response is in quota when all have room, and then each counts it (and its
+# day); otherwise it is stored flagged over quota (each full quota counts one turned away), or not
+# stored when a full quota closes the survey and the response was not queued offline. It stores
+# nothing when the kiosk, its unit, the round or its questionnaire is no longer as remembered, or
+# when the id or dossier is already there (ON CONFLICT): the caller then takes the careful path.
+# The pending score change and the kiosk's count for the day are written with it.
+STORE_SQL = """
+WITH quota AS (
+    SELECT q.id, q.filled >= q.target AS is_full, COALESCE(NULLIF(q.policy, ''), r.quota_policy) = 'close' AS closes
+    FROM fieldwork_quota q
+    JOIN units_unit u ON u.id = q.unit_id
+    JOIN fieldwork_round r ON r.id = q.round_id
+    WHERE q.round_id = %(round)s::int AND u.path = ANY(%(paths)s::text[])
+      AND (q.stratum_item = '' OR q.stratum_item || '=' || q.stratum_value = ANY(%(strata)s::text[]))
+    ORDER BY q.id
+    FOR UPDATE OF q
+),
+verdict AS (
+    SELECT COALESCE(bool_or(is_full), false) AS flagged, COALESCE(bool_or(is_full AND closes), false) AS closes
+    FROM quota
+),
+allowed AS (
+    SELECT v.flagged FROM verdict v
+    WHERE NOT (v.closes AND NOT %(queued)s::boolean)
+      AND EXISTS (SELECT 1 FROM fieldwork_kiosk k JOIN units_unit u ON u.id = k.unit_id
+                  WHERE k.id = %(kiosk)s::int AND k.token_hash = %(token)s::text AND k.revoked_at IS NULL
+                    AND k.unit_id = %(unit)s::int AND u.path = %(unit_path)s::text)
+      AND EXISTS (SELECT 1 FROM fieldwork_round r
+                  JOIN questionnaires_questionnaireversion v ON v.id = r.questionnaire_id
+                  WHERE r.id = %(round)s::int AND r.unit_id = %(round_unit)s::int
+                    AND r.ask_dossier_code = %(ask_dossier)s::boolean
+                    AND v.id = %(questionnaire)s::int AND v.checksum = %(checksum)s::text
+                    AND (r.status = 'open' OR (r.status = 'closed' AND r.closed_at >= %(submitted)s::timestamptz)))
+),
+ins AS (
+    INSERT INTO fieldwork_response (id, round_id, unit_id, questionnaire_id, kiosk_id, channel, language,
+                                    started_at, submitted_at, received_at, answers, texts, dossier_hash, over_quota)
+    SELECT %(id)s::uuid, %(round)s::int, %(unit)s::int, %(questionnaire)s::int, %(kiosk)s::int,
+           %(channel)s::smallint, %(language)s::text, %(started)s::timestamptz, %(submitted)s::timestamptz,
+           %(received)s::timestamptz, %(answers)s::smallint[], %(texts)s::jsonb, %(dossier)s::text, a.flagged
+    FROM allowed a
+    ON CONFLICT DO NOTHING
+    RETURNING id, over_quota
+),
+claimed AS (
+    UPDATE fieldwork_quota SET filled = filled + 1
+    WHERE id IN (SELECT id FROM quota) AND EXISTS (SELECT 1 FROM ins WHERE NOT over_quota)
+    RETURNING id
+),
+turned_away AS (
+    UPDATE fieldwork_quota SET "over" = "over" + 1
+    WHERE id IN (SELECT id FROM quota WHERE is_full) AND EXISTS (SELECT 1 FROM ins WHERE over_quota)
+),
+quota_day AS (
+    INSERT INTO fieldwork_quotaday (quota_id, day, responses) SELECT id, %(day)s::date, 1 FROM claimed
+    ON CONFLICT (quota_id, day) DO UPDATE SET responses = fieldwork_quotaday.responses + 1
+),
+kiosk_day AS (
+    INSERT INTO fieldwork_kioskday (kiosk_id, day, responses) SELECT %(kiosk)s::int, %(day)s::date, 1 FROM ins
+    ON CONFLICT (kiosk_id, day) DO UPDATE SET responses = fieldwork_kioskday.responses + 1
+),
+pending AS (
+    INSERT INTO scoring_scorepending (round_id, response_id, sign) SELECT %(round)s::int, id, 1 FROM ins
+)
+SELECT over_quota FROM ins
+"""
+
+
+_prepared = weakref.WeakKeyDictionary()  # database connection -> names of the statements prepared on it
+
+
+def _execute_prepared(cursor, name, sql, params):
+    """Run ``sql`` (named %(x)s::type parameters) as a prepared statement of the connection: planning
+    the statement costs more than running it, so it is planned once per connection, not per call."""
+    raw = cursor.db.connection
+    names = _parameter_names(sql)
+    if name not in _prepared.setdefault(raw, set()):
+        positional = re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m.group(1)) + 1}", sql)
+        cursor.execute(f"PREPARE {name} AS {positional}")
+        _prepared[raw].add(name)
+    cursor.execute(f"EXECUTE {name} ({', '.join(['%s'] * len(names))})", [params[n] for n in names])
+
+
+@functools.cache
+def _parameter_names(sql):
+    return list(dict.fromkeys(re.findall(r"%\((\w+)\)s", sql)))
+
+
+def _remembered_round(round_id):
+    survey_round = _recall(_round_memory, round_id, ROUND_MEMORY_SECONDS)
+    if survey_round is None:
+        survey_round = Round.objects.select_related("questionnaire", "unit").filter(pk=round_id).first()
+        if survey_round is not None:
+            _remember(_round_memory, round_id, survey_round)
+    return survey_round
+
+
+def _submit_fast(*, unit, kiosk, payload, response_id, round_id, started, submitted, dossier):
+    """Store a kiosk's response with STORE_SQL; None when that cannot decide (see response_submit).
+    It refuses nothing itself: what it remembers may be stale, so every refusal comes from the
+    careful path."""
+    survey_round = _remembered_round(round_id)
+    paths = unit.ancestor_paths()
+    if survey_round is None or survey_round.status != Round.Status.OPEN or survey_round.unit.path not in paths:
+        return None
+    try:
+        packed = _checked_answers(payload, survey_round, dossier, Response.Channel.KIOSK)
+    except SubmissionError:
+        return None  # refusals come from the careful path, on what the database holds now
+    now = timezone.now()
+    answers = payload["answers"]
+    params = {
+        "round": survey_round.pk, "round_unit": survey_round.unit_id, "questionnaire": survey_round.questionnaire_id,
+        "ask_dossier": survey_round.ask_dossier_code, "paths": paths,
+        "strata": [f"{item}={answers[item]}" for item in STRATUM_ITEMS if isinstance(answers.get(item), str)],
+        "queued": now - submitted > datetime.timedelta(seconds=settings.QUOTA_QUEUED_AFTER_SECONDS),
+        "checksum": survey_round.questionnaire.checksum,
+        "kiosk": kiosk.pk, "token": kiosk.token_hash, "unit": unit.pk, "unit_path": unit.path, "submitted": submitted,
+        "id": str(response_id), "channel": Response.Channel.KIOSK, "language": payload.get("language", "vi"),
+        "started": started, "received": now, "answers": packed.slots,
+        "texts": json.dumps(packed.texts, ensure_ascii=False) if packed.texts else None,
+        "dossier": dossier_hash(dossier) if dossier else None, "day": timezone.localdate(now),
+    }
+    with connection.cursor() as cursor:
+        _execute_prepared(cursor, "fieldwork_store_response", STORE_SQL, params)
+        row = cursor.fetchone()
+    if row is None:
+        _round_memory.pop(round_id, None)
+        return None
+    response = Response(
+        id=response_id, round=survey_round, unit=unit, questionnaire=survey_round.questionnaire, kiosk=kiosk,
+        channel=Response.Channel.KIOSK, language=params["language"], started_at=started, submitted_at=submitted,
+        received_at=now, answers=packed.slots, texts=packed.texts, dossier_hash=params["dossier"], over_quota=row[0],
+    )
+    response._state.adding, response._state.db = False, connection.alias
     # A debounced recompute of the round's scores; one Redis call in the common case, never raises.
     transaction.on_commit(lambda: score_run_trigger(survey_round.pk, "responses"))
     return SubmitResult(response, created=True)

@@ -1,0 +1,320 @@
+"""The load generator: many simulated kiosks submitting responses over real HTTP.
+
+    .venv/bin/python bench/load.py [--url http://127.0.0.1:8100] [--duration 60] [--rate 0] [--connections 48]
+
+Reads the plan made by bench/synthetic.py (the kiosks' device tokens, their rounds and units'
+weights, a pool of valid answer sets) and sends ``POST /api/kiosk/v1/responses`` as the kiosks do:
+each request from one kiosk with its own token, a new response id, answers drawn from the pool, over
+keep-alive HTTP/1.1 connections (one asyncio process with raw sockets, so the generator stays cheap
+on the cores it shares with the server). Kiosks are picked by their unit's weight (a few busy desks,
+most quiet), each at most --kiosk-max per second (under the per-device limit of the API).
+
+--rate 0 sends as fast as the server answers (closed loop over --connections); --rate N schedules N
+requests a second and measures each latency from its scheduled time, so a server falling behind
+shows in the figures (no coordinated omission). The first --warmup seconds are not counted.
+
+It prints accepted/s every 5 s, then accepted/s over the run, latency p50/p95/p99/max, the count of
+each status and error, and the check against the database: every acknowledged (201) id is stored
+exactly once, and no stored row of the run lacks an acknowledgement (or it is named: a request
+whose answer was lost after the commit, which the kiosk's retry would turn into a 200).
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import sys
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import urlsplit
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path.insert(0, str(ROOT))
+
+VIETNAM = timezone(timedelta(hours=7))
+
+
+class Kiosks:
+    """Picks the next kiosk by weight, skipping those that sent less than 1/kiosk_max s ago."""
+
+    def __init__(self, kiosks, kiosk_max, rng):
+        self.kiosks = kiosks
+        self.gap = 1.0 / kiosk_max
+        self.rng = rng
+        self.next_free = [0.0] * len(kiosks)
+        self.cumulative = []
+        total = 0.0
+        for kiosk in kiosks:
+            total += kiosk["weight"]
+            self.cumulative.append(total)
+        self.draws = []
+
+    def pick(self, now):
+        for _ in range(50):
+            if not self.draws:
+                self.draws = self.rng.choices(range(len(self.kiosks)), cum_weights=self.cumulative, k=10000)
+            i = self.draws.pop()
+            if self.next_free[i] <= now:
+                self.next_free[i] = now + self.gap
+                return self.kiosks[i]
+        return None  # the busy ones are all resting: the caller waits a moment
+
+
+class Run:
+    def __init__(self, args, plan):
+        self.args = args
+        self.plan = plan
+        parts = urlsplit(args.url)
+        self.host, self.port = parts.hostname, parts.port or 80
+        rng = random.Random(args.seed)
+        kiosks = plan["kiosks"][: args.kiosks] if args.kiosks else plan["kiosks"]
+        self.kiosks = Kiosks(kiosks, args.kiosk_max, rng)
+        self.answers = [json.dumps(a, ensure_ascii=False, separators=(",", ":")) for a in plan["answers"]]
+        self.rng = rng
+        self.statuses = Counter()  # counted requests only
+        self.latencies = []
+        self.acked = []  # ids answered 201 (whole run, warm-up too)
+        self.unanswered = []  # ids sent whose answer never came (connection lost, timeout)
+        self.sent = 0
+        self.counting_from = self.stop_at = 0.0
+        self.slot = 0
+        self._clock = (0, "")
+
+    def stamp(self):
+        second = int(time.time())
+        if self._clock[0] != second:
+            self._clock = (second, datetime.fromtimestamp(second, VIETNAM).isoformat())
+        return self._clock[1]
+
+    def request(self, kiosk, response_id):
+        submitted = self.stamp()
+        started = (datetime.fromisoformat(submitted) - timedelta(seconds=180)).isoformat()
+        body = (f'{{"id":"{response_id}","round":{kiosk["round"]},"questionnaire":"{self.plan["questionnaire"]}",'
+                f'"started_at":"{started}","submitted_at":"{submitted}","language":"vi",'
+                f'"answers":{self.answers[self.rng.randrange(len(self.answers))]}}}').encode()
+        head = (f"POST /api/kiosk/v1/responses HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+                f"Authorization: Kiosk {kiosk['token']}\r\nContent-Type: application/json\r\n"
+                f"X-Forwarded-Proto: https\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+        return head + body
+
+    async def next_turn(self):
+        """When to send the next request (None when the run is over) and the time latency counts from."""
+        if self.args.rate:
+            due = self.started + self.slot / self.args.rate
+            self.slot += 1
+            if due >= self.stop_at:
+                return None
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            return due
+        now = time.perf_counter()
+        return None if now >= self.stop_at else now
+
+    async def connection(self):
+        reader = writer = None
+        while True:
+            due = await self.next_turn()
+            if due is None:
+                break
+            kiosk = self.kiosks.pick(time.monotonic())
+            while kiosk is None:
+                await asyncio.sleep(0.01)
+                kiosk = self.kiosks.pick(time.monotonic())
+            response_id = str(uuid.uuid4())
+            counted = due >= self.counting_from
+            try:
+                if writer is None:
+                    reader, writer = await asyncio.open_connection(self.host, self.port)
+                writer.write(self.request(kiosk, response_id))
+                self.sent += 1
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.args.timeout)
+                status = int(head[9:12])
+                lower = head.lower()
+                at = lower.find(b"content-length:")
+                length = int(lower[at + 15: lower.find(b"\r\n", at)]) if at >= 0 else 0
+                await asyncio.wait_for(reader.readexactly(length), self.args.timeout)
+                if b"connection: close" in lower:
+                    writer.close()
+                    reader = writer = None
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as error:
+                self.unanswered.append(response_id)
+                if counted:
+                    self.statuses[type(error).__name__] += 1
+                if writer is not None:
+                    writer.close()
+                reader = writer = None
+                await asyncio.sleep(0.05)
+                continue
+            if status == 201:
+                self.acked.append(response_id)
+            if counted:
+                self.statuses[status] += 1
+                self.latencies.append(time.perf_counter() - due)
+        if writer is not None:
+            writer.close()
+
+    async def progress(self):
+        last_time, last_count = time.perf_counter(), 0
+        while time.perf_counter() < self.stop_at:
+            await asyncio.sleep(5)
+            now, count = time.perf_counter(), len(self.acked)
+            print(f"  {now - self.started:5.0f} s  {(count - last_count) / (now - last_time):7.0f} accepted/s  "
+                  f"({count:,} so far)", flush=True)
+            last_time, last_count = now, count
+
+    async def run(self):
+        self.started = time.perf_counter()
+        self.counting_from = self.started + self.args.warmup
+        self.stop_at = self.counting_from + self.args.duration
+        self.wall_start = datetime.now(UTC)
+        tasks = [asyncio.create_task(self.connection()) for _ in range(self.args.connections)]
+        watcher = asyncio.create_task(self.progress())
+        await asyncio.gather(*tasks)
+        watcher.cancel()
+        self.wall_end = datetime.now(UTC)
+
+
+def _cpu_seconds(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def server_processes(port, database_url):
+    """{name: [pids]} of this machine's server side: gunicorn on the port, the Celery worker of the
+    same database, and the PostgreSQL backends connected to it (to share the CPU out per response)."""
+    groups = {"gunicorn": [], "celery": [], "postgres": []}
+    database = urlsplit(database_url).path.lstrip("/")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                environ = f.read()
+        except OSError:
+            continue
+        if "gunicorn" in cmdline and f"127.0.0.1:{port}" in cmdline:
+            groups["gunicorn"].append(int(entry))
+        elif "celery" in cmdline and "worker" in cmdline and f"/{database}".encode() in environ:
+            groups["celery"].append(int(entry))
+        elif cmdline.startswith("postgres: ") and f" {database} " in cmdline:
+            groups["postgres"].append(int(entry))
+    return groups
+
+
+def cpu_by_group(groups):
+    return {name: {pid: _cpu_seconds(pid) for pid in pids} for name, pids in groups.items()}
+
+
+def percentile(sorted_values, p):
+    if not sorted_values:
+        return float("nan")
+    return sorted_values[min(len(sorted_values) - 1, int(round(p / 100 * (len(sorted_values) - 1))))]
+
+
+def check_database(database_url, run):
+    """Every acknowledged id stored exactly once; the run's stored rows without an acknowledgement."""
+    import io
+
+    import psycopg2
+
+    from surveyapp.settings import database_from_url
+
+    db = database_from_url(database_url)
+    conn = psycopg2.connect(dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"], host=db["HOST"],
+                            port=db["PORT"] or None)
+    with conn, conn.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE acked (id uuid PRIMARY KEY)")
+        cursor.copy_expert("COPY acked FROM STDIN", io.StringIO("".join(f"{i}\n" for i in run.acked)))
+        cursor.execute("SELECT count(*) FROM acked a JOIN fieldwork_response r ON r.id = a.id")
+        found = cursor.fetchone()[0]
+        # The primary key makes a second copy impossible; the query shows it rather than assume it.
+        cursor.execute("SELECT count(*) FROM (SELECT r.id FROM fieldwork_response r JOIN acked a ON a.id = r.id "
+                       "GROUP BY r.id HAVING count(*) > 1) d")
+        doubled = cursor.fetchone()[0]
+        cursor.execute("SELECT r.id::text FROM fieldwork_response r WHERE r.received_at >= %s "
+                       "AND NOT EXISTS (SELECT 1 FROM acked a WHERE a.id = r.id)", [run.wall_start])
+        extra = [row[0] for row in cursor.fetchall()]
+    conn.close()
+    lost_answers = set(run.unanswered)
+    unexplained = [i for i in extra if i not in lost_answers]
+    return {"acked": len(run.acked), "found": found, "missing": len(run.acked) - found, "doubled": doubled,
+            "extra": len(extra), "extra_explained": len(extra) - len(unexplained), "unexplained": unexplained}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", default="http://127.0.0.1:8100")
+    parser.add_argument("--plan", default=str(ROOT / "var" / "load" / "plan.json"))
+    parser.add_argument("--duration", type=float, default=60, help="counted seconds (default %(default)s)")
+    parser.add_argument("--warmup", type=float, default=5, help="seconds first, not counted (default %(default)s)")
+    parser.add_argument("--rate", type=float, default=0, help="requests per second; 0: as fast as possible")
+    parser.add_argument("--connections", type=int, default=48, help="keep-alive connections (default %(default)s)")
+    parser.add_argument("--kiosks", type=int, default=0, help="use only the first N kiosks of the plan")
+    parser.add_argument("--kiosk-max", type=float, default=1.0, help="requests per second per kiosk at most")
+    parser.add_argument("--timeout", type=float, default=10, help="seconds to wait for an answer")
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--database-url", help="where to check the ids (default: the plan's database on "
+                                               "DATABASE_URL's server or 127.0.0.1:5432)")
+    args = parser.parse_args()
+    plan = json.loads(Path(args.plan).read_text())
+
+    url = args.database_url
+    if not url:
+        from surveyapp import embedded
+
+        server = os.environ.get("DATABASE_URL") or embedded.machine_database_url()
+        base, _, query = server.partition("?")
+        url = base.rsplit("/", 1)[0] + f"/{plan['database']}" + (f"?{query}" if query else "")
+    run = Run(args, plan)
+    mode = f"{args.rate:.0f} requests/s scheduled" if args.rate else "as fast as possible"
+    print(f"{len(run.kiosks.kiosks):,} kiosks, {args.connections} connections, {mode}, "
+          f"{args.warmup:.0f} s warm-up + {args.duration:.0f} s against {args.url}", flush=True)
+    cpu_before = os.times()
+    server_before = cpu_by_group(server_processes(run.port, url))
+    asyncio.run(run.run())
+    cpu = os.times()
+    server_after = cpu_by_group(server_processes(run.port, url))
+    cpu_used = (cpu.user - cpu_before.user) + (cpu.system - cpu_before.system)
+
+    latencies = sorted(run.latencies)
+    accepted = run.statuses.get(201, 0)
+    errors = {k: v for k, v in run.statuses.items() if k != 201}
+    print(f"\naccepted: {accepted:,} in {args.duration:.0f} s = {accepted / args.duration:,.0f}/s "
+          f"(sent {run.sent:,} in all, warm-up included)")
+    print("latency ms: " + "  ".join(f"p{p} {percentile(latencies, p) * 1000:.1f}" for p in (50, 95, 99))
+          + f"  max {latencies[-1] * 1000 if latencies else float('nan'):.1f}")
+    print(f"statuses: {dict(sorted(run.statuses.items(), key=str))}; errors: {sum(errors.values())}")
+    print(f"generator CPU: {cpu_used:.1f} s ({100 * cpu_used / (args.duration + args.warmup):.0f} % of one core)")
+
+    used = {name: sum(seconds - server_before[name].get(pid, 0.0) for pid, seconds in pids.items())
+            for name, pids in server_after.items()}
+    sent = max(run.sent, 1)
+    print("server CPU per request (whole run): " + ", ".join(
+        f"{name} {1000 * seconds / sent:.2f} ms" for name, seconds in used.items())
+        + f"; in all {1000 * sum(used.values()) / sent:.2f} ms, so 2 cores could serve about "
+        f"{2 * sent / max(sum(used.values()) + cpu_used, 1e-9):,.0f}/s with this generator beside them")
+    result = check_database(url, run)
+    ok = result["missing"] == 0 and result["doubled"] == 0 and not result["unexplained"]
+    print(f"check: {result['acked']:,} acknowledged, {result['found']:,} of them stored, {result['missing']} missing, "
+          f"{result['doubled']} stored twice; {result['extra']} stored rows of the run without a 201 "
+          f"({result['extra_explained']} whose answer was lost after the commit"
+          + (f", unexplained: {result['unexplained'][:5]}" if result["unexplained"] else "")
+          + f"): {'OK' if ok else 'FAILED'}")
+    return 0 if ok and not errors else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""The production-like setup a load run goes against: gunicorn, a Celery worker, PostgreSQL and Redis.
+
+    .venv/bin/python bench/serve.py [--database sipas_load] [--port 8100] [--workers 3] [--threads 4]
+
+Serves the scratch database made by bench/synthetic.py (DATABASE_URL's server, else the machine's
+PostgreSQL on 127.0.0.1:5432) with Redis from REDIS_URL, else the machine's on 127.0.0.1:6379
+database 13, with its own cache prefix and Celery queue. Settings as in production: DEBUG off, a
+random SECRET_KEY, persistent database connections with health checks (CONN_MAX_AGE from
+surveyapp/settings.py), HTTPS assumed terminated by a proxy that sets X-Forwarded-Proto (which
+bench/load.py sends). It waits for /healthz, prints "ready" and runs until Ctrl-C or SIGTERM, then
+stops everything it started.
+
+Why gthread, 3 processes of 4 threads, on 2 cores: the work of a request is Python (CPU, one core
+per process under the GIL) plus a few short waits on PostgreSQL and Redis. Three processes keep
+both cores busy while one waits, and leave PostgreSQL its share; threads cover the waits within a
+process and keep client connections alive (gunicorn's sync workers close every connection, so each
+request would pay a new TCP connection). More processes only add context switches and database
+connections: measured figures are in bench/LOAD.md.
+"""
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path.insert(0, str(ROOT))
+
+
+def environment(database, redis_url=None):
+    """The environment of every process of the setup."""
+    from surveyapp import embedded
+
+    url = os.environ.get("DATABASE_URL") or embedded.machine_database_url()
+    if not url:
+        sys.exit("no PostgreSQL: set DATABASE_URL (the load runs against a real server)")
+    base, _, query = url.partition("?")
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=base.rsplit("/", 1)[0] + f"/{database}" + (f"?{query}" if query else ""),
+        REDIS_URL=redis_url or os.environ.get("REDIS_URL") or embedded.machine_redis_url(13) or "",
+        DEBUG="0",
+        SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_urlsafe(48),
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        SECURE_PROXY_SSL_HEADER_ENABLED="1",
+        CACHE_KEY_PREFIX=f"load-{database}",
+        CELERY_QUEUE=f"load-{database}",
+        LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+    )
+    if not env["REDIS_URL"]:
+        sys.exit("no Redis: set REDIS_URL")
+    return env
+
+
+def start(name, args, env):
+    print(f"==> starting {name}: {' '.join(args[2:])}", flush=True)
+    return name, subprocess.Popen(args, env=env, cwd=ROOT, start_new_session=True)
+
+
+def stop_all(children):
+    for _name, proc in children:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for _name, proc in children:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def wait_healthy(port, children, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(proc.poll() is not None for _, proc in children):
+            return False
+        try:
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz",
+                                             headers={"X-Forwarded-Proto": "https"})
+            with urllib.request.urlopen(request, timeout=2) as answer:
+                if answer.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", default="sipas_load", help="database made by bench/synthetic.py")
+    parser.add_argument("--port", type=int, default=8100)
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn processes (default %(default)s)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per process (gthread; default %(default)s)")
+    parser.add_argument("--celery-concurrency", type=int, default=1)
+    parser.add_argument("--beat", action="store_true", help="also run Celery beat")
+    args = parser.parse_args()
+
+    env = environment(args.database)
+    python = sys.executable
+    children = [
+        start("gunicorn", [python, "-m", "gunicorn", "surveyapp.wsgi", "--bind", f"127.0.0.1:{args.port}",
+                           "--worker-class", args.worker_class, "--workers", str(args.workers),
+                           "--threads", str(args.threads), "--keep-alive", "75", "--backlog", "2048",
+                           "--graceful-timeout", "10"], env),
+        start("Celery worker", [python, "-m", "celery", "-A", "surveyapp", "worker", "--loglevel", "WARNING",
+                                "--concurrency", str(args.celery_concurrency)], env),
+    ]
+    if args.beat:
+        children.append(start("Celery beat", [python, "-m", "celery", "-A", "surveyapp", "beat", "--loglevel",
+                                              "WARNING", "--schedule", str(ROOT / "var" / "load-celerybeat")], env))
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    code = 1
+    try:
+        if not wait_healthy(args.port, children):
+            print("==> the setup did not become healthy", flush=True)
+            return 1
+        print(f"==> ready: http://127.0.0.1:{args.port}/ on database {args.database} (Ctrl-C stops)", flush=True)
+        while all(proc.poll() is None for _, proc in children):
+            time.sleep(0.5)
+        dead = [name for name, proc in children if proc.poll() is not None]
+        print(f"==> {', '.join(dead)} stopped; stopping the rest", flush=True)
+    except KeyboardInterrupt:
+        code = 0
+    finally:
+        stop_all(children)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
