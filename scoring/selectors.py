@@ -39,6 +39,8 @@ Figures of units below the version's minimum number of responses are never hande
 rows carry ``enough`` and a ``reason`` instead.
 """
 
+import unicodedata
+
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -368,9 +370,17 @@ def too_few_text(n, minimum) -> str:
 SORT_KEYS = ("rank", "name", "index", "n", "change")  # and factor codes
 
 
+def name_key(name: str) -> str:
+    """A sort key for Vietnamese names: letters without their marks first (Đ with D, Ơ with O),
+    so that "Đông" sorts among the Ds, not after Z; the marks only break ties."""
+    folded = name.casefold().replace("đ", "d")
+    bare = "".join(c for c in unicodedata.normalize("NFD", folded) if not unicodedata.combining(c))
+    return f"{bare}\x00{folded}"
+
+
 def _sort_value(row, key):
     if key == "name":
-        return row["unit"].name.casefold()
+        return name_key(row["unit"].name)
     if key == "n":
         return row["n"]
     if key == "index":

@@ -241,6 +241,13 @@ class SortingTests(PageTestCase):
         self.assertEqual(self.order("?sort=F1"), ["02231", "02212", "02230", "02299"])  # 02212 is weak on F1.1
         self.assertEqual(self.order("?sort=name"), ["02212", "02231", "02230", "02299"])  # Sơn Dương < Thứ Ba
 
+    def test_names_sort_as_vietnamese_readers_expect(self):
+        names = ["Xã Yên Sơn", "Phường Đông Hà", "Xã Ẩn Danh", "Phường Minh Xuân", "Xã An Khánh", "Xã Bình An"]
+
+        self.assertEqual(sorted(names, key=selectors.name_key),  # Đ among the Ds, Ẩn before B
+                         ["Phường Đông Hà", "Phường Minh Xuân", "Xã Ẩn Danh", "Xã An Khánh", "Xã Bình An",
+                          "Xã Yên Sơn"])
+
     def test_units_without_figures_stay_last_whatever_the_sort(self):
         for query in ("?sort=n", "?sort=-n", "?sort=-name", "?sort=change"):
             with self.subTest(query=query):
