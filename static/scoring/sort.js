@@ -35,7 +35,7 @@
     shown.sort(function (a, b) {
       var x = value(a), y = value(b);
       if (x === null || y === null) { return (x === null) - (y === null); }
-      var order = asText ? x.localeCompare(y) : x - y;
+      var order = asText ? x.localeCompare(y, document.documentElement.lang || undefined) : x - y;
       return ascending ? order : -order;
     });
     shown.concat(hidden).forEach(function (row) { body.appendChild(row); });
