@@ -40,11 +40,12 @@ rows carry ``enough`` and a ``reason`` instead.
 """
 
 import unicodedata
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.http import Http404
-from django.utils import formats
+from django.template.defaultfilters import floatformat
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
@@ -344,8 +345,9 @@ def change_text(points, places) -> str:
     """ "+3.13 points, down 5 places" (places: positive = up); empty when there is nothing to compare."""
     parts = []
     if points is not None:
-        number = formats.number_format(abs(points), decimal_pos=2, use_l10n=True)
-        sign = "+" if points > 0 else "−" if points < 0 else "±"
+        number = str(floatformat(abs(points), 2))  # rounded half up (number_format would cut)
+        shown = Decimal(repr(points)).quantize(Decimal("0.01"), ROUND_HALF_UP)  # the sign of what is written
+        sign = "+" if shown > 0 else "−" if shown < 0 else "±"
         parts.append(ngettext("%(value)s point", "%(value)s points", 1 if abs(points) == 1 else 2)
                      % {"value": f"{sign}{number}"})
     if places is not None:

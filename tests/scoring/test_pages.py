@@ -196,7 +196,8 @@ class TooFewResponsesTests(PageTestCase):
 class ChangeAndRankWordingTests(PageTestCase):
     def test_change_is_worded_in_points_and_places(self):
         cases = {(3.13, -5): "+3.13 points, down 5 places", (-1.0, 1): "−1.00 point, up 1 place",
-                 (0.0, 0): "±0.00 points, same place", (2.5, None): "+2.50 points", (None, None): ""}
+                 (0.0, 0): "±0.00 points, same place", (2.5, None): "+2.50 points", (None, None): "",
+                 (2.345, 0): "+2.35 points, same place", (-0.004, None): "±0.00 points"}
         with override("en"):
             for (points, places), text in cases.items():
                 self.assertEqual(selectors.change_text(points, places), text)
