@@ -255,3 +255,90 @@ class RetryStormTests(TransactionTestCase):
         self.assertEqual(Response.objects.count(), 1)
         self.assertEqual(str(Response.objects.get().pk), json.loads(body)["id"])
         uuid.UUID(json.loads(body)["id"])
+
+
+class RememberedKioskAndRoundTests(KioskTestCase):
+    """Submissions remember kiosks and rounds per process; what changed in the database still applies at once."""
+
+    def test_a_kiosk_revoked_after_its_last_response_is_refused_at_once(self):
+        self.assertEqual(self.post(self.payload()).status_code, 201)
+        kiosk_revoke(kiosk=self.kiosk)
+
+        response = self.post(self.payload())
+
+        self.assertEqual(response.status_code, 403)
+        self.assertEqual(Response.objects.count(), 1)
+
+    def test_a_new_token_stops_the_old_one_at_once(self):
+        from fieldwork.services import kiosk_issue_token
+
+        self.post(self.payload())
+        new_token = kiosk_issue_token(kiosk=self.kiosk)
+
+        old = self.post(self.payload())
+        new = self.post(self.payload(), token=new_token)
+
+        self.assertEqual((old.status_code, new.status_code), (401, 201))
+        self.assertEqual(Response.objects.count(), 2)
+
+    def test_a_kiosk_moved_to_another_unit_stores_its_next_response_there(self):
+        from fieldwork.services import kiosk_update
+        from units.models import Unit
+
+        self.post(self.payload())
+        centre = Unit.objects.get(code="02212.TTPV")
+        kiosk_update(kiosk=self.kiosk, name=self.kiosk.name, unit=centre)
+
+        body = self.payload()
+        self.assertEqual(self.post(body).status_code, 201)
+
+        self.assertEqual(Response.objects.get(pk=body["id"]).unit, centre)
+
+    def test_a_round_closed_after_it_was_remembered_refuses_responses_submitted_later(self):
+        from django.utils import timezone
+
+        self.post(self.payload())
+        round_close(survey_round=self.round)
+
+        later = self.post(self.payload(submitted_at=(timezone.now() + timezone.timedelta(minutes=1)).isoformat()))
+
+        self.assertEqual(later.status_code, 409)
+        self.assertEqual(Response.objects.count(), 1)
+
+
+class CommitBeforeAnswerTests(TransactionTestCase):
+    """A 201 tells the kiosk it may forget the response: it must already be committed."""
+
+    def setUp(self):
+        KioskTestCase.setUpTestData()
+        self.case = KioskTestCase
+
+    def assertCommittedWhenAnswered(self, body):
+        import psycopg2
+        from django.test import Client
+        from psycopg2.extensions import TRANSACTION_STATUS_IDLE
+
+        other = psycopg2.connect(**connection.get_connection_params())
+        try:
+            answer = Client().post("/api/kiosk/v1/responses", data=json.dumps(body), content_type="application/json",
+                                   HTTP_AUTHORIZATION=f"Kiosk {self.case.token}")
+
+            self.assertEqual(answer.status_code, 201, answer.content)
+            # Nothing left open on the view's connection, and another connection already sees the row.
+            self.assertEqual(connection.connection.get_transaction_status(), TRANSACTION_STATUS_IDLE)
+            with other.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM fieldwork_response WHERE id = %s", [body["id"]])
+                self.assertEqual(cursor.fetchone()[0], 1)
+                cursor.execute("SELECT count(*) FROM scoring_scorepending WHERE response_id = %s", [body["id"]])
+                self.assertEqual(cursor.fetchone()[0], 1)
+        finally:
+            other.close()
+
+    def test_the_fast_path_answers_201_after_the_commit(self):
+        self.assertCommittedWhenAnswered(self.case.payload(self.case))
+
+    def test_the_careful_path_answers_201_after_the_commit(self):
+        body = self.case.payload(self.case)
+        del body["round"]  # the open round is looked up: the careful path
+
+        self.assertCommittedWhenAnswered(body)
