@@ -12,10 +12,13 @@ units busy, most quiet), about 2 % over quota and 0.2 % excluded. Responses are 
 of --chunk rows up to each size (ascending), then VACUUM ANALYZE, and for each size it prints:
 
 * the time to generate;
-* table + index bytes per stored response, and the main heap alone (target: at most 250);
+* table + index bytes per stored response, the main heap alone (target: at most 250) and each
+  index of ``fieldwork_response``;
 * a plain PostgreSQL reference: SELECT unit_id, count(*) … WHERE round_id = X GROUP BY unit_id
   (answered from the (round, unit) index), and the same reading every answer array from the heap;
-* ``compute_round`` alone, split into the engine's grouped query and the rest (Python);
+* ``compute_round`` alone, split into the engine's count (timed around
+  ``scoring.engine.count_responses``, all the connections it splits the count over), writing the
+  stored counts, other queries and the rest (Python);
 * the full recompute through ``score_run_execute`` (a queued ScoreRun with reason "command"
   executed: every response counted, UnitCounts and UnitScore rows rewritten), and the
   process's peak RSS (ru_maxrss; target: 10 s at 5M, under 1 GB);
@@ -133,9 +136,38 @@ def query_timer():
         yield timings
 
 
+COUNTING = []  # seconds of each scoring.engine.count_responses call (the full count, all its connections)
+
+
+def time_the_count():
+    """Wrap the engine's full count so that its wall time is known, however many connections it uses."""
+    from scoring import engine
+
+    counting = engine.count_responses
+
+    def timed(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return counting(*args, **kwargs)
+        finally:
+            COUNTING.append(time.perf_counter() - started)
+
+    engine.count_responses = timed
+
+
+def count_parts():
+    from django.conf import settings
+
+    return (f"split over up to {getattr(settings, 'SCORING_COUNT_CONNECTIONS', 2)} connections from "
+            f"{getattr(settings, 'SCORING_SPLIT_MIN_BLOCKS', 4000)} table blocks")
+
+
 def grouped(timings):
-    """Seconds spent in the engine's grouped query (the one with the FILTER counts; full or delta)."""
-    return sum(seconds for seconds, sql in timings if "FILTER (WHERE" in sql)
+    """Seconds spent counting: the full count (timed around scoring.engine.count_responses, which
+    may split it over several connections), plus the refresh's count of pending changes."""
+    full = sum(COUNTING)
+    COUNTING.clear()
+    return full + sum(seconds for seconds, sql in timings if sql.lstrip().startswith("WITH consumed AS"))
 
 
 def writing(timings, table):
@@ -166,7 +198,7 @@ def engine_plan(survey_round):
     try:
         from scoring.engine import Counters
 
-        sql = Counters(survey_round.questionnaire.parsed).sql()
+        sql = Counters(survey_round.questionnaire.parsed).full_sql(by_field=False)
         return plan_nodes(sql, [survey_round.pk, survey_round.questionnaire_id, survey_round.score_over_quota])
     except Exception as error:  # the engine changed shape: the timing still stands
         return f"unknown ({error.__class__.__name__})"
@@ -228,10 +260,15 @@ def measure(survey_round, user, args, say):
                        "pg_relation_size('fieldwork_response'), pg_indexes_size('fieldwork_response') "
                        "FROM fieldwork_response")
         stored, total_bytes, heap_bytes, index_bytes = cursor.fetchone()
-    row.update(stored=stored, bytes=total_bytes / stored, heap_bytes=heap_bytes / stored)
+        cursor.execute("SELECT indexrelid::regclass::text, pg_relation_size(indexrelid) FROM pg_index "
+                       "WHERE indrelid = 'fieldwork_response'::regclass ORDER BY 2 DESC")
+        indexes = cursor.fetchall()
+    row.update(stored=stored, bytes=total_bytes / stored, heap_bytes=heap_bytes / stored,
+               indexes={name: size / stored for name, size in indexes})
     say(f"  storage: {total_bytes / 2**20:.0f} MiB in all ({heap_bytes / 2**20:.0f} MiB heap, "
         f"{index_bytes / 2**20:.0f} MiB indexes): {row['bytes']:.0f} B per response, heap alone "
-        f"{row['heap_bytes']:.0f} B (target <= {TARGETS['bytes']})")
+        f"{row['heap_bytes']:.0f} B (target <= {TARGETS['bytes']}); per index: "
+        + ", ".join(f"{name} {size / 2**20:.1f} MiB = {size / stored:.1f} B" for name, size in indexes))
 
     scan_sql = "SELECT unit_id, count(*) FROM fieldwork_response WHERE round_id = %s GROUP BY unit_id"
     scans = timed_query(scan_sql, [survey_round.pk], args.repeat)
@@ -246,15 +283,19 @@ def measure(survey_round, user, args, say):
     say(f"  heap scan (count and sum(cardinality(answers)) per unit): median {row['heap_scan']:.2f} s; "
         f"plan {plan_nodes(heap_sql, [survey_round.pk])}")
 
+    COUNTING.clear()
     with query_timer() as timings:
         started = time.perf_counter()
         result = compute_round(survey_round)
         row["compute"] = time.perf_counter() - started
     row["query"] = grouped(timings)
     counts = writing(timings, "scoring_unitcounts")
-    row["python"] = row["compute"] - sum(seconds for seconds, _ in timings)
-    say(f"  compute_round (full): {row['compute']:.2f} s = grouped query {row['query']:.2f} s + writing "
-        f"UnitCounts {counts:.2f} s + other queries {row['compute'] - row['query'] - counts - row['python']:.2f} s "
+    # The count's statements on Django's connection ran inside the count's wall time: not "other".
+    other = sum(seconds for seconds, sql in timings if "array_append(r.answers" not in sql
+                and not sql.startswith(("SET LOCAL", "SELECT pg_export_snapshot"))) - counts
+    row["python"] = row["compute"] - row["query"] - counts - other
+    say(f"  compute_round (full): {row['compute']:.2f} s = count {row['query']:.2f} s ({count_parts()}) + writing "
+        f"UnitCounts {counts:.2f} s + other queries {other:.2f} s "
         f"+ Python {row['python']:.2f} s ({len(result.units)} units, {result.responses_used} responses used)")
     say(f"  grouped query plan: {engine_plan(survey_round)}")
 
@@ -335,6 +376,8 @@ def main():
     from django.db import connection
 
     from fieldwork.services import round_create
+
+    time_the_count()
 
     rows = []
     try:

@@ -15,13 +15,11 @@ enqueued with a countdown). Two runs of a round never run together (the partial 
 on "running"): a run claimed while another runs is left queued and tried again later.
 """
 
-import gc
 import json
 import logging
 import secrets
 import time
 import traceback
-from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
@@ -31,6 +29,7 @@ from django.db.models import Exists, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from fieldwork.models import Response, Round, token_digest
+from scoring.engine import without_gc
 from scoring.models import ApiToken, ScorePending, ScoreRun, UnitScore
 from units.models import Unit
 
@@ -161,7 +160,7 @@ def score_run_execute(*, run_id: int, progress=None) -> ScoreRun | None:
         return run  # done, failed or running elsewhere (or gone): nothing to do
     _forget_key(_queued_key(run.round_id))  # from now on, changes need a new run
     try:
-        with _without_gc():
+        with without_gc():  # scoring.engine.without_gc: storing makes as many objects as the figures
             full = run.reason in FULL_REASONS or _needs_full(run)
             result = ENGINE(run.round, progress=_progress_recorder(run, progress), full=full)
             _store(run, result, started)
@@ -170,20 +169,6 @@ def score_run_execute(*, run_id: int, progress=None) -> ScoreRun | None:
         _fail(run.pk, _error_text())
     run.refresh_from_db()
     return run
-
-
-@contextmanager
-def _without_gc():
-    """Python's cyclic garbage collector off during a run: the figures are acyclic dicts and lists,
-    freed by reference counting, but the thousands of them made a full collection of the worker's
-    heap start in the middle of a refresh (90-180 ms of a 250 ms budget, bench/scoring.py)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _needs_full(run) -> bool:
