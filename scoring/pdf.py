@@ -29,6 +29,7 @@ GREY_FILL = colors.HexColor("#f1f3f5")
 RULE = colors.HexColor("#dee2e6")
 BAR = colors.HexColor("#3d6ea8")
 PAGE_WIDTH = A4[0] - 28 * mm  # between the margins
+SUB_UNIT_ROWS = 40
 
 
 def _register_fonts():
@@ -70,25 +71,28 @@ def _p(text, style):
 
 
 def _table(rows, widths, styles, header=True, muted_rows=()):
-    """A table of plain texts: the first row a header, numbers (the columns after the first) right-aligned."""
+    """A table of texts: the first row a bold header, the first column wrapped text, the other columns
+    plain strings right-aligned (plain strings lay out far faster than paragraphs in long tables)."""
     cells = []
     for r, row in enumerate(rows):
-        line = []
-        for c, value in enumerate(row):
-            style = styles["cell"] if c == 0 else styles["num"]
-            if r in muted_rows:
-                style = styles["muted"]
-            line.append(Paragraph(("<b>%s</b>" if header and r == 0 else "%s") % escape(str(value)), style))
-        cells.append(line)
+        if header and r == 0:
+            cells.append([Paragraph(f"<b>{escape(str(v))}</b>", styles["cell" if c == 0 else "num"])
+                          for c, v in enumerate(row)])
+        else:
+            first = Paragraph(escape(str(row[0])), styles["muted" if r in muted_rows else "cell"])
+            cells.append([first, *["" if v is None else str(v) for v in row[1:]]])
     table = Table(cells, colWidths=widths, repeatRows=1 if header else 0)
     commands = [
+        ("FONTNAME", (0, 0), (-1, -1), REGULAR), ("FONTSIZE", (0, 0), (-1, -1), 8), ("LEADING", (0, 0), (-1, -1), 10),
+        ("TEXTCOLOR", (0, 0), (-1, -1), INK), ("ALIGN", (1, 0), (-1, -1), "RIGHT"),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
         ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
     ]
     if header:
         commands.append(("LINEBELOW", (0, 0), (-1, 0), 0.8, INK))
-    commands += [("BACKGROUND", (0, r), (-1, r), GREY_FILL) for r in muted_rows]
+    for r in muted_rows:
+        commands += [("BACKGROUND", (0, r), (-1, r), GREY_FILL), ("TEXTCOLOR", (0, r), (-1, r), MUTED)]
     table.setStyle(TableStyle(commands))
     return table
 
@@ -183,7 +187,7 @@ def _indicators(report: Report, s):
     column = (PAGE_WIDTH - 6 * mm) / 2
     blocks = []
     for indicator in report.indicators:
-        rows = [[o["label"], f"{o['text']}%"] for o in indicator["options"]]
+        rows = [[o["label"], o["text"]] for o in indicator["options"]]
         n = "–" if indicator["n"] is None else indicator["n"]
         blocks.append([_p(f"{indicator['text']} (n = {n})", s["h3"]),
                        _table(rows, [column - 18 * mm, 18 * mm], s, header=False)])
@@ -223,10 +227,18 @@ def _sub_units(report: Report, s):
             rows.append([name, "–" if row.n is None else row.n, row.note, *[""] * (len(codes) + 2)])
     numbers = [11 * mm, 15 * mm, *[11 * mm] * len(codes), 14 * mm, 18 * mm]
     widths = [PAGE_WIDTH - sum(numbers), *numbers]
-    table = _table(rows, widths, s, muted_rows=muted)
-    # The reason of a muted row spans the figure columns.
-    table.setStyle(TableStyle([("SPAN", (2, r), (-1, r)) for r in muted]))
-    return parts + [table]
+    # Tables of SUB_UNIT_ROWS rows, each with the header: reportlab splits a long table page by page,
+    # laying out the rest again each time, which grows with the square of its length.
+    tables = []
+    for start in range(1, len(rows), SUB_UNIT_ROWS):
+        chunk = [rows[0], *rows[start:start + SUB_UNIT_ROWS]]
+        chunk_muted = [r - start + 1 for r in muted if start <= r < start + SUB_UNIT_ROWS]
+        table = _table(chunk, widths, s, muted_rows=chunk_muted)
+        # The reason of a muted row spans the figure columns, left-aligned.
+        table.setStyle(TableStyle([cmd for r in chunk_muted
+                                   for cmd in (("SPAN", (2, r), (-1, r)), ("ALIGN", (2, r), (-1, r), "LEFT"))]))
+        tables.append(table)
+    return parts + tables
 
 
 def _method(report: Report, s):

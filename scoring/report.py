@@ -35,6 +35,11 @@ def pct(value, decimals=1) -> str:
     return formats.number_format(rounded(value, decimals), decimals)
 
 
+def percent(value) -> str:
+    """A percentage with its sign ("23.5%"), or a dash alone."""
+    return "–" if value is None else f"{pct(value)}%"
+
+
 def points(value) -> str:
     """A change in points with its sign, or a dash."""
     if value is None:
@@ -212,7 +217,7 @@ def _indicators(score: UnitScore, names) -> list[dict]:
     for code, spec in names["indicators"].items():
         shares = score.indicators.get(code) or {}
         options = [{"code": option, "label": text, "share": shares.get(str(option)),
-                    "text": pct(shares.get(str(option)))} for option, text in spec["options"].items()]
+                    "text": percent(shares.get(str(option)))} for option, text in spec["options"].items()]
         result.append({"code": code, "text": spec["text"], "n": shares.get("n"), "options": options})
     return result
 

@@ -141,21 +141,22 @@ class WorkbookTests(ScoredRoundTestCase):
         self.assertNotEqual(cell.value, round(cell.value, 1))  # 26 of 34 satisfied: 76.47…
         self.assertEqual(cell.number_format, "0.0")
 
-    def test_item_rates_and_indicators_match_the_score_api(self):
+    def test_item_rates_and_indicators_are_one_row_per_unit_with_the_api_numbers(self):
         workbook = self.workbook()
-        items = sheet_rows(workbook, "Item rates")
-        indicators = sheet_rows(workbook, "Perception indicators")
+        items_header, *items = sheet_rows(workbook, "Item rates")
+        indicators_header, *indicators = sheet_rows(workbook, "Perception indicators")
         api = self.api(self.commune)
 
-        f11 = next(row for row in items if row[0] == "02212" and row[3] == "F1.1")
-        self.assertEqual(f11, ["02212", "Xã Sơn Dương", "F1", "F1.1", "There are enough seats in the waiting area.",
-                               34, 26, in_workbook(api["items"]["F1.1"]["rate"]),
-                               *[in_workbook(v) for v in api["items"]["F1.1"]["ci"]], None])
-        late = next(row for row in indicators if row[0] == "02212" and row[2] == "E.ONTIME" and row[4] == "late")
-        self.assertEqual(late[5:8], ["Late", in_workbook(api["indicators"]["E.ONTIME"]["late"]), 34])
-        self.assertAlmostEqual(late[6], 100 * 8 / 34)
-        item_codes = {row[3] for row in items if row[0] == "08"}
-        self.assertEqual(item_codes, set(api["items"]))  # every satisfaction item, general ones and G.0 too
+        self.assertEqual([row[0] for row in items], ["08", "02212", "02212.TTPV", "02230", "02299"])
+        commune = dict(zip(items_header, items[1], strict=True))
+        self.assertEqual(commune["Responses (n)"], 34)
+        self.assertEqual(commune["F1.1 There are enough seats in the waiting area. (%)"],
+                         in_workbook(api["items"]["F1.1"]["rate"]))
+        self.assertEqual(len(items_header), 3 + len(api["items"]) + 1)  # every satisfaction item, G.0 too
+        shares = dict(zip(indicators_header, indicators[1], strict=True))
+        self.assertEqual(shares["E.ONTIME Late (%)"], in_workbook(api["indicators"]["E.ONTIME"]["late"]))
+        self.assertAlmostEqual(shares["E.ONTIME Late (%)"], 100 * 8 / 34)
+        self.assertEqual(shares["E.EXTRA_PAY No (%)"], 100.0)
 
     def test_units_below_the_minimum_keep_their_n_but_no_figure(self):
         workbook = self.workbook()
@@ -171,10 +172,10 @@ class WorkbookTests(ScoredRoundTestCase):
                 self.assertEqual(row[-1], f"Not enough responses: {n}, at least 30 needed; figures not shown.")
         for title in ("Item rates", "Perception indicators"):
             with self.subTest(sheet=title):
-                other_rows = [row for row in sheet_rows(workbook, title) if row[0] == "02230"]
-                self.assertEqual(len(other_rows), 1)
-                self.assertEqual(set(other_rows[0][2:-1]), {None})
-                self.assertTrue(other_rows[0][-1].startswith("Not enough responses: 5"))
+                other = next(row for row in sheet_rows(workbook, title) if row[0] == "02230")
+                self.assertEqual(other[2], 5)
+                self.assertEqual(set(other[3:-1]), {None})
+                self.assertTrue(other[-1].startswith("Not enough responses: 5"))
 
     def test_a_head_gets_only_their_subtree(self):
         workbook = self.workbook(user=self.head, code="02212")
@@ -194,7 +195,7 @@ class WorkbookTests(ScoredRoundTestCase):
         self.assertIn("F1: Tiếp cận dịch vụ hành chính công (%)", vi_header)
         self.assertEqual((vi_row[3], en_row[3]), ("Tỉnh, thành phố", "Province or city"))
         vi_items = sheet_rows(vietnamese, vietnamese.sheetnames[-2])
-        self.assertIn("Nơi ngồi chờ có đủ chỗ ngồi.", [row[4] for row in vi_items])
+        self.assertIn("F1.1 Nơi ngồi chờ có đủ chỗ ngồi. (%)", vi_items[0])
 
     def test_a_name_that_looks_like_a_formula_stays_text(self):
         workbook = self.workbook()
