@@ -184,6 +184,9 @@ def celery_worker(env, app="surveyapp", name="drill", timeout=60):
         if proc.poll() is not None:
             raise RuntimeError(f"the Celery worker exited: {log_path.read_text(errors='replace')[-3000:]}")
         yield proc
+    except BaseException:
+        print(f"--- the Celery worker's log ---\n{log_path.read_text(errors='replace')[-4000:]}", file=sys.stderr)
+        raise
     finally:
         stop(proc)
         log_path.unlink(missing_ok=True)
