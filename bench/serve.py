@@ -60,6 +60,19 @@ def environment(database, redis_url=None):
     return env
 
 
+def forget_queued(env):
+    """Drop this setup's Redis keys and queue from an earlier run: bench/synthetic.py makes the database
+    anew, and a debounce key of a round of the old one would hold back score runs of the new one."""
+    import redis
+
+    client = redis.Redis.from_url(env["REDIS_URL"])
+    keys = list(client.scan_iter(match=f"{env['CACHE_KEY_PREFIX']}:*")) + [env["CELERY_QUEUE"].encode()]
+    keys += list(client.scan_iter(match="unacked*"))  # the unacknowledged tasks of a killed worker
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
 def start(name, args, env):
     print(f"==> starting {name}: {' '.join(args[2:])}", flush=True)
     return name, subprocess.Popen(args, env=env, cwd=ROOT, start_new_session=True)
@@ -103,10 +116,12 @@ def main():
     parser.add_argument("--workers", type=int, default=3, help="gunicorn processes (default %(default)s)")
     parser.add_argument("--threads", type=int, default=4, help="threads per process (gthread; default %(default)s)")
     parser.add_argument("--celery-concurrency", type=int, default=1)
-    parser.add_argument("--beat", action="store_true", help="also run Celery beat")
+    parser.add_argument("--no-beat", action="store_true", help="without Celery beat (it queues the 5-minute "
+                                                                  "score catch-up, as in production)")
     args = parser.parse_args()
 
     env = environment(args.database)
+    forget_queued(env)
     python = sys.executable
     children = [
         start("gunicorn", [python, "-m", "gunicorn", "surveyapp.wsgi", "--bind", f"127.0.0.1:{args.port}",
@@ -116,7 +131,7 @@ def main():
         start("Celery worker", [python, "-m", "celery", "-A", "surveyapp", "worker", "--loglevel", "WARNING",
                                 "--concurrency", str(args.celery_concurrency)], env),
     ]
-    if args.beat:
+    if not args.no_beat:
         children.append(start("Celery beat", [python, "-m", "celery", "-A", "surveyapp", "beat", "--loglevel",
                                               "WARNING", "--schedule", str(ROOT / "var" / "load-celerybeat")], env))
 
