@@ -13,7 +13,7 @@ from fieldwork.exclusions import response_exclude
 from fieldwork.models import Response
 from fieldwork.services import round_create
 from questionnaires.answers import pack_answers
-from scoring.exports import RESPONSE_COLUMNS
+from scoring.exports import CHUNK_SIZE, RESPONSE_COLUMNS
 from scoring.models import ScoreRun, UnitScore
 from scoring.services import score_run_execute, score_run_for_command, scores_for_api
 from tests.base import make_unit
@@ -326,6 +326,19 @@ class QueryCountTests(ScoredRoundTestCase):
 
         self.assertEqual(before, after)
         self.assertEqual(UnitScore.objects.filter(round=self.round).count(), 17)
+
+    def test_the_raw_responses_are_one_query_however_many_there_are(self):
+        def count():
+            self.client.force_login(self.province_officer)
+            # session, user, round, unit, the officer's role, the responses (on a server-side cursor)
+            with self.assertNumQueries(6):
+                response = self.client.get(self.url("responses.csv", code="08"))
+                lines = sum(chunk.count(b"\n") for chunk in response.streaming_content)
+            return lines
+
+        self.assertEqual(count(), 1 + 44)
+        insert(self.round, self.other_commune, full_answers(), 2 * CHUNK_SIZE + 7)
+        self.assertEqual(count(), 1 + 44 + 2 * CHUNK_SIZE + 7)
 
 
 class RawResponsesTests(ScoredRoundTestCase):

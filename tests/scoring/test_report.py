@@ -4,11 +4,15 @@ import re
 
 from django.test import Client
 
+from fieldwork.services import round_create
 from scoring import pdf
 from scoring.models import ScoreRun, UnitScore
 from scoring.report import unit_report
+from scoring.services import score_run_execute, score_run_for_command, scores_for_api
 from tests.base import make_unit
-from tests.scoring.test_exports import ScoredRoundTestCase
+from tests.fieldwork.base import full_answers
+from tests.scoring.test_exports import ScoredRoundTestCase, insert
+from units.models import Unit
 
 
 def _literal(raw: bytes) -> bytes:
@@ -195,3 +199,33 @@ class ReportPdfTests(ScoredRoundTestCase):
         for paragraph in report.method[:3]:
             self.assertIn(paragraph.split(" ")[0], text)
         self.assertIn("Not enough responses (5 of at least 30)", text)
+
+
+class ServicesQuestionnaireTests(ScoredRoundTestCase):
+    """The 2023 method: the headline is the mean of the service factors, with a normal interval."""
+
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        province = make_unit("20", level=Unit.Level.PROVINCE, name="Tỉnh Thái Nguyên")
+        cls.services_commune = make_unit("05500", province, name="Phường Phan Đình Phùng")
+        cls.services_round = round_create(name="Năm 2026", questionnaire_code="sipas-2023-services",
+                                          unit_code="20", open_now=True)
+        insert(cls.services_round, cls.services_commune, full_answers("sipas-2023-services"), 31)
+        score_run_execute(run_id=score_run_for_command(round_id=cls.services_round.pk).pk)
+
+    def test_its_report_names_the_services_index_and_its_formula(self):
+        self.client.force_login(self.admin)
+        url = f"/scores/{self.services_round.pk}/05500/"
+        html = self.client.get(url + "report/").content.decode()
+        api = scores_for_api(survey_round=self.services_round, unit=self.services_commune)
+
+        self.assertIn("Services index", html)
+        self.assertIn("the unweighted mean of the indices of S1, S2, S3, S4, S5", html)
+        self.assertIn(f"{api['headline']['value']:.1f}", html)
+        text = pdf_text(pdf.report_pdf(unit_report(survey_round=self.services_round, unit=self.services_commune,
+                                                   language="en"), compress=False))
+        self.assertIn("Phường Phan Đình Phùng (05500)", text)
+        self.assertIn(f"{api['headline']['value']:.1f}%", text)
+        response = self.client.get(url + "export.xlsx")
+        self.assertEqual(response.status_code, 200)
