@@ -290,8 +290,9 @@ def scores_xlsx(*, survey_round: Round, unit: Unit, language: str) -> bytes:
         scores = subtree_scores(survey_round=survey_round, unit=unit)
         present = set(scores.values_list("unit__level", flat=True).distinct().order_by())
         workbook = Workbook(write_only=True)
-        level_sheets = {level: _sheet(workbook, name, tables.headers("units"))
-                        for level, name in LEVEL_SHEETS.items() if level in present}
+        names = {**{level: label for level, label in Unit.Level.choices}, **LEVEL_SHEETS}
+        level_sheets = {level: _sheet(workbook, names.get(level, level), tables.headers("units"))
+                        for level in [*LEVEL_SHEETS, *sorted(present - set(LEVEL_SHEETS))] if level in present}
         items = _sheet(workbook, _("Item rates"), tables.item_matrix_headers())
         indicators = _sheet(workbook, _("Perception indicators"), tables.indicator_matrix_headers())
         for score in scores.iterator(CHUNK_SIZE):

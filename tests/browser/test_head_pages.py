@@ -161,4 +161,9 @@ def test_the_unit_page_and_the_report_read_on_a_phone_in_vietnamese(chromium, li
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"] + 1, f"the report scrolls sideways on a phone: {width}px, {too_wide(page)}"
     page.screenshot(path=str(folder / "report-phone-vi.png"), full_page=True)
+
+    download = page.request.get(f"{live_server.url}/scores/{survey_round.pk}/02212/report.pdf")
+    assert download.ok and download.headers["content-type"] == "application/pdf"
+    assert download.body().startswith(b"%PDF-")
+    (folder / "report-download-vi.pdf").write_bytes(download.body())
     context.close()
