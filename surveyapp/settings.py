@@ -137,7 +137,7 @@ TEMPLATES = [
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "surveyapp.cache.RedisCache",  # Django's, with one client per pool (see there)
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "surveyapp"),
         # A Redis that hangs must not hang the kiosk API with it: callers that can do without the
