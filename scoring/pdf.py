@@ -163,7 +163,7 @@ def _headline(report: Report, s):
 
 
 def _factors(report: Report, s):
-    rows = [[_("Factor"), _("Index (%)"), _("95% interval"), _("“In general” rate (%)"), "n"]]
+    rows = [[_("Factor"), _("Index (%)"), _("Interval (95%)"), _("“In general” rate (%)"), "n"]]
     rows += [[f"{r.code} · {r.label}", r.text, r.interval_text, r.extra.get("general_text", "–"),
               "–" if r.n is None else r.n] for r in report.factors]
     widths = [PAGE_WIDTH - 90 * mm, 20 * mm, 25 * mm, 30 * mm, 15 * mm]
@@ -173,7 +173,7 @@ def _factors(report: Report, s):
 
 def _items(report: Report, s):
     def table(rows):
-        data = [[_("Criterion"), _("Rate (%)"), _("95% interval"), "n"]]
+        data = [[_("Criterion"), _("Rate (%)"), _("Interval (95%)"), "n"]]
         data += [[f"{r.code} {r.label}", r.text, r.interval_text, r.n] for r in rows]
         return _table(data, [PAGE_WIDTH - 60 * mm, 18 * mm, 27 * mm, 15 * mm], s)
 
