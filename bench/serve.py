@@ -67,7 +67,6 @@ def forget_queued(env):
 
     client = redis.Redis.from_url(env["REDIS_URL"])
     keys = list(client.scan_iter(match=f"{env['CACHE_KEY_PREFIX']}:*")) + [env["CELERY_QUEUE"].encode()]
-    keys += list(client.scan_iter(match="unacked*"))  # the unacknowledged tasks of a killed worker
     if keys:
         client.delete(*keys)
     client.close()

@@ -46,6 +46,9 @@ DEPARTMENT_NAMES = ["Sở Tư pháp", "Sở Xây dựng", "Sở Nông nghiệp v
 # ---------------------------------------------------------------------------------------------
 # Answers
 
+# How a rating falls before the citizen's mood moves it: about 80 % satisfied (4-5), as SIPAS reports.
+LEVELS, LEVEL_WEIGHTS = [1, 2, 3, 4, 5], [2, 5, 13, 45, 35]
+
 
 def realistic_answers(definition, rng: random.Random) -> dict:
     """One citizen's answers in API form, valid for the definition: most satisfied (a personal mood
@@ -53,7 +56,7 @@ def realistic_answers(definition, rng: random.Random) -> dict:
     skipped, conditional items answered only when their condition holds."""
     from questionnaires.definition import condition_holds
 
-    mood = rng.choices([-2, -1, 0, 0, 0, 1], k=1)[0]
+    mood = rng.choices([-1, 0, 1], weights=[15, 70, 15], k=1)[0]  # some citizens rate everything lower or higher
     answers = {}
     for item in definition.items:
         if not condition_holds(item.get("condition"), answers):
@@ -65,8 +68,8 @@ def realistic_answers(definition, rng: random.Random) -> dict:
             if item.get("allow_na") and rng.random() < 0.06:
                 answers[item["code"]] = 0
             else:
-                answers[item["code"]] = max(1, min(5, rng.choices([2, 3, 4, 4, 5, 5], k=1)[0] + (mood > 0)
-                                                + (mood < 0) * mood))
+                level = rng.choices(LEVELS, weights=LEVEL_WEIGHTS, k=1)[0] + mood
+                answers[item["code"]] = max(1, min(5, level))
         elif kind == "single":
             codes = [o["code"] for o in item["options"]]
             # The first options are the common ones (land, commune level, in person, one visit...).

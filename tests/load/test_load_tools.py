@@ -1,0 +1,83 @@
+"""The load tools end to end, small: synthetic data in a scratch database, the production-like setup
+(gunicorn, Celery), a few seconds of kiosks over HTTP, and the check of every acknowledged id."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from surveyapp.settings import database_from_url
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def admin(sql, database="postgres"):
+    db = database_from_url(os.environ["DATABASE_URL"])
+    conn = psycopg2.connect(dbname=database, user=db["USER"], password=db["PASSWORD"], host=db["HOST"],
+                            port=db["PORT"] or None)
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute(sql)
+        rows = cursor.fetchall() if cursor.description else None
+    conn.close()
+    return rows
+
+
+@pytest.fixture
+def scratch(tmp_path):
+    name = f"sipas_load_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    yield name, tmp_path / "plan.json"
+    admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def run(*args, timeout=120):
+    done = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_synthetic_data_serve_and_load_store_every_acknowledged_response_once(scratch):
+    database, plan = scratch
+    out = run("bench/synthetic.py", "--database", database, "--communes", "3", "--departments", "1",
+              "--responses", "3000", "--plan", str(plan))
+    assert "204 units, 34 open rounds" in out
+    # The counters submission keeps agree with the responses written by COPY.
+    (stored, kiosk_days, unit_quotas, field_quotas), = admin(
+        """SELECT (SELECT count(*) FROM fieldwork_response), (SELECT sum(responses) FROM fieldwork_kioskday),
+                  (SELECT sum(filled) FROM fieldwork_quota WHERE stratum_item = ''),
+                  (SELECT sum(filled) FROM fieldwork_quota WHERE stratum_item = 'E.FIELD')""", database)
+    assert (stored, kiosk_days, unit_quotas, field_quotas) == (3000, 3000, 3000, 3000)
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "bench/serve.py", "--database", database, "--port", str(port),
+                               "--workers", "1", "--threads", "2", "--no-beat"], cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        for line in server.stdout:
+            if "ready:" in line or time.monotonic() > deadline:
+                break
+        assert server.poll() is None, "the setup stopped"
+        out = run("bench/load.py", "--url", f"http://127.0.0.1:{port}", "--plan", str(plan), "--duration", "3",
+                  "--warmup", "1", "--rate", "40", "--connections", "4")
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+    assert "accepted: 120 in 3 s" in out, out
+    assert "errors: 0" in out and "0 missing, 0 stored twice" in out and ": OK" in out, out
+    (new,), = admin("SELECT count(*) - 3000 FROM fieldwork_response", database)
+    assert new == 160  # the warm-up second's 40 and the counted 120, each stored once

@@ -1,0 +1,43 @@
+"""The synthetic answers are valid for the questionnaires and look like real ones."""
+
+import json
+import random
+
+from bench.synthetic import realistic_answers
+from questionnaires.answers import pack_answers
+from questionnaires.definition import Definition
+from questionnaires.services import DEFINITIONS_DIR
+
+
+def definition(code):
+    return Definition.from_doc(json.loads((DEFINITIONS_DIR / f"{code}.json").read_text(encoding="utf-8")))
+
+
+def test_every_synthetic_answer_set_passes_the_apis_checks_for_both_questionnaires():
+    for code in ("sipas-2017", "sipas-2023-services"):
+        version = definition(code)
+        rng = random.Random(3)
+        for _ in range(2000):
+            pack_answers(version, realistic_answers(version, rng))  # raises AnswerErrors if one is invalid
+
+
+def test_synthetic_citizens_are_mostly_satisfied_sometimes_not_and_skip_optional_items():
+    version = definition("sipas-2017")
+    rng = random.Random(5)
+    sets = [realistic_answers(version, rng) for _ in range(3000)]
+    ratings = [v for answers in sets for code, v in answers.items()
+               if version.by_code[code]["kind"] == "satisfaction"]
+    rated = [v for v in ratings if v]
+
+    satisfied = sum(v >= 4 for v in rated) / len(rated)
+    assert 0.6 < satisfied < 0.95
+    assert any(v <= 2 for v in rated)
+    assert 0 < ratings.count(0) / len(ratings) < 0.1  # "not applicable" now and then
+    optional = [item["code"] for item in version.items if not item["required"]]
+    skipped = sum(code not in answers for answers in sets for code in optional) / (len(sets) * len(optional))
+    assert 0.2 < skipped < 0.6
+    # Factor 5 is asked only of those who gave feedback, and then answered.
+    gave_feedback = [answers for answers in sets if answers["F5.0"] == "yes"]
+    assert 0 < len(gave_feedback) < len(sets) / 2
+    assert all("F5.1" in answers for answers in gave_feedback)
+    assert not any("F5.1" in answers for answers in sets if answers["F5.0"] == "no")
