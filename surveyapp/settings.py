@@ -142,7 +142,7 @@ CACHES = {
         "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "surveyapp"),
         # A Redis that hangs must not hang the kiosk API with it: callers that can do without the
         # cache (rate limit, score triggers, login throttle) give up after these seconds.
-        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
 }
 
@@ -213,6 +213,15 @@ CELERY_BROKER_URL = celery_url_from_redis_url(REDIS_URL)
 CELERY_RESULT_BACKEND = celery_url_from_redis_url(REDIS_URL)
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "surveyapp")
+# A Redis that hangs (accepts, never answers) must not hang a kiosk submission that enqueues a
+# score run: publishing gives up after a few seconds (the run stays queued; the beat re-enqueues
+# it). Results are kept only for tasks that ask (the worker check): for the others, sending a task
+# would wait on the result store's subscription too.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_timeout": 2, "socket_connect_timeout": 2}
+CELERY_REDIS_SOCKET_TIMEOUT = 5
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the task to be run again
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300)

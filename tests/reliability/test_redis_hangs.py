@@ -1,0 +1,82 @@
+"""Drill: Redis hangs (it accepts connections and never answers: an overloaded server, a network
+that drops packets) while kiosks submit over gunicorn.
+
+Without timeouts a submission that asks for a score run waited for ever on the broker and on the
+result store. With the settings' socket timeouts every submission is stored and answered within a
+few seconds; the score run stays queued for the beat to re-enqueue.
+"""
+
+import datetime
+import socket
+import threading
+import time
+import uuid
+
+import pytest
+from django.utils import timezone
+
+from fieldwork.models import Response
+from fieldwork.services import kiosk_create, kiosk_issue_token, round_create
+from questionnaires.services import definition_files, questionnaire_load_file
+from scoring.models import ScoreRun
+from tests.base import make_unit
+from tests.fieldwork.base import full_answers
+from tests.reliability.processes import django_env, gunicorn, post_json
+from tests.workers import database_url_for_tests
+from units.models import Unit
+
+
+class BlackHole:
+    """A TCP server that accepts every connection and never sends a byte."""
+
+    def __init__(self):
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.held = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                self.held.append(self.server.accept()[0])
+            except OSError:
+                return
+
+    def close(self):
+        self.server.close()
+        for conn in self.held:
+            conn.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_redis_hanging_every_submission_is_stored_and_answered_within_seconds():
+    for path in definition_files():
+        questionnaire_load_file(path=path)
+    province = make_unit("08", level=Unit.Level.PROVINCE)
+    commune = make_unit("02212", province)
+    survey_round = round_create(name="Quý IV/2026", questionnaire_code="sipas-2017", unit_code="08", open_now=True)
+    kiosk, _ = kiosk_create(unit=commune, name="Quầy 1")
+    token = kiosk_issue_token(kiosk=kiosk)
+    hole = BlackHole()
+    env = django_env(DATABASE_URL=database_url_for_tests(), REDIS_URL=f"redis://127.0.0.1:{hole.port}/0",
+                     CELERY_QUEUE=f"drill{uuid.uuid4().hex[:8]}")
+    timings = []
+    try:
+        with gunicorn(env, workers=2) as site:
+            for _ in range(4):
+                now = timezone.now()
+                body = {"id": str(uuid.uuid4()), "round": survey_round.pk, "questionnaire": "sipas-2017",
+                        "started_at": (now - datetime.timedelta(minutes=3)).isoformat(),
+                        "submitted_at": now.isoformat(), "language": "vi", "answers": full_answers()}
+                started = time.monotonic()
+                status, answer = post_json(f"{site}/api/kiosk/v1/responses", body, token, timeout=60)
+                timings.append(time.monotonic() - started)
+                assert status == 201, answer
+    finally:
+        hole.close()
+
+    print(f"\nsubmissions with Redis hanging: {len(timings)}, all 201, in "
+          + ", ".join(f"{t:.1f}" for t in timings) + " s")
+    assert Response.objects.count() == 4
+    assert ScoreRun.objects.get().status == "queued"  # for the beat to re-enqueue
+    assert max(timings) < 10, timings  # the kiosk gives up on a request after 15 s
