@@ -86,13 +86,13 @@ class AccessWalkTests(KioskTestCase):
             "path": "kiosk/kiosk.js",
         }
 
-    def routes(self):
+    def routes(self, values=None):
         """(name, url) of every pattern; fails loudly on a parameter the walker cannot fill."""
         found = []
         for route in walk():
             name = "static" if route.route.startswith("^static/") else route.name
             try:
-                found.append((name, fill(route.route, self.values)))
+                found.append((name, fill(route.route, values or self.values)))
             except UnknownParameter as exc:
                 self.fail(str(exc))
         return found
@@ -106,20 +106,23 @@ class AccessWalkTests(KioskTestCase):
         return rows
 
     def try_every_route(self, login=None):
+        before = self.snapshot()
+        self.assertEqual(self.problems(login), [])
+        self.assertEqual(self.snapshot(), before, "a request by someone without access changed data")
+
+    def problems(self, login, values=None, methods=("get", "post")):
         if login is not None:
             self.client.force_login(login)
-        before = self.snapshot()
         problems = []
-        for name, url in self.routes():
-            for method in ("get", "post"):
+        for name, url in self.routes(values):
+            for method in methods:
                 answer = getattr(self.client, method)(url)
                 problem = self.judge(name, url, method, answer, anonymous=login is None)
                 if problem:
                     problems.append(problem)
                 if login is not None and name in ("logout", "admin:logout"):
                     self.client.force_login(login)  # so that the rest is still asked as this user
-        self.assertEqual(problems, [])
-        self.assertEqual(self.snapshot(), before, "a request by someone without access changed data")
+        return problems
 
     def judge(self, name, url, method, answer, anonymous):
         status = answer.status_code
@@ -155,6 +158,14 @@ class AccessWalkTests(KioskTestCase):
         with self.assertRaisesRegex(UnknownParameter, "cannot fill <report_id>"):
             fill("rounds/<int:round_id>/reports/<int:report_id>/", self.values)
         self.assertEqual(parameters("admin/^(?P<app_label>auth|units)/$"), ["app_label"])
+
+    def test_the_walker_notices_pages_that_answer_someone_who_may_see_them(self):
+        own = {**self.values, "code": "08", "unit_code": "08", "round_id": self.round.pk, "kiosk_id": self.kiosk.pk}
+
+        found = "\n".join(self.problems(self.province_admin, own, methods=("get",)))
+
+        for page in ("fieldwork:round)", "fieldwork:kiosk-list)", "units:detail)", "fieldwork:quotas)"):
+            self.assertIn(page, found)
 
     def test_an_anonymous_visitor_gets_the_login_page_or_nothing_on_every_url(self):
         self.try_every_route(login=None)
