@@ -85,6 +85,7 @@ class Run:
         self.counting_from = self.stop_at = 0.0
         self.slot = 0
         self._clock = (0, "")
+        self.watch = None  # called every 5 s (to follow the server's processes)
 
     def stamp(self):
         second = int(time.time())
@@ -164,6 +165,8 @@ class Run:
         last_time, last_count = time.perf_counter(), 0
         while time.perf_counter() < self.stop_at:
             await asyncio.sleep(5)
+            if self.watch:
+                self.watch()
             now, count = time.perf_counter(), len(self.acked)
             print(f"  {now - self.started:5.0f} s  {(count - last_count) / (now - last_time):7.0f} accepted/s  "
                   f"({count:,} so far)", flush=True)
@@ -284,9 +287,17 @@ def main():
           f"{args.warmup:.0f} s warm-up + {args.duration:.0f} s against {args.url}", flush=True)
     cpu_before = os.times()
     server_before = cpu_by_group(server_processes(run.port, url))
+    # Database connections come and go (CONN_MAX_AGE): follow them every 5 s, keep the last CPU seen.
+    server_after = {name: dict(pids) for name, pids in server_before.items()}
+
+    def watch():
+        for name, pids in cpu_by_group(server_processes(run.port, url)).items():
+            server_after[name].update(pids)
+
+    run.watch = watch
     asyncio.run(run.run())
     cpu = os.times()
-    server_after = cpu_by_group(server_processes(run.port, url))
+    watch()
     cpu_used = (cpu.user - cpu_before.user) + (cpu.system - cpu_before.system)
 
     latencies = sorted(run.latencies)

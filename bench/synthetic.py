@@ -281,6 +281,18 @@ def make_room(rng, tight=10):
         cursor.execute("UPDATE fieldwork_quota SET target = filled + 100000 WHERE stratum_item <> ''")
 
 
+def compute_scores(rounds):
+    """A full score run of each round, as `manage.py recompute_scores` does."""
+    from scoring.models import ScoreRun
+    from scoring.services import score_run_execute
+
+    for survey_round in rounds:
+        run = ScoreRun.objects.create(round=survey_round, reason="command", status=ScoreRun.Status.QUEUED)
+        run = score_run_execute(run_id=run.pk)
+        if run.status != ScoreRun.Status.DONE:
+            raise RuntimeError(f"score run of round {survey_round.pk}: {run.status} {run.error}")
+
+
 # ---------------------------------------------------------------------------------------------
 # The command
 
@@ -291,6 +303,9 @@ def main():
     parser.add_argument("--responses", type=int, default=0, help="stored responses to add (default none)")
     parser.add_argument("--communes", type=int, default=97, help="communes per province (default %(default)s)")
     parser.add_argument("--departments", type=int, default=3, help="departments per province (default %(default)s)")
+    parser.add_argument("--scores", action="store_true",
+                        help="compute every round's scores after adding responses, so that score runs during a "
+                             "load run are the incremental ones of a round in progress")
     parser.add_argument("--pool", type=int, default=2000, help="distinct answer sets (default %(default)s)")
     parser.add_argument("--plan", default=str(ROOT / "var" / "load" / "plan.json"), help="plan file for bench/load.py")
     parser.add_argument("--seed", type=int, default=7)
@@ -342,9 +357,13 @@ def main():
         t1 = time.perf_counter()
         recount(settings.TIME_ZONE, field_codes, definition.positions["E.FIELD"])
         with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE")
+            cursor.execute("ANALYZE")
         print(f"{args.responses:,} responses written in {copied:.1f} s ({args.responses / copied:,.0f}/s); "
-              f"counters and VACUUM ANALYZE {time.perf_counter() - t1:.1f} s", flush=True)
+              f"counters and ANALYZE {time.perf_counter() - t1:.1f} s", flush=True)
+        if args.scores:
+            t1 = time.perf_counter()
+            compute_scores(rounds.values())
+            print(f"scores of the {len(rounds)} rounds computed in {time.perf_counter() - t1:.1f} s", flush=True)
     make_room(rng)
 
     plan = {
