@@ -17,18 +17,17 @@ from surveyapp.celery import app  # noqa: F401 - the app celery -A finds here
 
 @task_prerun.connect
 def _stall_while_storing(**_kwargs):
-    from scoring.models import UnitScore
+    from scoring import services
 
-    manager = UnitScore.objects
-    if getattr(manager, "_drill_stalls", False):
+    if getattr(services, "_drill_stalls", False):
         return
-    real_bulk_create = manager.bulk_create
+    real_write_scores = services._write_scores  # inserts the new UnitScore rows, inside the transaction
 
-    def bulk_create_then_stall(*args, **kwargs):
-        created = real_bulk_create(*args, **kwargs)
+    def write_scores_then_stall(*args, **kwargs):
+        written = real_write_scores(*args, **kwargs)
         Path(os.environ["DRILL_STALL_MARKER"]).write_text(str(os.getpid()))
         time.sleep(float(os.environ.get("DRILL_STALL_SECONDS", "120")))
-        return created
+        return written
 
-    manager.bulk_create = bulk_create_then_stall
-    manager._drill_stalls = True
+    services._write_scores = write_scores_then_stall
+    services._drill_stalls = True
