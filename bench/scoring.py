@@ -16,6 +16,8 @@ of --chunk rows up to each size (ascending), then VACUUM ANALYZE, and for each s
   index of ``fieldwork_response``;
 * a plain PostgreSQL reference: SELECT unit_id, count(*) … WHERE round_id = X GROUP BY unit_id
   (answered from the (round, unit) index), and the same reading every answer array from the heap;
+* the backend CPU seconds of the count on one connection (when PostgreSQL runs on this machine):
+  unlike the wall times, the machine's other work does not change it;
 * ``compute_round`` alone, split into the engine's count (timed around
   ``scoring.engine.count_responses``, all the connections it splits the count over), writing the
   stored counts, other queries and the rest (Python);
@@ -204,6 +206,29 @@ def engine_plan(survey_round):
         return f"unknown ({error.__class__.__name__})"
 
 
+def count_cpu(survey_round):
+    """CPU seconds the PostgreSQL backend spends on the engine's full count on one connection
+    (read from /proc: only when the server runs on this machine, else None)."""
+    from django.db import connection, transaction
+
+    from scoring.engine import Counters, count_responses
+
+    counters = Counters(survey_round.questionnaire.parsed)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        stat = Path(f"/proc/{cursor.fetchone()[0]}/stat")
+        if not stat.exists():
+            return None
+
+        def cpu():
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+        before = cpu()
+        count_responses(cursor, survey_round, counters, by_field=False, split=False)
+        return cpu() - before
+
+
 def peak_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
@@ -221,6 +246,7 @@ def score_run(survey_round, reason):
     from scoring.services import score_run_execute
 
     run = ScoreRun.objects.create(round=survey_round, reason=reason, status=ScoreRun.Status.QUEUED)
+    COUNTING.clear()
     with query_timer() as timings:
         started = time.perf_counter()
         run = score_run_execute(run_id=run.pk)
@@ -298,6 +324,11 @@ def measure(survey_round, user, args, say):
         f"UnitCounts {counts:.2f} s + other queries {other:.2f} s "
         f"+ Python {row['python']:.2f} s ({len(result.units)} units, {result.responses_used} responses used)")
     say(f"  grouped query plan: {engine_plan(survey_round)}")
+    row["count_cpu"] = count_cpu(survey_round)
+    if row["count_cpu"] is not None:
+        say(f"  the count on one connection: {row['count_cpu']:.2f} s of backend CPU "
+            f"({row['count_cpu'] / max(1, result.responses_used) * 1e6:.2f} µs a response; the machine's "
+            "other work does not change it, unlike the wall times here)")
 
     rss_before = current_rss_mib()
     row["full"], run, parts = score_run(survey_round, "command")
@@ -341,6 +372,10 @@ def measure(survey_round, user, args, say):
     say(f"  score API {url}: median {row['api'] * 1000:.1f} ms, worst {max(times) * 1000:.1f} ms of "
         f"{args.requests} ({len(answer.content) / 1024:.1f} KiB, n={answer.json()['n']})")
     return row
+
+
+def cpu_text(row):
+    return f"{row['count_cpu']:.2f}s" if row.get("count_cpu") is not None else "-"
 
 
 def main():
@@ -417,17 +452,19 @@ def main():
             admin_sql(admin_url, f"DROP DATABASE IF EXISTS {DATABASE}")
 
     say(f"\n{'responses':>10} {'generate':>9} {'B/resp':>7} {'heap B':>7} {'scan':>7} {'heap scan':>9} "
-        f"{'query':>7} {'python':>7} {'compute':>8} {'full':>7} {'peak RSS':>9} {'+100 incr':>10} {'API':>8}")
+        f"{'query':>7} {'cnt CPU':>7} {'python':>7} {'compute':>8} {'full':>7} {'peak RSS':>9} {'+100 incr':>10} "
+        f"{'API':>8}")
     for r in rows:
         say(f"{r['size']:>10,} {r['generate']:>8.1f}s {r['bytes']:>7.0f} {r['heap_bytes']:>7.0f} "
-            f"{r['scan']:>6.2f}s {r['heap_scan']:>8.2f}s {r['query']:>6.2f}s {r['python']:>6.2f}s "
+            f"{r['scan']:>6.2f}s {r['heap_scan']:>8.2f}s {r['query']:>6.2f}s {cpu_text(r):>7} {r['python']:>6.2f}s "
             f"{r['compute']:>7.2f}s {r['full']:>6.2f}s {r['rss']:>5.0f} MiB {r['refresh']:>9.3f}s "
             f"{r['api'] * 1000:>5.1f} ms")
-    say(f"{'target':>10} {'':>9} {TARGETS['bytes']:>7} {'':>7} {'':>7} {'':>9} {'':>7} {'':>7} {'':>8} "
+    say(f"{'target':>10} {'':>9} {TARGETS['bytes']:>7} {'':>7} {'':>7} {'':>9} {'':>7} {'':>7} {'':>7} {'':>8} "
         f"{'10s @5M':>7} {'<1024 MiB':>9} {'0.25s':>10} {'<100 ms':>8}")
     say("scan: SELECT unit_id, count(*) … GROUP BY unit_id (index only); heap scan: the same reading every answer "
-        "array; query/python: compute_round's grouped query and "
-        "its Python part; full: score_run_execute end to end, full path; +100 incr: score_run_execute "
+        "array; query/python: compute_round's count (wall) and "
+        "its Python part; cnt CPU: backend CPU of the count on one connection; full: score_run_execute end to end, "
+        "full path; +100 incr: score_run_execute "
         "taking in 100 new responses (incremental path); API: median GET /api/v1/scores/<round>/<unit>")
 
 
