@@ -11,6 +11,7 @@ from unittest import mock
 
 from django.test import Client, override_settings
 from django.urls import reverse
+from django.utils import timezone
 
 from fieldwork.models import Kiosk, Response, token_digest
 from fieldwork.services import kiosk_create, kiosk_issue_token, kiosk_revoke
@@ -126,6 +127,23 @@ class KioskTokenTests(KioskTestCase):
 
         self.assertEqual(self.call("get", "/api/kiosk/v1/questionnaire", f"Kiosk {self.token}").status_code, 401)
         self.assertEqual(self.call("get", "/api/kiosk/v1/questionnaire", f"Kiosk {new_token}").status_code, 200)
+
+    def test_pairing_codes_cannot_be_guessed_and_expire(self):
+        import math
+
+        from fieldwork.services import KioskAuthError, _pairing_code, kiosk_pair
+
+        codes = {_pairing_code() for _ in range(2000)}
+        alphabet = set("".join(codes))
+        bits = len(next(iter(codes))) * math.log2(len(alphabet))
+
+        self.assertEqual(len(codes), 2000)
+        self.assertGreaterEqual(bits, 48)  # 31 symbols × 10: 2^49.5; a million guesses a day for years
+        kiosk, code = kiosk_create(unit=self.commune, name="Quầy 3")
+        Kiosk.objects.filter(pk=kiosk.pk).update(pairing_expires_at=timezone.now())
+        with self.assertRaises(KioskAuthError):
+            kiosk_pair(code=code)
+        self.assertIsNone(Kiosk.objects.get(pk=kiosk.pk).paired_at)
 
     def test_only_a_hash_of_the_token_is_kept(self):
         stored = Kiosk.objects.filter(pk=self.kiosk.pk).values_list("token_hash", flat=True).get()
