@@ -1,6 +1,6 @@
 """The production-like setup a load run goes against: gunicorn, a Celery worker, PostgreSQL and Redis.
 
-    .venv/bin/python bench/serve.py [--database sipas_load] [--port 8100] [--workers 4] [--worker-class sync]
+    .venv/bin/python bench/serve.py [--database sipas_load] [--port 8100] [--workers 3] [--threads 4]
 
 Serves the scratch database made by bench/synthetic.py (DATABASE_URL's server, else the machine's
 PostgreSQL on 127.0.0.1:5432) with Redis from REDIS_URL, else the machine's on 127.0.0.1:6379
@@ -10,14 +10,13 @@ surveyapp/settings.py), HTTPS assumed terminated by a proxy that sets X-Forwarde
 bench/load.py sends). It waits for /healthz, prints "ready" and runs until Ctrl-C or SIGTERM, then
 stops everything it started.
 
-Why sync workers, 4 of them, on 2 cores: a request is Python work (one core per process under
-the GIL) with short waits on PostgreSQL and Redis in between, so two processes per core keep both
-cores busy while one waits, and leave PostgreSQL its share. gunicorn's gthread workers keep client
-connections alive, but their poller and thread hand-offs cost more CPU than the request itself
-here: at 200 requests/s, 2.6-2.8 ms of worker CPU per request with gthread (3 x 4 threads, or
-3 x 1) against 1.6 ms with sync workers, which also answered faster (p99 9 ms against 21-24 ms).
-Sync workers need a buffering proxy in front (nginx, as in production) so that a slow client
-cannot hold a worker; the proxy keeps the kiosks' connections alive. Figures: bench/LOAD.md.
+Why gthread, 3 processes of 4 threads, on 2 cores: a request is Python work (one core per process
+under the GIL) with short waits on PostgreSQL and Redis in between. Three processes keep both cores
+busy while one waits and leave PostgreSQL its share; threads cover the waits within a process and
+keep the kiosks' connections alive. Sync workers serve one request at a time and close every
+connection: in alternating runs at 250 requests/s they fell behind (p50 0.85-1.6 s) where gthread
+kept up (p50 3.6-127 ms, the spread being the other work on the shared machine), for about the
+same CPU per request. Figures: bench/LOAD.md.
 """
 
 import argparse
@@ -113,8 +112,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", default="sipas_load", help="database made by bench/synthetic.py")
     parser.add_argument("--port", type=int, default=8100)
-    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn processes (default %(default)s)")
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn processes (default %(default)s)")
     parser.add_argument("--threads", type=int, default=4, help="threads per process (gthread; default %(default)s)")
     parser.add_argument("--celery-concurrency", type=int, default=1)
     parser.add_argument("--no-beat", action="store_true", help="without Celery beat (it queues the 5-minute "
@@ -127,8 +126,9 @@ def main():
     children = [
         start("gunicorn", [python, "-m", "gunicorn", "surveyapp.wsgi", "--bind", f"127.0.0.1:{args.port}",
                            "--worker-class", args.worker_class, "--workers", str(args.workers),
-                           "--threads", str(args.threads), "--keep-alive", "75", "--backlog", "2048",
-                           "--graceful-timeout", "10"], env),
+                           # gunicorn turns sync workers with threads into gthread ones: threads only there
+                           *(["--threads", str(args.threads)] if args.worker_class == "gthread" else []),
+                           "--keep-alive", "75", "--backlog", "2048", "--graceful-timeout", "10"], env),
         start("Celery worker", [python, "-m", "celery", "-A", "surveyapp", "worker", "--loglevel", "WARNING",
                                 "--concurrency", str(args.celery_concurrency)], env),
     ]
