@@ -6,18 +6,15 @@ answer layout, never a Python loop over responses, and returns every unit's figu
 unit and every unit below it that has responses, pooled over each subtree.
 
 How:
-1. One generated SELECT counts, per (response unit, service field answer), for every satisfaction
-   item ``count(*) FILTER (WHERE answers[i] IN satisfied levels)`` and ``… BETWEEN 1 AND 5``, for
-   every factor the responses with a valid answer to any of its items, for every indicator option
-   the responses that chose it (bit tests for multiple choice), and the responses in the group.
-   Measured on 200,000 synthetic sipas-2017 responses in 60 communes (45 slots, 119 counts, 180
-   groups; this 2-core machine, PostgreSQL 15, warm cache, best of 3, another test run sharing the
-   CPUs): the FILTER query with every slot read in the subquery 2.2 s (the same filters on
-   ``r.answers[i]`` directly 2.7-3.5 s; ``sum((…)::int)`` instead of FILTER 2.3 s); ``unnest(answers)
-   WITH ORDINALITY`` grouped by unit, field, slot and value 7.2 s before any folding in Python. The
-   whole ``compute_round`` 2.3 s. So FILTER, with the subquery. With 200,000 responses over 3,536
-   units (35 districts of 100 communes) ``compute_round`` takes 4.0 s: 2.3 s the query, about
-   1.6 s the figures in Python (Wilson intervals and indicator shares for every unit).
+1. One generated SELECT counts, per response unit (and service-field answer when the weighted
+   headline needs it), for every satisfaction item the satisfied and the valid answers, for every
+   factor the responses with a valid answer to any of its items, for every indicator option the
+   responses that chose it, and the responses in the group (``Counters``: the count layout, and
+   the lookup-array form of the full count with its measurements). A large table is read in two
+   parts by two connections sharing one snapshot (``count_responses``). At 5M responses in 3,503
+   units: 13.5 s of backend CPU on one connection, 8-12 s wall split over two on this shared
+   2-core machine (bench/scoring.py; the earlier per-count FILTER query took 4.6 µs a response,
+   this one 2.8 µs). A refresh counts only the pending changes, with one FILTER per count.
 2. Counts add up, so Python rolls the (small) per-unit table up to every ancestor inside the
    round's subtree by ``Unit.path``: a parent's figures are exactly those of its pooled subtree.
 3. Figures per unit come from the counts by the plain functions in ``scoring.formulas``, by the
