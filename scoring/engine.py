@@ -39,6 +39,7 @@ Choices (documented here because they are ours, not the method's):
 """
 
 import gc
+import logging
 import math
 import operator
 from collections import defaultdict
@@ -54,6 +55,8 @@ from fieldwork.models import Dossier, DossierList, Exclusion, Response, Round
 from scoring import formulas
 from scoring.models import ScorePending, UnitCounts, UnitScore
 from units.models import PATH_SEPARATOR, Unit
+
+logger = logging.getLogger(__name__)
 
 SATISFACTION_LEVELS = "BETWEEN 1 AND 5"
 FIELD_ITEM = "E.FIELD"
@@ -366,14 +369,21 @@ def count_responses(cursor, survey_round, counters, by_field, *, split=False):
     starts = [f"({blocks * k // parts},0)" for k in range(parts)]  # the first tuple of a block
     bounded, last = counters.full_sql(by_field=by_field, blocks="from-to"), counters.full_sql(by_field=by_field,
                                                                                                blocks="from")
+    jobs = [(bounded if k < parts - 1 else last, params + [starts[k]] + ([starts[k + 1]] if k < parts - 1 else []))
+            for k in range(parts)]
     with ThreadPoolExecutor(max_workers=parts - 1) as pool:
-        others = [pool.submit(_count_part, snapshot, bounded if k < parts - 1 else last,
-                              params + [starts[k]] + ([starts[k + 1]] if k < parts - 1 else []))
-                  for k in range(1, parts)]
-        cursor.execute(bounded, params + [starts[0], starts[1]])
+        others = [(pool.submit(_count_part, snapshot, sql, part_params), sql, part_params)
+                  for sql, part_params in jobs[1:]]
+        cursor.execute(*jobs[0])
         rows = cursor.fetchall()
-        for other in others:
-            rows += other.result()
+        for other, sql, part_params in others:
+            try:
+                rows += other.result()
+            except Exception:  # e.g. no connection slot left: this transaction has the same snapshot
+                logger.warning("a part of the score count failed on its own connection; counted on the main one",
+                               exc_info=True)
+                cursor.execute(sql, part_params)
+                rows += cursor.fetchall()
     return [counters.decode(row) for row in rows]
 
 

@@ -403,3 +403,32 @@ def test_a_count_split_over_three_connections_gives_what_one_connection_gives(dj
     assert parts.call_count == 2  # the other two thirds, each on a connection of its own
     assert dataclasses.asdict(split) == dataclasses.asdict(alone)
     assert split.responses_used == 600 - 86  # every seventh over quota
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_part_whose_connection_fails_is_counted_on_the_main_connection(django_user_model):
+    from django.db import OperationalError
+    from django.test import override_settings
+
+    from scoring import engine
+
+    for path in definition_files():
+        questionnaire_load_file(path=path)
+    province = make_unit("08", level=Unit.Level.PROVINCE)
+    commune = make_unit("02212", province)
+    survey_round = round_create(name="Quý IV/2026", questionnaire_code="sipas-2017", unit_code="08", open_now=True)
+    slots = pack_answers(survey_round.questionnaire.parsed, full_answers()).slots
+    now = timezone.now()
+    Response.objects.bulk_create([
+        Response(round=survey_round, unit=commune, questionnaire=survey_round.questionnaire, answers=slots,
+                 channel=Response.Channel.PAPER, language="vi", submitted_at=now, received_at=now)
+        for _ in range(300)
+    ])
+
+    with (override_settings(SCORING_COUNT_CONNECTIONS=2, SCORING_SPLIT_MIN_BLOCKS=0),
+          mock.patch.object(engine, "_count_part", side_effect=OperationalError("too many clients")) as part):
+        result = compute_round(survey_round)
+
+    assert part.call_count == 1
+    assert result.responses_used == 300
+    assert next(u for u in result.units if u.unit_id == commune.pk).items["F1.1"]["n"] == 300
