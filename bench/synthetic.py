@@ -32,6 +32,7 @@ import random
 import secrets
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -172,7 +173,8 @@ def _copy_text(value):
 def copy_responses(kiosks, weights, pool, count, *, days=30, seed=2, chunk=200_000, say=print):
     """``count`` responses from the kiosks (each a (kiosk, round) pair), a kiosk picked by its unit's
     weight shared among the unit's kiosks, answers from ``pool`` ([(answers, packed)]), written with
-    COPY in chunks. Received on working days of the last ``days`` days between 7:30 and 17:00."""
+    COPY in chunks. Received on working days of the last ``days`` days between 7:30 and 17:00.
+    Returns how many went to each (kiosk, round id, local day, answer set), for ``write_counters``."""
     import datetime
 
     from django.conf import settings
@@ -194,7 +196,7 @@ def copy_responses(kiosks, weights, pool, count, *, days=30, seed=2, chunk=200_0
     settings.DEBUG = False
     columns = ("id, round_id, unit_id, questionnaire_id, kiosk_id, channel, language, started_at, submitted_at, "
                "received_at, answers, texts, over_quota")
-    done = 0
+    done, counts = 0, Counter()
     while done < count:
         n = min(chunk, count - done)
         picked = rng.choices(choices, weights=kiosk_weights, k=n)
@@ -205,7 +207,9 @@ def copy_responses(kiosks, weights, pool, count, *, days=30, seed=2, chunk=200_0
             second = rng.randrange(27000, 61200)  # 7:30 to 17:00
             duration = rng.randrange(90, 600)
             start = second - duration
-            slots, texts = literals[rng.randrange(len(literals))]
+            answer_set = rng.randrange(len(literals))
+            slots, texts = literals[answer_set]
+            counts[(kiosk, survey_round.pk, day, answer_set)] += 1
             write(f"{rng.getrandbits(128):032x}\t{survey_round.pk}\t{kiosk.unit_id}\t{survey_round.questionnaire_id}\t"
                   f"{kiosk.pk}\t1\t{'en' if rng.random() < 0.03 else 'vi'}\t"
                   f"{day} {start // 3600:02d}:{start // 60 % 60:02d}:{start % 60:02d}{offset}\t"
@@ -217,35 +221,37 @@ def copy_responses(kiosks, weights, pool, count, *, days=30, seed=2, chunk=200_0
             cursor.copy_expert(f"COPY fieldwork_response ({columns}) FROM STDIN", buffer)
         done += n
         say(f"  {done:,} responses")
-    return done
+    return counts
 
 
-def recount(timezone_name, field_codes, field_slot):
-    """Bring the counters submission keeps in line with the responses written by COPY: kiosk days,
-    quota days (in-quota responses per quota and day) and each quota's fill."""
+def write_counters(counts, pool, field_item="E.FIELD"):
+    """Write the counters submission keeps, from what copy_responses wrote: kiosk days, quota days
+    (in-quota responses per quota and day) and each quota's fill. Here a unit quota sits on the
+    responding unit itself and the stratum quotas on the round's unit (the province)."""
     from django.db import connection
 
+    from fieldwork.models import Quota
+
+    unit_quota, field_quota = {}, {}
+    for quota_id, round_id, unit_id, item, value in Quota.objects.values_list(
+            "pk", "round_id", "unit_id", "stratum_item", "stratum_value"):
+        if item:
+            field_quota[(round_id, value)] = quota_id
+        else:
+            unit_quota[(round_id, unit_id)] = quota_id
+    field_of = [answers.get(field_item) for answers, _ in pool]
+    kiosk_days, quota_days = Counter(), Counter()
+    for (kiosk, round_id, day, answer_set), n in counts.items():
+        kiosk_days[(kiosk.pk, day)] += n
+        quota_days[(unit_quota[(round_id, kiosk.unit_id)], day)] += n
+        quota_days[(field_quota[(round_id, field_of[answer_set])], day)] += n
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM fieldwork_kioskday")
-        cursor.execute(
-            """INSERT INTO fieldwork_kioskday (kiosk_id, day, responses)
-               SELECT kiosk_id, (received_at AT TIME ZONE %s)::date, count(*) FROM fieldwork_response
-               WHERE kiosk_id IS NOT NULL GROUP BY 1, 2""", [timezone_name])
-        # A quota counts the responses of its unit's subtree (and stratum): unit quotas here sit on the
-        # responding unit itself, stratum quotas on its province (E.FIELD is answer slot 1).
         cursor.execute("DELETE FROM fieldwork_quotaday")
-        cursor.execute(
-            """INSERT INTO fieldwork_quotaday (quota_id, day, responses)
-               SELECT q.id, (r.received_at AT TIME ZONE %s)::date, count(*)
-               FROM fieldwork_response r JOIN fieldwork_quota q ON q.round_id = r.round_id AND q.unit_id = r.unit_id
-               WHERE q.stratum_item = '' AND NOT r.over_quota GROUP BY 1, 2""", [timezone_name])
-        cursor.execute(
-            """INSERT INTO fieldwork_quotaday (quota_id, day, responses)
-               SELECT q.id, (r.received_at AT TIME ZONE %s)::date, count(*)
-               FROM fieldwork_response r JOIN fieldwork_round o ON o.id = r.round_id
-               JOIN fieldwork_quota q ON q.round_id = r.round_id AND q.unit_id = o.unit_id
-                    AND q.stratum_item = 'E.FIELD' AND q.stratum_value = (%s::text[])[r.answers[%s]]
-               WHERE NOT r.over_quota GROUP BY 1, 2""", [timezone_name, field_codes, field_slot])
+        cursor.copy_expert("COPY fieldwork_kioskday (kiosk_id, day, responses) FROM STDIN",
+                           io.StringIO("".join(f"{k}\t{d}\t{n}\n" for (k, d), n in kiosk_days.items())))
+        cursor.copy_expert("COPY fieldwork_quotaday (quota_id, day, responses) FROM STDIN",
+                           io.StringIO("".join(f"{q}\t{d}\t{n}\n" for (q, d), n in quota_days.items())))
         cursor.execute(
             """UPDATE fieldwork_quota q SET filled = s.n, target = greatest(q.target, s.n)
                FROM (SELECT quota_id, sum(responses) AS n FROM fieldwork_quotaday GROUP BY 1) s
@@ -352,10 +358,10 @@ def main():
     print(f"{len(pool):,} answer sets checked by pack_answers in {time.perf_counter() - t0:.1f} s", flush=True)
     if args.responses:
         t0 = time.perf_counter()
-        copy_responses([(k, r) for k, _, r in made], weights, pool, args.responses, seed=args.seed)
+        counts = copy_responses([(k, r) for k, _, r in made], weights, pool, args.responses, seed=args.seed)
         copied = time.perf_counter() - t0
         t1 = time.perf_counter()
-        recount(settings.TIME_ZONE, field_codes, definition.positions["E.FIELD"])
+        write_counters(counts, pool)
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
         print(f"{args.responses:,} responses written in {copied:.1f} s ({args.responses / copied:,.0f}/s); "

@@ -60,6 +60,13 @@ def test_synthetic_data_serve_and_load_store_every_acknowledged_response_once(sc
                   (SELECT sum(filled) FROM fieldwork_quota WHERE stratum_item = ''),
                   (SELECT sum(filled) FROM fieldwork_quota WHERE stratum_item = 'E.FIELD')""", database)
     assert (stored, kiosk_days, unit_quotas, field_quotas) == (3000, 3000, 3000, 3000)
+    (wrong_kiosk_days, wrong_quotas), = admin(
+        """SELECT (SELECT count(*) FROM (SELECT kiosk_id, (received_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date AS day,
+                                            count(*) AS n FROM fieldwork_response GROUP BY 1, 2) r
+                   FULL JOIN fieldwork_kioskday d USING (kiosk_id, day) WHERE r.n IS DISTINCT FROM d.responses),
+                  (SELECT count(*) FROM fieldwork_quota q WHERE q.stratum_item = '' AND q.filled <> (
+                       SELECT count(*) FROM fieldwork_response r WHERE r.unit_id = q.unit_id))""", database)
+    assert (wrong_kiosk_days, wrong_quotas) == (0, 0)
 
     port = free_port()
     server = subprocess.Popen([sys.executable, "bench/serve.py", "--database", database, "--port", str(port),
