@@ -214,6 +214,23 @@ class ExecutingRunsTests(ScoreRunTestCase):
         self.assertEqual(sorted(UnitScore.objects.values_list("run", "unit_id", "headline")),
                          sorted([(old.pk, self.province.pk, 70.0), (old.pk, self.commune.pk, 60.0)]))
 
+    def test_scores_are_sent_page_by_page_and_a_failing_page_undoes_the_whole_run(self):
+        self.enterContext(mock.patch.object(services, "SCORE_PAGE", 1))  # a page per unit
+        self.engine(FakeEngine(unit_result(self.province, headline=70.0), unit_result(self.commune, headline=60.0),
+                               unit_result(self.other_commune, headline=50.0)))
+        old = score_run_execute(run_id=self.queued_run().pk)
+        stored = sorted(UnitScore.objects.values_list("run", "unit_id", "headline"))
+        self.engine(FakeEngine(unit_result(self.province, headline=90.0), unit_result(self.commune),
+                               unit_result(self.commune)))  # the third page repeats the second
+
+        run = score_run_execute(run_id=self.queued_run().pk)
+
+        self.assertEqual(stored, sorted([(old.pk, self.province.pk, 70.0), (old.pk, self.commune.pk, 60.0),
+                                         (old.pk, self.other_commune.pk, 50.0)]))
+        self.assertEqual(run.status, "failed")
+        self.assertIn("unit_score_once_per_round", run.error)
+        self.assertEqual(sorted(UnitScore.objects.values_list("run", "unit_id", "headline")), stored)
+
     def test_the_garbage_collector_pauses_during_a_run_and_resumes_after_it(self):
         import gc
 
