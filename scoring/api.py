@@ -9,7 +9,7 @@ from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
 from fieldwork.models import Round
-from scoring.services import api_token_user, scores_for_api
+from scoring.services import api_token_user, scores_for_api, scores_withheld
 from units import access
 from units.models import Unit
 
@@ -36,7 +36,7 @@ def unit_scores(request, round_id, unit_code):
         response = _json({"error": "log in, or send the header 'Authorization: Token <key>'"}, status=401)
         response["WWW-Authenticate"] = "Token"
         return response
-    survey_round = Round.objects.select_related("unit").filter(pk=round_id).first()
+    survey_round = Round.objects.select_related("unit", "questionnaire").filter(pk=round_id).first()
     unit = Unit.objects.filter(code=unit_code).first()
     if (survey_round is None or unit is None or not unit.path.startswith(survey_round.unit.path)
             or not access.user_can(user, unit, access.SCORES)):
@@ -44,4 +44,4 @@ def unit_scores(request, round_id, unit_code):
     body = scores_for_api(survey_round=survey_round, unit=unit)
     if body is None:
         return _json({"error": "no scores computed yet"}, status=404)
-    return _json(body)
+    return _json(scores_withheld(body, minimum=survey_round.questionnaire.definition["scoring"]["min_responses"]))

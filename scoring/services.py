@@ -383,6 +383,20 @@ def scores_for_api(*, survey_round: Round, unit: Unit) -> dict | None:
     }
 
 
+def scores_withheld(body: dict, *, minimum: int) -> dict:
+    """The API body of a unit with too few valid responses, as heads may see it: n and the reason,
+    never a figure (rates from a handful of answers look trustworthy and are not; issue 7)."""
+    if body["enough"]:
+        return body
+    return {
+        **body,
+        "headline": {"value": None, "ci": None},
+        "weighted_headline": {**body["weighted_headline"], "value": None},
+        "factors": {}, "items": {}, "indicators": {}, "expectations": [],
+        "withheld": f"fewer than {minimum} valid responses: figures are not shown",
+    }
+
+
 def api_token_create(*, user) -> tuple[ApiToken, str]:
     """A new read-API token for the user; the key is shown once, only its SHA-256 is kept."""
     key = secrets.token_urlsafe(32)

@@ -146,7 +146,7 @@ class TokenTests(ScoreApiTestCase):
 
 class ComputedScoresTests(KioskTestCase):
     def test_the_api_answers_what_the_engine_stored(self):
-        for level in (5, 4, 2):
+        for level in (5, 4, 2) * 10:  # 30 responses: the minimum for figures to be shown
             response_submit(unit=self.commune, kiosk=self.kiosk, payload=self.payload(
                 answers={**self.payload()["answers"], "F1.1": level}))
         run = ScoreRun.objects.create(round=self.round, reason="test")
@@ -157,10 +157,12 @@ class ComputedScoresTests(KioskTestCase):
 
         body = self.client.get(f"/api/v1/scores/{self.round.pk}/02212").json()
 
-        self.assertEqual((body["n"], body["responses_used"], body["run"]), (3, 3, run.pk))
+        self.assertEqual((body["n"], body["responses_used"], body["run"]), (30, 30, run.pk))
         self.assertEqual(body["n"], stored.n)
         self.assertEqual(body["headline"]["value"], stored.headline)
         self.assertEqual(body["items"], stored.items)
         self.assertEqual(body["factors"], stored.factors)
         self.assertEqual(body["indicators"], stored.indicators)
-        self.assertEqual(body["items"]["F1.1"]["satisfied"], 2)
+        self.assertEqual(body["items"]["F1.1"]["satisfied"], 20)
+        self.assertTrue(body["enough"])
+        self.assertNotIn("withheld", body)

@@ -7,7 +7,6 @@ import hmac
 import io
 import logging
 
-import pytest
 from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
@@ -111,8 +110,6 @@ class SmallUnitScoreTests(KioskTestCase):
 
         self.assertEqual((body["n"], body["enough"]), (4, False))
 
-    @pytest.mark.xfail(strict=True, reason="scores_for_api returns every figure of a unit with enough=false; "
-                                           "reported to the lead (scoring/services.py is owned by the scoring work)")
     def test_the_api_shows_a_head_no_figures_of_a_unit_with_too_few_responses(self):
         body = self.client.get(f"/api/v1/scores/{self.round.pk}/02212").json()
 
@@ -120,3 +117,5 @@ class SmallUnitScoreTests(KioskTestCase):
         self.assertIsNone(body["headline"]["ci"])
         self.assertIsNone(body["weighted_headline"]["value"])
         self.assertEqual((body["factors"], body["items"], body["indicators"], body["expectations"]), ({}, {}, {}, []))
+        self.assertIn("fewer than 30 valid responses", body["withheld"])
+        self.assertFalse(body["enough"])
