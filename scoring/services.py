@@ -15,6 +15,7 @@ enqueued with a countdown). Two runs of a round never run together (the partial 
 on "running"): a run claimed while another runs is left queued and tried again later.
 """
 
+import functools
 import json
 import logging
 import secrets
@@ -80,19 +81,21 @@ def score_run_request(*, round_id: int, reason: str) -> ScoreRun | None:
     round at least ``MIN_INTERVAL`` seconds apart.
     """
     key = _queued_key(round_id)
+    key_set = False
     try:
         if not cache.add(key, reason, timeout=QUEUED_KEY_TTL):
             return None  # a run is queued and has not started: it will see this change
+        key_set = True
     except Exception:
         logger.warning("Redis unavailable: debouncing score runs of round %s by the database only", round_id)
     try:
-        return _queue_run(round_id, reason)
+        return _queue_run(round_id, reason, resend=key_set)
     except Exception:
         _forget_key(key)  # no run stands behind the key
         raise
 
 
-def _queue_run(round_id, reason) -> ScoreRun:
+def _queue_run(round_id, reason, resend) -> ScoreRun:
     for _attempt in range(3):
         try:
             with transaction.atomic():
@@ -101,7 +104,14 @@ def _queue_run(round_id, reason) -> ScoreRun:
         except IntegrityError:
             existing = ScoreRun.objects.filter(round_id=round_id, status=ScoreRun.Status.QUEUED).first()
             if existing is not None:
-                return existing  # already queued, and its task enqueued: join it
+                # Join the queued run. When we have just set the Redis key, it had expired or Redis
+                # lost it, perhaps with the run's task (Redis restarted empty): send the task again.
+                # A second task of the same run is harmless (runs are claimed by compare-and-swap),
+                # and the key keeps this to once per QUEUED_KEY_TTL. With Redis down, the beat does it.
+                if resend:
+                    countdown = _countdown(round_id)
+                    transaction.on_commit(functools.partial(_enqueue, existing.pk, countdown))
+                return existing
             # the queued run started in between: try again
     else:
         raise RuntimeError(f"could not queue a score run of round {round_id}")
@@ -123,8 +133,8 @@ def _enqueue(run_id: int, countdown: int) -> None:
     from scoring import tasks
 
     try:
-        # With the broker down this fails in about 0.6 s (Celery's default publish retry policy;
-        # retry=False is slower here, about 6 s, as it waits for the connection attempts instead).
+        # With the broker down this gives up after one retry (CELERY_TASK_PUBLISH_RETRY_POLICY) and
+        # the socket timeouts of CELERY_BROKER_TRANSPORT_OPTIONS: a few seconds at most.
         tasks.recompute_round.apply_async(args=[run_id], countdown=countdown)
     except Exception:
         # The run stays queued; score_runs_reap (beat) enqueues it again once the broker is back.

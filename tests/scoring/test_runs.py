@@ -92,16 +92,18 @@ class RequestingRunsTests(ScoreRunTestCase):
         self.assertEqual(list(ScoreRun.objects.values_list("status", "reason")), [("queued", "responses")])
         enqueue.assert_called_once_with(args=[first.pk], countdown=0)
 
-    def test_without_the_redis_key_the_database_still_allows_one_queued_run(self):
+    def test_without_the_redis_key_the_database_still_allows_one_queued_run_and_its_task_is_sent_again(self):
         enqueue = self.spy_on_enqueue()
         with self.captureOnCommitCallbacks(execute=True):
             first = score_run_request(round_id=self.round.pk, reason="responses")
-            cache.clear()  # the key expired, or Redis lost it
+            cache.clear()  # the key expired, or Redis restarted empty and lost the task with it
             again = score_run_request(round_id=self.round.pk, reason="exclusion")
+            third = score_run_request(round_id=self.round.pk, reason="exclusion")
 
         self.assertEqual(again, first)
+        self.assertIsNone(third)  # the key is back: no query, no task
         self.assertEqual(ScoreRun.objects.count(), 1)
-        enqueue.assert_called_once()
+        self.assertEqual(enqueue.call_args_list, [mock.call(args=[first.pk], countdown=0)] * 2)
 
     def test_a_run_starts_no_earlier_than_a_minute_after_the_previous_one_started(self):
         enqueue = self.spy_on_enqueue()
