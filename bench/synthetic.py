@@ -47,56 +47,15 @@ DEPARTMENT_NAMES = ["Sở Tư pháp", "Sở Xây dựng", "Sở Nông nghiệp v
 # ---------------------------------------------------------------------------------------------
 # Answers
 
-# How a rating falls before the citizen's mood moves it: about 80 % satisfied (4-5), as SIPAS reports.
-LEVELS, LEVEL_WEIGHTS = [1, 2, 3, 4, 5], [2, 5, 13, 45, 35]
-
-
-def realistic_answers(definition, rng: random.Random) -> dict:
-    """One citizen's answers in API form, valid for the definition: most satisfied (a personal mood
-    moves every rating a little), "not applicable" now and then where allowed, optional items often
-    skipped, conditional items answered only when their condition holds."""
-    from questionnaires.definition import condition_holds
-
-    mood = rng.choices([-1, 0, 1], weights=[15, 70, 15], k=1)[0]  # some citizens rate everything lower or higher
-    answers = {}
-    for item in definition.items:
-        if not condition_holds(item.get("condition"), answers):
-            continue
-        if not item["required"] and rng.random() < 0.35:
-            continue
-        kind = item["kind"]
-        if kind == "satisfaction":
-            if item.get("allow_na") and rng.random() < 0.06:
-                answers[item["code"]] = 0
-            else:
-                level = rng.choices(LEVELS, weights=LEVEL_WEIGHTS, k=1)[0] + mood
-                answers[item["code"]] = max(1, min(5, level))
-        elif kind == "single":
-            codes = [o["code"] for o in item["options"]]
-            # The first options are the common ones (land, commune level, in person, one visit...).
-            answers[item["code"]] = rng.choices(codes, weights=[1 / (i + 1) for i in range(len(codes))], k=1)[0]
-        elif kind == "multiple":
-            codes = [o["code"] for o in item["options"]]
-            answers[item["code"]] = rng.sample(codes, rng.randint(1, min(item.get("max_choices") or 2, 2)))
-        elif kind == "yesno":
-            answers[item["code"]] = "yes" if rng.random() < (0.25 if item["code"] == "F5.0" else 0.05) else "no"
-        elif kind == "number":
-            low, high = item.get("min", 0), item.get("max", 100)
-            answers[item["code"]] = rng.randint(low, min(high, low + 10))
-        elif kind == "text" and rng.random() < 0.1:
-            answers[item["code"]] = rng.choice(["Cán bộ nhiệt tình", "Cần thêm ghế chờ", "Thủ tục còn rườm rà",
-                                                "Rất hài lòng", "Trả kết quả đúng hẹn"])
-    return answers
-
-
 def answer_sets(definition, count, seed=1):
     """``count`` answer sets (API form), each checked by the same code the API uses, with their
     packed forms: [(answers, PackedAnswers)]."""
     from questionnaires.answers import pack_answers
+    from questionnaires.samples import sample_answers
 
     rng = random.Random(seed)
     return [(answers, pack_answers(definition, answers))
-            for answers in (realistic_answers(definition, rng) for _ in range(count))]
+            for answers in (sample_answers(definition, rng) for _ in range(count))]
 
 
 # ---------------------------------------------------------------------------------------------

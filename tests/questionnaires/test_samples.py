@@ -1,11 +1,11 @@
-"""The synthetic answers are valid for the questionnaires and look like real ones."""
+"""Made-up answers (demo data, benchmarks) are valid for the questionnaires and look like real ones."""
 
 import json
 import random
 
-from bench.synthetic import realistic_answers
 from questionnaires.answers import pack_answers
 from questionnaires.definition import Definition
+from questionnaires.samples import sample_answers
 from questionnaires.services import DEFINITIONS_DIR
 
 
@@ -18,13 +18,13 @@ def test_every_synthetic_answer_set_passes_the_apis_checks_for_both_questionnair
         version = definition(code)
         rng = random.Random(3)
         for _ in range(2000):
-            pack_answers(version, realistic_answers(version, rng))  # raises AnswerErrors if one is invalid
+            pack_answers(version, sample_answers(version, rng))  # raises AnswerErrors if one is invalid
 
 
 def test_synthetic_citizens_are_mostly_satisfied_sometimes_not_and_skip_optional_items():
     version = definition("sipas-2017")
     rng = random.Random(5)
-    sets = [realistic_answers(version, rng) for _ in range(3000)]
+    sets = [sample_answers(version, rng) for _ in range(3000)]
     ratings = [v for answers in sets for code, v in answers.items()
                if version.by_code[code]["kind"] == "satisfaction"]
     rated = [v for v in ratings if v]
@@ -41,3 +41,16 @@ def test_synthetic_citizens_are_mostly_satisfied_sometimes_not_and_skip_optional
     assert 0 < len(gave_feedback) < len(sets) / 2
     assert all("F5.1" in answers for answers in gave_feedback)
     assert not any("F5.1" in answers for answers in sets if answers["F5.0"] == "no")
+
+
+def satisfied_share(version, rng, tilt, count=2000):
+    rated = [v for _ in range(count) for code, v in sample_answers(version, rng, tilt=tilt).items()
+             if version.by_code[code]["kind"] == "satisfaction" and v]
+    return sum(v >= 4 for v in rated) / len(rated)
+
+
+def test_a_tilt_makes_a_units_citizens_grumpier_or_happier():
+    version = definition("sipas-2017")
+    grumpy, usual, happy = (satisfied_share(version, random.Random(7), tilt) for tilt in (-1, 0, 1))
+
+    assert grumpy + 0.05 < usual < happy - 0.02
