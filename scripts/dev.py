@@ -60,6 +60,9 @@ def manage(*args, env, capture=False):
     return done.stdout
 
 
+RESTARTS = 5  # of the Celery worker and beat, a minute, before `make run` gives up
+
+
 def start(name, args, env):
     say(f"starting {name}")
     # Each child leads its own process group, so stopping it stops its own children too.
@@ -100,12 +103,15 @@ def run():
 
     (ROOT / "var").mkdir(exist_ok=True)
     celery = [sys.executable, "-m", "celery", "-A", "surveyapp"]
-    children = [
-        start("Celery worker", [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2"], env),
-        start("Celery beat", [*celery, "beat", "--loglevel", "INFO",
-                              "--schedule", str(ROOT / "var" / "celerybeat-schedule")], env),
-        start("web server", [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}"], env),
-    ]
+    commands = {
+        "Celery worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2"],
+        "Celery beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", str(ROOT / "var" / "celerybeat-schedule")],
+        "web server": [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}"],
+    }
+    children = [start(name, args, env) for name, args in commands.items()]
+    # A Celery worker can die when its broker connection drops (see the README's Reliability
+    # section): like a supervisor would, start the worker or beat again, at most RESTARTS a minute.
+    restarts = []
 
     def on_signal(signum, frame):
         raise KeyboardInterrupt
@@ -115,10 +121,19 @@ def run():
         time.sleep(2)
         print(banner, flush=True)
         say(f"the site is up: http://127.0.0.1:{port}/   (Ctrl-C stops everything)")
-        while all(proc.poll() is None for _, proc in children):
+        while True:
             time.sleep(0.5)
-        dead = [name for name, proc in children if proc.poll() is not None]
-        say(f"{', '.join(dead)} stopped; stopping the rest")
+            dead = [(i, name, proc.returncode) for i, (name, proc) in enumerate(children) if proc.poll() is not None]
+            if not dead:
+                continue
+            restarts = [when for when in restarts if time.monotonic() - when < 60]
+            if any(name == "web server" for _, name, _ in dead) or len(restarts) + len(dead) > RESTARTS:
+                break
+            for i, name, returncode in dead:
+                say(f"{name} stopped (exit code {returncode}); starting it again")
+                children[i] = start(name, commands[name], env)
+                restarts.append(time.monotonic())
+        say(f"{', '.join(name for _, name, _ in dead)} stopped; stopping the rest")
         code = 1
     except KeyboardInterrupt:
         say("stopping")
