@@ -48,3 +48,15 @@ def test_the_compiled_catalogue_matches_the_source(tmp_path):
     subprocess.run(["msgfmt", "--check-format", "-o", str(fresh), str(PO)], check=True)
 
     assert fresh.read_bytes() == PO.with_suffix(".mo").read_bytes(), "run manage.py compilemessages"
+
+
+def test_how_long_ago_reads_in_vietnamese_although_djangos_own_catalogue_lags():
+    import datetime
+
+    from django.utils import timezone, translation
+    from django.utils.timesince import timesince
+
+    with translation.override("vi"):
+        ago = timesince(timezone.now() - datetime.timedelta(hours=2, minutes=5))
+
+    assert ago == "2\xa0giờ, 5\xa0phút"
