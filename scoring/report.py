@@ -48,8 +48,20 @@ def points(value) -> str:
     return sign + formats.number_format(rounded(abs(value)), 1)
 
 
+class _Figure:
+    """A percentage with its 95% interval (``value``, ``low``, ``high``), as the report prints them."""
+
+    @property
+    def text(self):
+        return pct(self.value)
+
+    @property
+    def interval_text(self):
+        return f"{pct(self.low)}–{pct(self.high)}" if self.low is not None else "–"
+
+
 @dataclass
-class Headline:
+class Headline(_Figure):
     label: str
     value: float | None
     low: float | None
@@ -60,14 +72,6 @@ class Headline:
     change_points: float | None
     change_places: int | None
     weighted: float | None
-
-    @property
-    def text(self):
-        return pct(self.value)
-
-    @property
-    def interval_text(self):
-        return f"{pct(self.low)}–{pct(self.high)}" if self.low is not None else "–"
 
     @property
     def change_text(self):
@@ -85,7 +89,7 @@ class Headline:
 
 
 @dataclass
-class Row:
+class Row(_Figure):
     """A factor, a criterion or a sub-unit: a label and a figure, with what a table shows beside it."""
 
     code: str
@@ -95,14 +99,6 @@ class Row:
     high: float | None = None
     n: int | None = None
     extra: dict = field(default_factory=dict)
-
-    @property
-    def text(self):
-        return pct(self.value)
-
-    @property
-    def interval_text(self):
-        return f"{pct(self.low)}–{pct(self.high)}" if self.low is not None else "–"
 
 
 @dataclass

@@ -22,12 +22,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from fieldwork.models import Response
-from fieldwork.services import kiosk_create, kiosk_issue_token, round_create
-from questionnaires.services import definition_files, questionnaire_load_file
 from scoring.models import ScorePending, ScoreRun, UnitScore
 from scoring.services import STALE_QUEUED
-from tests.base import make_unit
 from tests.fieldwork.base import full_answers
+from tests.reliability.drill_data import drill_round
 from tests.reliability.processes import (
     Outbox,
     PrivateRedis,
@@ -39,7 +37,6 @@ from tests.reliability.processes import (
     wait_until,
 )
 from tests.workers import database_url_for_tests
-from units.models import Unit
 
 
 def kiosk_body(survey_round):
@@ -62,13 +59,7 @@ def get_status(url):
 
 @pytest.mark.django_db(transaction=True)
 def test_with_redis_down_kiosks_keep_submitting_and_scores_catch_up_when_it_returns():
-    for path in definition_files():
-        questionnaire_load_file(path=path)
-    province = make_unit("08", level=Unit.Level.PROVINCE)
-    commune = make_unit("02212", province)
-    survey_round = round_create(name="Quý IV/2026", questionnaire_code="sipas-2017", unit_code="08", open_now=True)
-    kiosk, _ = kiosk_create(unit=commune, name="Quầy 1")
-    token = kiosk_issue_token(kiosk=kiosk)
+    survey_round, commune, kiosk, token = drill_round()
     redis = PrivateRedis()
     redis.start()
     drill = uuid.uuid4().hex[:8]

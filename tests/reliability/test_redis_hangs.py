@@ -16,14 +16,11 @@ import pytest
 from django.utils import timezone
 
 from fieldwork.models import Response
-from fieldwork.services import kiosk_create, kiosk_issue_token, round_create
-from questionnaires.services import definition_files, questionnaire_load_file
 from scoring.models import ScoreRun
-from tests.base import make_unit
 from tests.fieldwork.base import full_answers
+from tests.reliability.drill_data import drill_round
 from tests.reliability.processes import django_env, gunicorn, post_json
 from tests.workers import database_url_for_tests
-from units.models import Unit
 
 
 class BlackHole:
@@ -50,13 +47,7 @@ class BlackHole:
 
 @pytest.mark.django_db(transaction=True)
 def test_with_redis_hanging_every_submission_is_stored_and_answered_within_seconds():
-    for path in definition_files():
-        questionnaire_load_file(path=path)
-    province = make_unit("08", level=Unit.Level.PROVINCE)
-    commune = make_unit("02212", province)
-    survey_round = round_create(name="Quý IV/2026", questionnaire_code="sipas-2017", unit_code="08", open_now=True)
-    kiosk, _ = kiosk_create(unit=commune, name="Quầy 1")
-    token = kiosk_issue_token(kiosk=kiosk)
+    survey_round, commune, kiosk, token = drill_round()
     hole = BlackHole()
     env = django_env(DATABASE_URL=database_url_for_tests(), REDIS_URL=f"redis://127.0.0.1:{hole.port}/0",
                      CELERY_QUEUE=f"drill{uuid.uuid4().hex[:8]}")

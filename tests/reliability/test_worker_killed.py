@@ -18,15 +18,13 @@ import pytest
 from django.db.models import F
 from django.utils import timezone
 
-from fieldwork.services import kiosk_create, response_submit, round_create
-from questionnaires.services import definition_files, questionnaire_load_file
+from fieldwork.services import response_submit
 from scoring.models import ScoreRun, UnitScore
 from scoring.tasks import recompute_open_rounds
-from tests.base import make_unit
 from tests.fieldwork.base import full_answers
+from tests.reliability.drill_data import drill_round
 from tests.reliability.processes import celery_worker, django_env, wait_until
 from tests.workers import database_url_for_tests
-from units.models import Unit
 
 
 def submit(unit, kiosk, survey_round):
@@ -48,12 +46,7 @@ def run_finished(run_id):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_while_storing_scores_leaves_the_previous_scores_and_the_next_run_completes():
-    for path in definition_files():
-        questionnaire_load_file(path=path)
-    province = make_unit("08", level=Unit.Level.PROVINCE)
-    commune = make_unit("02212", province)
-    survey_round = round_create(name="Quý IV/2026", questionnaire_code="sipas-2017", unit_code="08", open_now=True)
-    kiosk, _ = kiosk_create(unit=commune, name="Quầy 1")
+    survey_round, commune, kiosk, _token = drill_round()
     env = django_env(DATABASE_URL=database_url_for_tests())
     marker = Path(tempfile.mkdtemp()) / "stalled"
 
