@@ -196,9 +196,11 @@ def _cpu_seconds(pid):
 
 
 def server_processes(port, database_url):
-    """{name: [pids]} of this machine's server side: gunicorn on the port, the Celery worker of the
-    same database, and the PostgreSQL backends connected to it (to share the CPU out per response)."""
-    groups = {"gunicorn": [], "celery": [], "postgres": []}
+    """{name: [pids]} of this machine's server side: the web server on the port (gunicorn, or granian
+    with its worker processes), the Celery worker of the same database, and the PostgreSQL backends
+    connected to it (to share the CPU out per response)."""
+    groups = {"web": [], "celery": [], "postgres": []}
+    parents = {}
     database = urlsplit(database_url).path.lstrip("/")
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -210,12 +212,20 @@ def server_processes(port, database_url):
                 environ = f.read()
         except OSError:
             continue
-        if "gunicorn" in cmdline and f"127.0.0.1:{port}" in cmdline:
-            groups["gunicorn"].append(int(entry))
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                parents[int(entry)] = int(f.read().rpartition(")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
+            pass
+        if (("gunicorn" in cmdline and f"127.0.0.1:{port}" in cmdline)
+                or ("granian" in cmdline and f"--port {port} " in cmdline)):
+            groups["web"].append(int(entry))
         elif "celery" in cmdline and "worker" in cmdline and f"/{database}".encode() in environ:
             groups["celery"].append(int(entry))
         elif cmdline.startswith("postgres: ") and f" {database} " in cmdline:
             groups["postgres"].append(int(entry))
+    masters = set(groups["web"])
+    groups["web"] += [pid for pid, parent in parents.items() if parent in masters and pid not in masters]
     return groups
 
 

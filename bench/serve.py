@@ -16,7 +16,7 @@ busy while one waits and leave PostgreSQL its share; threads cover the waits wit
 keep the kiosks' connections alive. Sync workers serve one request at a time and close every
 connection: in alternating runs at 250 requests/s they fell behind (p50 0.85-1.6 s) where gthread
 kept up (p50 3.6-127 ms, the spread being the other work on the shared machine), for about the
-same CPU per request. Figures: bench/LOAD.md.
+same CPU per request. Figures: the README, Benchmarks, Load.
 """
 
 import argparse
@@ -112,9 +112,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", default="sipas_load", help="database made by bench/synthetic.py")
     parser.add_argument("--port", type=int, default=8100)
+    parser.add_argument("--server", default="gunicorn", choices=["gunicorn", "granian"],
+                        help="the WSGI server (default %(default)s; granian: a server written in Rust, for comparison)")
     parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn processes (default %(default)s)")
-    parser.add_argument("--threads", type=int, default=4, help="threads per process (gthread; default %(default)s)")
+    parser.add_argument("--workers", type=int, default=3, help="web server processes (default %(default)s)")
+    parser.add_argument("--threads", type=int, default=4,
+                        help="threads a process (gthread, granian; default %(default)s)")
     parser.add_argument("--celery-concurrency", type=int, default=1)
     parser.add_argument("--no-beat", action="store_true", help="without Celery beat (it queues the 5-minute "
                                                                   "score catch-up, as in production)")
@@ -123,12 +126,18 @@ def main():
     env = environment(args.database)
     forget_queued(env)
     python = sys.executable
+    if args.server == "granian":
+        web = ["granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(args.port),
+               "--workers", str(args.workers), "--blocking-threads", str(args.threads), "--backlog", "2048",
+               "surveyapp.wsgi:application"]
+    else:
+        web = ["gunicorn", "surveyapp.wsgi", "--bind", f"127.0.0.1:{args.port}",
+               "--worker-class", args.worker_class, "--workers", str(args.workers),
+               # gunicorn turns sync workers with threads into gthread ones: threads only there
+               *(["--threads", str(args.threads)] if args.worker_class == "gthread" else []),
+               "--keep-alive", "75", "--backlog", "2048", "--graceful-timeout", "10"]
     children = [
-        start("gunicorn", [python, "-m", "gunicorn", "surveyapp.wsgi", "--bind", f"127.0.0.1:{args.port}",
-                           "--worker-class", args.worker_class, "--workers", str(args.workers),
-                           # gunicorn turns sync workers with threads into gthread ones: threads only there
-                           *(["--threads", str(args.threads)] if args.worker_class == "gthread" else []),
-                           "--keep-alive", "75", "--backlog", "2048", "--graceful-timeout", "10"], env),
+        start(args.server, [python, "-m", *web], env),
         start("Celery worker", [python, "-m", "celery", "-A", "surveyapp", "worker", "--loglevel", "WARNING",
                                 "--concurrency", str(args.celery_concurrency)], env),
     ]

@@ -49,7 +49,7 @@ def database_from_url(url):
         "PORT": str(parts.port or ""),
         # Persistent connections: the submission API is five times faster with them.
         "CONN_MAX_AGE": env_int("DB_CONN_MAX_AGE", 60),
-        "CONN_HEALTH_CHECKS": True,
+        "CONN_HEALTH_CHECKS": env_bool("DB_CONN_HEALTH_CHECKS", True),
     }
 
 

@@ -39,3 +39,13 @@ def test_the_local_defaults_speak_vietnamese_in_vietnam():
     assert settings.LANGUAGE_CODE == "vi"
     assert settings.TIME_ZONE == "Asia/Ho_Chi_Minh"
     assert [code for code, _ in settings.LANGUAGES] == ["vi", "en"]
+
+
+def test_database_connections_are_kept_and_checked_unless_the_environment_says_otherwise():
+    show = "from django.conf import settings as s; d = s.DATABASES['default']; " \
+           "print(d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'])"
+
+    default = manage("shell", "-c", show).stdout.split()[-2:]
+    tuned = manage("shell", "-c", show, DB_CONN_MAX_AGE="5", DB_CONN_HEALTH_CHECKS="0").stdout.split()[-2:]
+
+    assert (default, tuned) == (["60", "True"], ["5", "False"])
