@@ -23,7 +23,6 @@ import argparse
 import os
 import secrets
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -34,6 +33,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from dev import start, stop_all  # noqa: E402  (make run's own process handling)
 
 
 def environment(database, redis_url=None):
@@ -97,24 +99,6 @@ def forget_queued(env):
     if keys:
         client.delete(*keys)
     client.close()
-
-
-def start(name, args, env):
-    print(f"==> starting {name}: {' '.join(args[2:])}", flush=True)
-    return name, subprocess.Popen(args, env=env, cwd=ROOT, start_new_session=True)
-
-
-def stop_all(children):
-    for _name, proc in children:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    for _name, proc in children:
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def wait_healthy(port, children, timeout=60):
