@@ -50,6 +50,11 @@ class QuestionnaireVersion(models.Model):
         return Definition(self.definition)
 
     @property
+    def min_responses(self) -> int:
+        """A unit with fewer valid responses gets its figures computed but not shown, exported or ranked."""
+        return self.definition["scoring"]["min_responses"]
+
+    @property
     def is_frozen(self):
         return self.status == self.Status.PUBLISHED
 

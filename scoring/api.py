@@ -44,4 +44,4 @@ def unit_scores(request, round_id, unit_code):
     body = scores_for_api(survey_round=survey_round, unit=unit)
     if body is None:
         return _json({"error": "no scores computed yet"}, status=404)
-    return _json(scores_withheld(body, minimum=survey_round.questionnaire.definition["scoring"]["min_responses"]))
+    return _json(scores_withheld(body, minimum=survey_round.questionnaire.min_responses))

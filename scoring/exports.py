@@ -69,10 +69,6 @@ def subtree_scores(*, survey_round: Round, unit: Unit):
             .select_related("unit").order_by("unit__path"))
 
 
-def minimum_responses(survey_round: Round) -> int:
-    return survey_round.questionnaire.parsed.doc["scoring"].get("min_responses", 30)
-
-
 def not_enough_note(n: int, minimum: int) -> str:
     """Why a unit's figures are left out (in the active language)."""
     return _("Not enough responses: %(n)s, at least %(minimum)s needed; figures not shown.") % {
@@ -90,7 +86,7 @@ class ScoreTables:
     def __post_init__(self):
         self.definition = self.survey_round.questionnaire.parsed
         self.doc = self.definition.doc
-        self.minimum = minimum_responses(self.survey_round)
+        self.minimum = self.survey_round.questionnaire.min_responses
         self.factors = [(f["code"], label(f["label"], self.language)) for f in self.doc.get("factors", [])
                         if f["code"] in self.doc["scoring"]["factors"]]
         self.satisfaction = [item for item in self.definition.items if item["kind"] == "satisfaction"]

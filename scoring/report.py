@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from fieldwork.models import Response, Round
 from scoring import selectors
-from scoring.exports import language_of, minimum_responses
+from scoring.exports import language_of
 from scoring.models import UnitScore
 from units.models import Unit
 
@@ -290,7 +290,7 @@ def unit_report(*, survey_round: Round, unit: Unit, language: str) -> Report:
     with translation.override(language):
         lang = language_of(language)
         names = selectors.labels(survey_round, lang)
-        minimum = minimum_responses(survey_round)
+        minimum = survey_round.questionnaire.min_responses
         score = selectors.unit_score(survey_round=survey_round, unit=unit)
         counts = response_counts(survey_round=survey_round, unit=unit)
         factor_codes = sorted(names["factor_items"])

@@ -222,7 +222,7 @@ def round_sources(*, survey_round: Round, unit: Unit) -> dict:
     """Where the round's responses come from, under the unit: the stored n of each direct sub-unit
     (pooled over its subtree), most first, with its share. Counts, not rates: shown also for units
     with too few responses, with the reason. Two queries."""
-    minimum = survey_round.questionnaire.definition["scoring"]["min_responses"]
+    minimum = survey_round.questionnaire.min_responses
     children = child_scores(survey_round=survey_round, unit=unit)
     total = sum(score.n for _unit, score in children if score is not None)
     rows = [{"unit": child, "score": score, "n": score.n if score else 0, "enough": bool(score and score.enough),
@@ -268,7 +268,7 @@ def overview(*, survey_round: Round, unit: Unit, user) -> dict:
         "sources": round_sources(survey_round=survey_round, unit=unit),
         "can_recompute": can_recompute, "show_error": can_recompute,
         "can_see_scores": access.user_can(user, unit, access.SCORES),
-        "min_responses": survey_round.questionnaire.definition["scoring"]["min_responses"],
+        "min_responses": survey_round.questionnaire.min_responses,
     }
 
 
