@@ -26,7 +26,6 @@ import os
 import random
 import sys
 import time
-import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -36,6 +35,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
+
+from fieldwork.ids import uuid7  # noqa: E402  (no Django: a plain module)
 
 VIETNAM = timezone(timedelta(hours=7))
 
@@ -129,7 +130,7 @@ class Run:
             while kiosk is None:
                 await asyncio.sleep(0.01)
                 kiosk = self.kiosks.pick(time.monotonic())
-            response_id = str(uuid.uuid4())
+            response_id = str(uuid7())  # as a kiosk makes it, at Submit
             counted = due >= self.counting_from
             try:
                 if writer is None:

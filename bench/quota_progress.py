@@ -49,6 +49,13 @@ def admin_sql(admin_url, sql):
     conn.close()
 
 
+def uuid7_sql(milliseconds):
+    """A SQL expression for a UUID v7 made at ``milliseconds`` (a SQL expression, Unix ms), as a
+    kiosk makes them (fieldwork/ids.py): PostgreSQL 15 has no uuidv7()."""
+    return (f"(lpad(to_hex(({milliseconds})::bigint), 12, '0') || '7' || substr(md5(random()::text), 1, 3)"
+            " || substr('89ab', 1 + floor(random() * 4)::int, 1) || substr(md5(random()::text), 1, 15))::uuid")
+
+
 def build(responses):
     from django.core.management import call_command
     from django.db import connection
@@ -95,16 +102,16 @@ def build(responses):
         # Skewed: unit chosen by the square of a uniform number, so low ids are busy.
         cursor.execute(f"""
             WITH u AS (SELECT array_agg(id ORDER BY id) AS ids FROM units_unit WHERE level IN ('commune','centre'))
-            INSERT INTO fieldwork_response (id, round_id, unit_id, questionnaire_id, channel, language,
-                started_at, submitted_at, received_at, answers, over_quota)
-            SELECT gen_random_uuid(), %s, u.ids[1 + floor(power(random(), 2) * array_length(u.ids, 1))::int],
-                   %s, 1, 'vi', now() - interval '1 day' * mod(g, 10) - interval '3 minutes',
-                   now() - interval '1 day' * mod(g, 10), now() - interval '1 day' * mod(g, 10),
+            INSERT INTO fieldwork_response (id, round_id, unit_id, channel, language,
+                seconds_taken, submitted_at, received_at, answers, over_quota)
+            SELECT {uuid7_sql("extract(epoch FROM now()) * 1000 + g")}, %s,
+                   u.ids[1 + floor(power(random(), 2) * array_length(u.ids, 1))::int],
+                   1, 'vi', 180, now() - interval '1 day' * mod(g, 10), now() - interval '1 day' * mod(g, 10),
                    -- "WHERE g > 0" ties the subquery to the row, so each response gets its own answers
                    ARRAY(SELECT CASE WHEN m > 0 THEN (1 + floor(random() * m))::smallint END
                          FROM unnest(ARRAY{maxima}) WITH ORDINALITY AS slot(m, i) WHERE g > 0 ORDER BY i),
                    false
-            FROM generate_series(1, %s) g, u""", [survey_round.pk, survey_round.questionnaire_id, responses])
+            FROM generate_series(1, %s) g, u""", [survey_round.pk, responses])
         cursor.execute("ANALYZE")
     # The responses went in by SQL, not through claiming: build the counters the way a repair would.
     started = time.perf_counter()

@@ -6,9 +6,11 @@
 Builds a scratch database `sipas_bench` the way bench/quota_progress.py does (DATABASE_URL, else
 the machine's PostgreSQL on 127.0.0.1:5432, else the embedded one): 34 provinces, each with
 --communes communes and their service centres (default 51: 3,503 units in all, the 3,500 of the
-targets; 98 gives the national tree of 6,699), one open sipas-2017 round, and synthetic responses
-with valid answer arrays, spread unevenly (unit picked by the square of a uniform number: a few
-units busy, most quiet), about 2 % over quota and 0.2 % excluded. Responses are added in INSERTs
+targets; 98 gives the national tree of 6,699) with a kiosk at each commune and centre, one open
+sipas-2017 round, and synthetic kiosk responses as a kiosk sends them (its id in the row, the
+seconds taken, a time-ordered UUID v7 made at Submit) with valid answer arrays, spread unevenly
+(unit picked by the square of a uniform number: a few units busy, most quiet), about 2 % over
+quota and 0.2 % excluded. Responses are added in INSERTs
 of --chunk rows up to each size (ascending), then VACUUM ANALYZE, and for each size it prints:
 
 * the time to generate;
@@ -47,9 +49,12 @@ ROOT = HERE.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 
-from bench.quota_progress import admin_sql, configure  # noqa: E402
+from bench.quota_progress import admin_sql, configure, uuid7_sql  # noqa: E402
 
 DATABASE = "sipas_bench"
+# Response n is made at BASE_MS + 10 n: ids in the order they are stored, 100 a second, as kiosks
+# make them (at Submit, fieldwork/ids.py).
+BASE_MS = 1_790_000_000_000
 TARGETS = {"bytes": 250, "recompute_5m": 10.0, "rss_mib": 1024, "refresh": 0.250, "api": 0.100}
 
 
@@ -57,6 +62,7 @@ def build_tree(communes):
     """The country, 34 provinces, ``communes`` communes per province each with its centre."""
     from django.db import connection
 
+    from fieldwork.models import Kiosk
     from units.models import Unit
 
     units = [Unit(code="VN", name="Việt Nam", level="province", path="/VN/", depth=0)]
@@ -74,6 +80,9 @@ def build_tree(communes):
         cursor.execute("""
             UPDATE units_unit c SET parent_id = p.id FROM units_unit p
             WHERE c.depth > 0 AND p.path = regexp_replace(c.path, '[^/]+/$', '')""")
+    # A kiosk at every commune and centre: the responses are a kiosk's, with its id in the row.
+    Kiosk.objects.bulk_create([Kiosk(unit=unit, name="Quầy 1") for unit in Unit.objects.filter(
+        level__in=["commune", "centre"])], batch_size=2000)
     return len(units)
 
 
@@ -94,27 +103,28 @@ def add_responses(survey_round, count, start, chunk, excluded_by, *, excluded=0.
         first, last = start + done + 1, start + min(count, done + chunk)
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"""
-                WITH u AS (SELECT array_agg(id ORDER BY id) AS ids FROM units_unit
-                           WHERE level IN ('commune', 'centre')),
+                WITH u AS (SELECT array_agg(k.unit_id ORDER BY k.unit_id) AS ids,
+                                  array_agg(k.id ORDER BY k.unit_id) AS kiosks
+                           FROM fieldwork_kiosk k),
                 ins AS (
-                  INSERT INTO fieldwork_response (id, round_id, unit_id, questionnaire_id, channel, language,
-                      started_at, submitted_at, received_at, answers, over_quota)
-                  SELECT gen_random_uuid(), %(round)s,
-                         u.ids[1 + floor(power(random(), 2) * array_length(u.ids, 1))::int],
-                         %(questionnaire)s, 1, 'vi', now() - interval '1 day' * mod(g, 10) - interval '3 minutes',
-                         now() - interval '1 day' * mod(g, 10), now() - interval '1 day' * mod(g, 10),
+                  INSERT INTO fieldwork_response (id, round_id, unit_id, kiosk_id, channel, language,
+                      seconds_taken, submitted_at, received_at, answers, over_quota)
+                  SELECT {uuid7_sql("%(base_ms)s + g * 10")}, %(round)s, u.ids[pick.i], u.kiosks[pick.i],
+                         1, 'vi', 180, now() - interval '1 day' * mod(g, 10), now() - interval '1 day' * mod(g, 10),
                          -- "WHERE g > 0" ties the subquery to the row: each response its own answers
                          ARRAY(SELECT CASE WHEN m > 0 THEN (1 + floor(random() * m))::smallint END
                                FROM unnest(ARRAY{maxima}) WITH ORDINALITY AS slot(m, i) WHERE g > 0 ORDER BY i),
                          random() < 0.02
-                  FROM generate_series(%(first)s, %(last)s) g, u
+                  FROM generate_series(%(first)s, %(last)s) g, u,
+                       LATERAL (SELECT 1 + floor(power(random(), 2) * array_length(u.ids, 1))::int AS i
+                                WHERE g > 0) pick
                   RETURNING id),
                 excluded AS (
                   INSERT INTO fieldwork_exclusion (response_id, round_id, reason, note, excluded_by_id, excluded_at)
                   SELECT id, %(round)s, 'test', 'bench', %(user)s, now() FROM ins WHERE random() < %(excluded)s)
                 {pending_sql}
                 SELECT count(*) FROM ins""",
-                           {"round": survey_round.pk, "questionnaire": survey_round.questionnaire_id,
+                           {"round": survey_round.pk, "base_ms": BASE_MS,
                             "first": first, "last": last, "user": excluded_by.pk, "excluded": excluded})
         done = last - start
 
@@ -201,7 +211,7 @@ def engine_plan(survey_round):
         from scoring.engine import Counters
 
         sql = Counters(survey_round.questionnaire.parsed).full_sql(by_field=False)
-        return plan_nodes(sql, [survey_round.pk, survey_round.questionnaire_id, survey_round.score_over_quota])
+        return plan_nodes(sql, [survey_round.pk, survey_round.score_over_quota])
     except Exception as error:  # the engine changed shape: the timing still stands
         return f"unknown ({error.__class__.__name__})"
 

@@ -150,11 +150,14 @@ def copy_responses(kiosks, weights, pool, count, *, days=30, seed=2, chunk=200_0
     workdays = [d for d in (today - datetime.timedelta(days=i) for i in range(1, days + 1)) if d.weekday() < 5]
     offset = timezone.localtime().strftime("%z")
     offset = f"{offset[:3]}:{offset[3:]}"
+    # Unix seconds at the local midnight starting each workday (the day's times are local).
+    day_start = {d.isoformat(): int(datetime.datetime.fromisoformat(f"{d.isoformat()}T00:00:00{offset}").timestamp())
+              for d in workdays}
     literals = [(_slots_literal(p.slots), _copy_text(json.dumps(p.texts, ensure_ascii=False)) if p.texts else "\\N")
                 for _, p in pool]
     settings.DEBUG = False
-    columns = ("id, round_id, unit_id, questionnaire_id, kiosk_id, channel, language, started_at, submitted_at, "
-               "received_at, answers, texts, over_quota")
+    columns = ("id, round_id, unit_id, kiosk_id, channel, language, seconds_taken, submitted_at, received_at, "
+               "answers, texts, over_quota")
     done, counts = 0, Counter()
     while done < count:
         n = min(chunk, count - done)
@@ -165,13 +168,14 @@ def copy_responses(kiosks, weights, pool, count, *, days=30, seed=2, chunk=200_0
             day = rng.choice(workdays).isoformat()
             second = rng.randrange(27000, 61200)  # 7:30 to 17:00
             duration = rng.randrange(90, 600)
-            start = second - duration
             answer_set = rng.randrange(len(literals))
             slots, texts = literals[answer_set]
             counts[(kiosk, survey_round.pk, day, answer_set)] += 1
-            write(f"{rng.getrandbits(128):032x}\t{survey_round.pk}\t{kiosk.unit_id}\t{survey_round.questionnaire_id}\t"
-                  f"{kiosk.pk}\t1\t{'en' if rng.random() < 0.03 else 'vi'}\t"
-                  f"{day} {start // 3600:02d}:{start // 60 % 60:02d}:{start % 60:02d}{offset}\t"
+            # A kiosk's id: UUID v7 of the moment of Submit (fieldwork/ids.py).
+            milliseconds = (day_start[day] + second) * 1000 + rng.randrange(1000)
+            made = (milliseconds << 80) | (0x7 << 76) | (rng.getrandbits(12) << 64) | (0x2 << 62) | rng.getrandbits(62)
+            write(f"{made:032x}\t{survey_round.pk}\t{kiosk.unit_id}\t"
+                  f"{kiosk.pk}\t1\t{'en' if rng.random() < 0.03 else 'vi'}\t{duration}\t"
                   f"{day} {second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}{offset}\t"
                   f"{day} {second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}{offset}\t"
                   f"{slots}\t{texts}\tf\n")

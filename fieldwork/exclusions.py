@@ -9,15 +9,14 @@ Review flags are computed in SQL over the whole round at once:
 * **straight-lining**: every answered satisfaction item (levels 1-5; 0 "not applicable" and NULL
   "not asked" do not count) has the same level, with at least ``STRAIGHT_LINING_MIN_ANSWERS`` of
   them answered;
-* **too fast**: ``submitted_at - started_at`` under ``settings.REVIEW_MIN_SECONDS`` (60 by default).
-  A response without ``started_at`` (paper) is never "too fast".
+* **too fast**: ``seconds_taken`` (from start to submission) under ``settings.REVIEW_MIN_SECONDS``
+  (60 by default). A response without it (paper) is never "too fast".
 """
 
-import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import BooleanField, ExpressionWrapper, F, IntegerField, Q, Value
+from django.db.models import BooleanField, ExpressionWrapper, F, Q, Value
 from django.db.models.expressions import RawSQL
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -144,7 +143,7 @@ def response_restore(*, response: Response, user, note: str = "") -> None:
 def get_response_for_round(user, survey_round: Round, response_id) -> Response:
     """A response of the round whose unit the user may run fieldwork for; 404 otherwise."""
     response = get_object_or_404(
-        Response.objects.select_related("round", "unit", "questionnaire"), pk=response_id, round=survey_round)
+        Response.objects.select_related("round__questionnaire", "unit"), pk=response_id, round=survey_round)
     access.check_unit_access(user, response.unit, access.FIELDWORK)
     return response
 
@@ -194,18 +193,13 @@ def flagged_responses(*, survey_round: Round, unit: Unit | None = None):
 
     One query whatever the number of responses: the flags are SQL expressions per row.
     """
-    table = Response._meta.db_table
     min_seconds = review_min_seconds()
     responses = (
         Response.objects.filter(round=survey_round, exclusion__isnull=True)
         .annotate(
             straight_lining=_straight_lining(satisfaction_positions(survey_round)),
-            too_fast=ExpressionWrapper(
-                Q(started_at__gt=F("submitted_at") - datetime.timedelta(seconds=min_seconds)),
-                output_field=BooleanField()),
-            duration_seconds=RawSQL(
-                f'EXTRACT(EPOCH FROM "{table}"."submitted_at" - "{table}"."started_at")::int', (),
-                output_field=IntegerField()),
+            too_fast=ExpressionWrapper(Q(seconds_taken__lt=min_seconds), output_field=BooleanField()),
+            duration_seconds=F("seconds_taken"),
         )
         .filter(Q(straight_lining=True) | Q(too_fast=True))
         .select_related("unit")

@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from fieldwork.forms import PairingForm, ResponseForm
+from fieldwork.ids import uuid7
 from fieldwork.models import Response
 from fieldwork.services import (
     KioskAuthError,
@@ -81,7 +82,7 @@ def form(request):
     definition = survey_round.questionnaire.parsed
     form = ResponseForm(request.POST or None, definition=definition, language=language)
     # The id is made when the form is shown, so a double tap on Send stores one response.
-    response_id = request.POST.get("response_id") or str(uuid.uuid4())
+    response_id = request.POST.get("response_id") or str(uuid7())
     if request.method == "POST" and Response.objects.filter(pk=_uuid_or_none(response_id), kiosk=kiosk).exists():
         return redirect(f"{request.path}thanks?lang={language}")  # the same form sent twice: a double tap
     if request.method == "POST" and form.is_valid():

@@ -1,5 +1,5 @@
+import datetime
 import hashlib
-import uuid
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from fieldwork.ids import uuid7
 from questionnaires.models import QuestionnaireVersion
 from units.models import Unit
 
@@ -98,7 +99,14 @@ class Response(models.Model):
     """One citizen's completed questionnaire. Append-only; never linked back to the person.
 
     ``id`` is made by the client before its first send, so a retry is recognised as the same
-    response. Answers are a ``smallint[]`` with one slot per item (see questionnaires.definition).
+    response (kiosks make time-ordered version 7 UUIDs, see fieldwork.ids). Answers are a
+    ``smallint[]`` with one slot per item (see questionnaires.definition); their layout is the
+    round's questionnaire version's, which cannot change once the round has responses (a trigger
+    on the round table refuses it), so a response does not repeat it.
+
+    The row is kept narrow because millions are stored (bench/scoring.py measures it): 40 rows of
+    a kiosk response fit a heap page. Where the citizen started is kept as ``seconds_taken``, a
+    smallint beside ``submitted_at``, rather than a second timestamp.
     """
 
     class Channel(models.IntegerChoices):
@@ -106,22 +114,24 @@ class Response(models.Model):
         PAPER = 2, _("Paper")
         WEB = 3, _("Web form")
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    id = models.UUIDField(primary_key=True, default=uuid7)
     round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="responses", db_index=False)
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", db_index=False)
-    questionnaire = models.ForeignKey(QuestionnaireVersion, on_delete=models.PROTECT, related_name="+",
-                                      db_index=False)
     kiosk = models.ForeignKey(Kiosk, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
                               db_index=False)
     channel = models.PositiveSmallIntegerField(choices=Channel.choices)
     language = models.CharField(max_length=2)
-    started_at = models.DateTimeField(null=True)
     submitted_at = models.DateTimeField()
     received_at = models.DateTimeField()
     answers = ArrayField(models.SmallIntegerField(null=True))
     texts = models.JSONField(null=True, blank=True)
     dossier_hash = models.CharField(max_length=64, null=True, blank=True)
     over_quota = models.BooleanField(default=False)
+    # From the start of the questionnaire to submitted_at, whole seconds, at most SECONDS_TAKEN_MAX;
+    # null when unknown (paper forms).
+    seconds_taken = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    SECONDS_TAKEN_MAX = 32767
 
     class Meta:
         verbose_name = _("response")
@@ -137,6 +147,23 @@ class Response(models.Model):
 
     def __str__(self):
         return str(self.id)
+
+    @property
+    def questionnaire(self):
+        return self.round.questionnaire
+
+    @property
+    def started_at(self):
+        if self.seconds_taken is None:
+            return None
+        return self.submitted_at - datetime.timedelta(seconds=self.seconds_taken)
+
+    @classmethod
+    def seconds_between(cls, started, submitted):
+        """``seconds_taken`` for a start and a submission time (None when the start is unknown)."""
+        if started is None:
+            return None
+        return min(cls.SECONDS_TAKEN_MAX, max(0, int((submitted - started).total_seconds())))
 
 
 class Quota(models.Model):

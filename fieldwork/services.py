@@ -389,12 +389,12 @@ def response_submit(*, unit: Unit, payload, channel=Response.Channel.KIOSK, kios
         kiosk = _kiosk_again(kiosk)
         unit = kiosk.unit
     survey_round = _round_for(unit, round_id, submitted, channel)
-    version = survey_round.questionnaire
     packed = _checked_answers(payload, survey_round, dossier, channel)
     now = timezone.now()
     response = Response(
-        id=response_id, round=survey_round, unit=unit, questionnaire=version, kiosk=kiosk, channel=channel,
-        language=payload.get("language", "vi"), started_at=started, submitted_at=submitted,
+        id=response_id, round=survey_round, unit=unit, kiosk=kiosk, channel=channel,
+        language=payload.get("language", "vi"), seconds_taken=Response.seconds_between(started, submitted),
+        submitted_at=submitted,
         received_at=now, answers=packed.slots, texts=packed.texts,
         dossier_hash=dossier_hash(dossier) if dossier else None,
     )
@@ -501,10 +501,10 @@ allowed AS (
                     AND (r.status = 'open' OR (r.status = 'closed' AND r.closed_at >= %(submitted)s::timestamptz)))
 ),
 ins AS (
-    INSERT INTO fieldwork_response (id, round_id, unit_id, questionnaire_id, kiosk_id, channel, language,
-                                    started_at, submitted_at, received_at, answers, texts, dossier_hash, over_quota)
-    SELECT %(id)s::uuid, %(round)s::int, %(unit)s::int, %(questionnaire)s::int, %(kiosk)s::int,
-           %(channel)s::smallint, %(language)s::text, %(started)s::timestamptz, %(submitted)s::timestamptz,
+    INSERT INTO fieldwork_response (id, round_id, unit_id, kiosk_id, channel, language, seconds_taken,
+                                    submitted_at, received_at, answers, texts, dossier_hash, over_quota)
+    SELECT %(id)s::uuid, %(round)s::int, %(unit)s::int, %(kiosk)s::int,
+           %(channel)s::smallint, %(language)s::text, %(seconds)s::smallint, %(submitted)s::timestamptz,
            %(received)s::timestamptz, %(answers)s::smallint[], %(texts)s::jsonb, %(dossier)s::text, a.flagged
     FROM allowed a
     ON CONFLICT DO NOTHING
@@ -590,7 +590,7 @@ def _submit_fast(*, unit, kiosk, payload, response_id, round_id, started, submit
         "checksum": survey_round.questionnaire.checksum,
         "kiosk": kiosk.pk, "token": kiosk.token_hash, "unit": unit.pk, "unit_path": unit.path, "submitted": submitted,
         "id": str(response_id), "channel": Response.Channel.KIOSK, "language": payload.get("language", "vi"),
-        "started": started, "received": now, "answers": packed.slots,
+        "seconds": Response.seconds_between(started, submitted), "received": now, "answers": packed.slots,
         "texts": json.dumps(packed.texts, ensure_ascii=False) if packed.texts else None,
         "dossier": dossier_hash(dossier) if dossier else None, "day": timezone.localdate(now),
     }
@@ -601,8 +601,8 @@ def _submit_fast(*, unit, kiosk, payload, response_id, round_id, started, submit
         _round_memory.pop(round_id, None)
         return None
     response = Response(
-        id=response_id, round=survey_round, unit=unit, questionnaire=survey_round.questionnaire, kiosk=kiosk,
-        channel=Response.Channel.KIOSK, language=params["language"], started_at=started, submitted_at=submitted,
+        id=response_id, round=survey_round, unit=unit, kiosk=kiosk, channel=Response.Channel.KIOSK,
+        language=params["language"], seconds_taken=params["seconds"], submitted_at=submitted,
         received_at=now, answers=packed.slots, texts=packed.texts, dossier_hash=params["dossier"], over_quota=row[0],
     )
     response._state.adding, response._state.db = False, connection.alias
@@ -611,8 +611,8 @@ def _submit_fast(*, unit, kiosk, payload, response_id, round_id, started, submit
     return SubmitResult(response, created=True)
 
 
-CONTENT_FIELDS = ("round_id", "questionnaire_id", "unit_id", "language", "started_at", "submitted_at", "answers",
-                  "texts", "dossier_hash")
+CONTENT_FIELDS = ("round_id", "unit_id", "language", "seconds_taken", "submitted_at", "answers", "texts",
+                  "dossier_hash")
 
 
 def _existing(new: Response) -> SubmitResult:

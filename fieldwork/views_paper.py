@@ -1,6 +1,5 @@
 """Survey officers' pages for paper forms: enter one, import many from CSV, download the template."""
 
-import uuid
 from urllib.parse import urlencode
 
 from django import forms
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from fieldwork import paper
 from fieldwork.forms import ResponseForm
+from fieldwork.ids import uuid7
 from fieldwork.models import Round
 from fieldwork.selectors import get_round_for_user
 from fieldwork.services import SubmissionError
@@ -62,7 +62,7 @@ def _language():
 def _entry_initial(request):
     """A new form keeps the unit and date of the previous one: officers enter piles from one place."""
     return {"unit": request.GET.get("unit"), "form_date": request.GET.get("date") or timezone.localdate(),
-            "form_id": uuid.uuid4()}
+            "form_id": uuid7()}
 
 
 def _add_errors(answers, entry, errors):

@@ -33,9 +33,10 @@ Choices (documented here because they are ours, not the method's):
   weight that cannot be applied would silently reweight the others. Responses without a field
   answer are left out of the weighted figure only.
 - Indicator shares and expectation shares are of the responses that answered that question.
-- Responses whose questionnaire is not the round's are left out (their answer slots would be read
-  against the wrong layout); a response unit outside the round's subtree counts for the round's
-  unit only.
+- Every response of a round is in the round's questionnaire layout: a response does not store the
+  version, and the database refuses to change a round's version once it has responses (trigger
+  fieldwork_round_questionnaire_frozen). A response unit outside the round's subtree counts for
+  the round's unit only.
 """
 
 import gc
@@ -221,7 +222,7 @@ class Counters:
             f"SELECT unit_id, stratum,\n  {columns}\n"
             f"FROM (SELECT r.unit_id, {stratum} AS stratum, p.sign{slots}\n"
             f"  FROM consumed p JOIN {Response._meta.db_table} r ON r.id = p.response_id\n"
-            "  WHERE r.questionnaire_id = %s AND (%s OR NOT r.over_quota)\n"
+            "  WHERE (%s OR NOT r.over_quota)\n"
             "  OFFSET 0) r\n"
             "GROUP BY 1, 2 ORDER BY 1, 2"
         )
@@ -229,7 +230,7 @@ class Counters:
     def full_sql(self, *, by_field, blocks=None):
         """Every valid response of the round counted per unit (and service-field answer when
         ``by_field``): rows of (unit, stratum, *columns) for ``decode``. Parameters: round,
-        questionnaire, whether over-quota responses count, then with ``blocks`` ("from", or
+        whether over-quota responses count, then with ``blocks`` ("from", or
         "from-to") the tids where the table part to read starts (and where the next one starts)."""
         stratum = f"a[{self.field_slot}]" if by_field and self.field_slot else "NULL::smallint"
         columns = [f"count(*) FILTER (WHERE {c})" if c != "TRUE" else "count(*)"
@@ -242,7 +243,7 @@ class Counters:
             f"SELECT unit_id, {stratum} AS stratum,\n  " + ",\n  ".join(columns) + "\n"
             f"FROM (SELECT r.unit_id, array_append(r.answers, NULL::smallint) AS a\n"
             f"  FROM {Response._meta.db_table} r\n"
-            f"  WHERE r.round_id = %s AND r.questionnaire_id = %s AND (%s OR NOT r.over_quota){part}\n"
+            f"  WHERE r.round_id = %s AND (%s OR NOT r.over_quota){part}\n"
             f"    AND NOT EXISTS (SELECT 1 FROM {Exclusion._meta.db_table} e WHERE e.response_id = r.id)\n"
             "  OFFSET 0) r\n"
             "GROUP BY 1, 2"
@@ -353,7 +354,7 @@ def count_responses(cursor, survey_round, counters, by_field, *, split=False):
     part sees exactly the same responses and each core does its share: PostgreSQL's own parallel
     aggregate would need the query flattened, which reads the answer array once per count.
     Counts add up, so the caller adds the parts' rows."""
-    params = [survey_round.pk, survey_round.questionnaire_id, survey_round.score_over_quota]
+    params = [survey_round.pk, survey_round.score_over_quota]
     for statement in COUNT_SETTINGS:
         cursor.execute(statement)
     parts = max(1, int(getattr(settings, "SCORING_COUNT_CONNECTIONS", 2))) if split else 1
@@ -437,7 +438,7 @@ def _count_changes(survey_round, counters, tree, by_field):
     touched units (all their strata) and the set of touched units."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(counters.sql(delta=True),
-                       [survey_round.pk, survey_round.questionnaire_id, survey_round.score_over_quota])
+                       [survey_round.pk, survey_round.score_over_quota])
         deltas = {}
         for unit_id, stratum, *delta in cursor.fetchall():
             key = (unit_id, _stratum(stratum, by_field))

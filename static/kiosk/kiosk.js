@@ -263,14 +263,22 @@
     return Math.min(hi, Math.max(lo, Math.round(n)));
   }
 
-  /** Random UUID v4: crypto.randomUUID where available (secure contexts), else getRandomValues. */
-  function uuidv4() {
+  /**
+   * Time-ordered UUID v7 (RFC 9562): 48 bits of Unix milliseconds, then random bits. Responses made
+   * one after another get ids that sort one after another, which keeps the server's primary key
+   * compact (see fieldwork/ids.py). The server accepts any UUID, so an older cached page still works.
+   */
+  function uuidv7() {
     const c = window.crypto;
-    if (c && typeof c.randomUUID === "function") return c.randomUUID();
     const b = new Uint8Array(16);
     if (c && typeof c.getRandomValues === "function") c.getRandomValues(b);
     else for (let i = 0; i < 16; i++) b[i] = Math.floor(Math.random() * 256); // last resort
-    b[6] = (b[6] & 0x0f) | 0x40; // version 4
+    let ms = Date.now();
+    for (let i = 5; i >= 0; i--) {
+      b[i] = ms % 256;
+      ms = Math.floor(ms / 256);
+    }
+    b[6] = (b[6] & 0x0f) | 0x70; // version 7
     b[8] = (b[8] & 0x3f) | 0x80; // variant 10xx
     const hex = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
@@ -797,7 +805,10 @@
     if (model.round.ask_dossier_code) screens.push({ kind: DOSSIER_SCREEN });
     for (const section of model.sections) screens.push({ kind: "section", section });
     return {
-      id: uuidv4(), // made at Start: a double tap on Submit re-uses it, never creates a second response
+      // Made at the first Submit and kept (buildPayload): a retry after a failed save sends the same
+      // id, so it is never stored twice. Made then, not at Start, so that ids arrive at the server
+      // in the order they were made, which keeps its primary key dense (fieldwork/ids.py).
+      id: null,
       model,
       startedAt: new Date().toISOString(),
       answers: Object.create(null),
@@ -897,6 +908,7 @@
 
   /** The JSON body for POST /responses. Hidden items' answers are never included. */
   function buildPayload(session) {
+    if (!session.id) session.id = uuidv7();
     pruneHidden(session);
     const answers = {};
     for (const item of session.model.items) {

@@ -44,7 +44,7 @@ def fill(survey_round, unit, count, quality, rng, day):
     when = timezone.make_aware(datetime.datetime.combine(day, datetime.time(10)))
     definition = survey_round.questionnaire.parsed
     Response.objects.bulk_create([
-        Response(id=uuid.uuid4(), round=survey_round, unit=unit, questionnaire=survey_round.questionnaire,
+        Response(id=uuid.uuid4(), round=survey_round, unit=unit,
                  channel=Response.Channel.KIOSK, language="vi", submitted_at=when, received_at=when,
                  answers=pack_answers(definition, varied_answers(rng, quality)).slots)
         for _ in range(count)

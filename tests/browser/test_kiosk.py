@@ -110,6 +110,11 @@ def test_a_tablet_completes_responses_online_and_offline_and_each_is_stored_once
     assert wait_for(lambda: page.evaluate("window.sipasKiosk.outboxCount()") == 0)
     assert Response.objects.values("id").distinct().count() == 2
     assert set(Response.objects.values_list("kiosk__name", flat=True)) == {"Quầy 1"}
+    # Time-ordered ids, made at Submit: the offline one (made later) sorts after the online one.
+    first, second = Response.objects.order_by("received_at").values_list("id", flat=True)
+    assert (first.version, second.version) == (7, 7)
+    assert first < second
+    assert all(r.seconds_taken is not None for r in Response.objects.all())
     context.close()
 
 

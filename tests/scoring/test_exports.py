@@ -29,7 +29,7 @@ def insert(survey_round, unit, answers, count=1, **fields):
     slots = pack_answers(survey_round.questionnaire.parsed, answers).slots
     texts = {code: answers[code] for code in TEXT_ITEMS if code in answers} or None
     return Response.objects.bulk_create([
-        Response(round=survey_round, unit=unit, questionnaire=survey_round.questionnaire,
+        Response(round=survey_round, unit=unit,
                  channel=Response.Channel.PAPER, language="vi", submitted_at=now, received_at=now,
                  answers=slots, texts=texts, dossier_hash=f"{uuid.uuid4().hex}-secret-hash", **fields)
         for i in range(count)

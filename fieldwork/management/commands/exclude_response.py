@@ -38,7 +38,7 @@ class Command(BaseCommand):
             response_id = uuid.UUID(value)
         except ValueError:
             raise CommandError(f"'{value}' is not a response id (a UUID)")
-        found = Response.objects.select_related("round", "unit", "questionnaire").filter(pk=response_id).first()
+        found = Response.objects.select_related("round__questionnaire", "unit").filter(pk=response_id).first()
         if found is None:
             raise CommandError(f"unknown response '{value}'")
         return found
