@@ -165,15 +165,21 @@ class Run:
             writer.close()
 
     async def progress(self):
-        last_time, last_count = time.perf_counter(), 0
+        """Every 5 s: the accepted rate, and the p99 and the slowest answer of the window, so that a
+        stall shows when it happened (to set beside the database's checkpoints, vacuums...)."""
+        last_time, last_count, last_answer = time.perf_counter(), 0, 0
         while time.perf_counter() < self.stop_at:
             await asyncio.sleep(5)
             if self.watch:
                 self.watch()
             now, count = time.perf_counter(), len(self.acked)
-            print(f"  {now - self.started:5.0f} s  {(count - last_count) / (now - last_time):7.0f} accepted/s  "
-                  f"({count:,} so far)", flush=True)
-            last_time, last_count = now, count
+            window = sorted(self.latencies[last_answer:])
+            slowest = (f"p99 {percentile(window, 99) * 1000:6.1f} ms  max {window[-1] * 1000:6.1f} ms  "
+                       if window else "")
+            print(f"  {now - self.started:5.0f} s  {datetime.now(UTC):%H:%M:%S}  "
+                  f"{(count - last_count) / (now - last_time):7.0f} accepted/s  {slowest}({count:,} so far)",
+                  flush=True)
+            last_time, last_count, last_answer = now, count, len(window) + last_answer
 
     async def run(self):
         self.started = time.perf_counter()
