@@ -13,7 +13,8 @@ most quiet), each at most --kiosk-max per second (under the per-device limit of 
 requests a second and measures each latency from its scheduled time, so a server falling behind
 shows in the figures (no coordinated omission). The first --warmup seconds are not counted.
 
-It prints accepted/s every 5 s, then accepted/s over the run, latency p50/p95/p99/max, the count of
+It prints accepted/s every 5 s (with the window's p99, slowest answer and slowest fdatasync of the
+disk probe, see bench/disk.py), then accepted/s over the run, latency p50/p95/p99/max, the count of
 each status and error, and the check against the database: every acknowledged (201) id is stored
 exactly once, and no stored row of the run lacks an acknowledgement (or it is named: a request
 whose answer was lost after the commit, which the kiosk's retry would turn into a 200).
@@ -87,6 +88,7 @@ class Run:
         self.slot = 0
         self._clock = (0, "")
         self.watch = None  # called every 5 s (to follow the server's processes)
+        self.disk = None  # a bench.disk.DiskProbe running beside the load, if any
         self.last_done = 0.0
 
     def stamp(self):
@@ -166,20 +168,27 @@ class Run:
 
     async def progress(self):
         """Every 5 s: the accepted rate, and the p99 and the slowest answer of the window, so that a
-        stall shows when it happened (to set beside the database's checkpoints, vacuums...)."""
-        last_time, last_count, last_answer = time.perf_counter(), 0, 0
-        while time.perf_counter() < self.stop_at:
+        stall shows when it happened (beside the disk probe's slowest fdatasync)."""
+        self._window = (time.perf_counter(), 0, 0)
+        while True:
             await asyncio.sleep(5)
             if self.watch:
                 self.watch()
-            now, count = time.perf_counter(), len(self.acked)
-            window = sorted(self.latencies[last_answer:])
-            slowest = (f"p99 {percentile(window, 99) * 1000:6.1f} ms  max {window[-1] * 1000:6.1f} ms  "
-                       if window else "")
-            print(f"  {now - self.started:5.0f} s  {datetime.now(UTC):%H:%M:%S}  "
-                  f"{(count - last_count) / (now - last_time):7.0f} accepted/s  {slowest}({count:,} so far)",
-                  flush=True)
-            last_time, last_count, last_answer = now, count, len(window) + last_answer
+            self.print_window()
+
+    def print_window(self):
+        last_time, last_count, last_answer = self._window
+        now, count = time.perf_counter(), len(self.acked)
+        window = sorted(self.latencies[last_answer:])
+        slowest = (f"p99 {percentile(window, 99) * 1000:6.1f} ms  max {window[-1] * 1000:6.1f} ms  "
+                   if window else "")
+        if self.disk is not None:
+            disk = self.disk.slowest_between(time.time() - (now - last_time), time.time())
+            slowest += f"disk {disk:6.1f} ms  " if disk is not None else ""
+        print(f"  {now - self.started:5.0f} s  {datetime.now(UTC):%H:%M:%S}  "
+              f"{(count - last_count) / max(now - last_time, 1e-9):7.0f} accepted/s  {slowest}({count:,} so far)",
+              flush=True)
+        self._window = (now, count, last_answer + len(window))
 
     async def run(self):
         self.started = time.perf_counter()
@@ -190,6 +199,7 @@ class Run:
         watcher = asyncio.create_task(self.progress())
         await asyncio.gather(*tasks)
         watcher.cancel()
+        self.print_window()  # the last window: the end of the run and its stragglers
         self.wall_end = datetime.now(UTC)
 
 
@@ -288,6 +298,9 @@ def main():
     parser.add_argument("--kiosk-max", type=float, default=1.0, help="requests per second per kiosk at most")
     parser.add_argument("--timeout", type=float, default=10, help="seconds to wait for an answer")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--disk-probe", nargs="?", const="auto", default="auto", metavar="DIR",
+                        help="time an fdatasync every 20 ms in DIR beside the load (default: beside PostgreSQL's "
+                             "data directory, see bench/disk.py); 'off' for none")
     parser.add_argument("--database-url", help="where to check the ids (default: the plan's database on "
                                                "DATABASE_URL's server or 127.0.0.1:5432)")
     args = parser.parse_args()
@@ -314,7 +327,13 @@ def main():
             server_after[name].update(pids)
 
     run.watch = watch
+    if args.disk_probe != "off":
+        from bench.disk import DiskProbe, default_directory
+
+        run.disk = DiskProbe(default_directory(url) if args.disk_probe == "auto" else args.disk_probe).start()
     asyncio.run(run.run())
+    if run.disk is not None:
+        run.disk.stop()
     cpu = os.times()
     watch()
     cpu_used = (cpu.user - cpu_before.user) + (cpu.system - cpu_before.system)
@@ -331,6 +350,9 @@ def main():
     print("latency ms: " + "  ".join(f"p{p} {percentile(latencies, p) * 1000:.1f}" for p in (50, 95, 99))
           + f"  max {latencies[-1] * 1000 if latencies else float('nan'):.1f}")
     print(f"statuses: {dict(sorted(run.statuses.items(), key=str))}; errors: {sum(errors.values())}")
+    if run.disk is not None:
+        # A commit waits for the WAL's fdatasync: a disk stall holds up every request in flight.
+        print(run.disk.summary())
     print(f"generator CPU: {cpu_used:.1f} s ({100 * cpu_used / (args.duration + args.warmup):.0f} % of one core)")
 
     used = {name: sum(seconds - server_before[name].get(pid, 0.0) for pid, seconds in pids.items())
