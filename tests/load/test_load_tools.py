@@ -88,3 +88,10 @@ def test_synthetic_data_serve_and_load_store_every_acknowledged_response_once(sc
     assert "errors: 0" in out and "0 missing, 0 stored twice" in out and ": OK" in out, out
     (new,), = admin("SELECT count(*) - 3000 FROM fieldwork_response", database)
     assert new == 160  # the warm-up second's 40 and the counted 120, each stored once
+    assert "disk fdatasync (" in out, out  # the disk probe ran beside the load
+
+    out = run("bench/request_cpu.py", "--plan", str(plan), "--requests", "20", "--warmup", "20")
+    assert "answers {'201 Created': 40}" in out, out
+    assert "full garbage collection:" in out and "objects of the application's start frozen" in out, out
+    (new,), = admin("SELECT count(*) - 3000 FROM fieldwork_response", database)
+    assert new == 200
