@@ -11,6 +11,7 @@ from django.utils import timezone, translation
 
 from fieldwork import exclusions
 from fieldwork.exclusions import ExclusionError, flagged_responses, response_exclude, response_restore
+from fieldwork.ids import uuid7
 from fieldwork.models import Exclusion, ExclusionLog, Quota, Response, Round
 from fieldwork.quotas import quota_set
 from fieldwork.services import kiosk_create, response_submit, round_create
@@ -261,7 +262,7 @@ class ReviewPageTests(ExclusionTestCase):
 
         page = self.client.get(reverse("fieldwork:review", args=[self.round.pk]))
 
-        self.assertContains(page, str(fast.pk)[:8])
+        self.assertContains(page, f">{str(fast.pk)[-8:]}<")
         self.assertContains(page, "42 s")
         self.assertContains(page, ">too fast<", count=1)
         self.assertContains(page, ">straight-lining<", count=1)
@@ -269,6 +270,18 @@ class ReviewPageTests(ExclusionTestCase):
         self.assertContains(page, '<option value="too_fast" selected>', count=1)
         self.assertContains(page, "csrfmiddlewaretoken", count=4)  # two exclude forms, language and logout
         self.assertLess(page.content.index(str(straight.pk).encode()), page.content.index(str(fast.pk).encode()))
+
+    def test_responses_made_in_the_same_minute_get_different_short_labels(self):
+        # Time-ordered ids share their first characters within a minute: the label is their random end.
+        made = uuid7(1_795_000_000_000)
+        twin = uuid7(1_795_000_000_000)
+        first, second = self.submit(seconds=10, id=str(made)), self.submit(seconds=10, id=str(twin))
+        self.assertEqual(str(first.pk)[:8], str(second.pk)[:8])
+
+        page = self.client.get(reverse("fieldwork:review", args=[self.round.pk]))
+
+        self.assertContains(page, f">{str(first.pk)[-8:]}<", count=1)
+        self.assertContains(page, f">{str(second.pk)[-8:]}<", count=1)
 
     def test_the_review_page_runs_the_same_queries_for_3_and_30_flagged_responses(self):
         url = reverse("fieldwork:review", args=[self.round.pk])
