@@ -394,8 +394,7 @@ def response_submit(*, unit: Unit, payload, channel=Response.Channel.KIOSK, kios
     response = Response(
         id=response_id, round=survey_round, unit=unit, kiosk=kiosk, channel=channel,
         language=payload.get("language", "vi"), seconds_taken=Response.seconds_between(started, submitted),
-        submitted_at=submitted,
-        received_at=now, answers=packed.slots, texts=packed.texts,
+        submitted_at=submitted, received_at=now, answers=packed.slots, texts=packed.texts,
         dossier_hash=dossier_hash(dossier) if dossier else None,
     )
     if Response.objects.filter(pk=response_id).exists():

@@ -10,7 +10,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
 import gc, sys
 import surveyapp.wsgi
-print(gc.get_freeze_count(), len(gc.get_objects()), "fieldwork.kiosk_api" in sys.modules, "scoring.views" in sys.modules)
+print(gc.get_freeze_count(), len(gc.get_objects()),
+      "fieldwork.kiosk_api" in sys.modules, "scoring.views" in sys.modules)
 """
 
 
