@@ -140,6 +140,8 @@ def copy_responses(kiosks, weights, pool, count, *, days=30, seed=2, chunk=200_0
     from django.db import connection
     from django.utils import timezone
 
+    from fieldwork.ids import uuid7
+
     rng = random.Random(seed)
     per_unit = {}
     for kiosk, survey_round in kiosks:
@@ -173,8 +175,7 @@ def copy_responses(kiosks, weights, pool, count, *, days=30, seed=2, chunk=200_0
             counts[(kiosk, survey_round.pk, day, answer_set)] += 1
             # A kiosk's id: UUID v7 of the moment of Submit (fieldwork/ids.py).
             milliseconds = (day_start[day] + second) * 1000 + rng.randrange(1000)
-            made = (milliseconds << 80) | (0x7 << 76) | (rng.getrandbits(12) << 64) | (0x2 << 62) | rng.getrandbits(62)
-            write(f"{made:032x}\t{survey_round.pk}\t{kiosk.unit_id}\t"
+            write(f"{uuid7(milliseconds, rng.getrandbits(80)).hex}\t{survey_round.pk}\t{kiosk.unit_id}\t"
                   f"{kiosk.pk}\t1\t{'en' if rng.random() < 0.03 else 'vi'}\t{duration}\t"
                   f"{day} {second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}{offset}\t"
                   f"{day} {second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}{offset}\t"

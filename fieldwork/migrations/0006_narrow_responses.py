@@ -14,35 +14,29 @@ from django.db import migrations, models
 
 import fieldwork.ids
 
-# Each fill runs its foreign key checks at once (SET CONSTRAINTS ALL IMMEDIATE), not at commit, so
-# that the table can be altered after it in the same transaction.
-FILL_SECONDS = """
+
+def _fill(update):
+    """``update`` run with the append-only trigger off, its foreign key checks at once (SET
+    CONSTRAINTS ALL IMMEDIATE) rather than at commit, so that the table can be altered after it in
+    the same transaction."""
+    return f"""
 ALTER TABLE fieldwork_response DISABLE TRIGGER fieldwork_response_append_only;
 SET CONSTRAINTS ALL IMMEDIATE;
-UPDATE fieldwork_response
+{update};
+SET CONSTRAINTS ALL DEFERRED;
+ALTER TABLE fieldwork_response ENABLE TRIGGER fieldwork_response_append_only;
+"""
+
+
+FILL_SECONDS = _fill("""UPDATE fieldwork_response
    SET seconds_taken = LEAST(32767, GREATEST(0, floor(EXTRACT(EPOCH FROM submitted_at - started_at))))::smallint
- WHERE started_at IS NOT NULL;
-SET CONSTRAINTS ALL DEFERRED;
-ALTER TABLE fieldwork_response ENABLE TRIGGER fieldwork_response_append_only;
-"""
+ WHERE started_at IS NOT NULL""")
 
-FILL_STARTED = """
-ALTER TABLE fieldwork_response DISABLE TRIGGER fieldwork_response_append_only;
-SET CONSTRAINTS ALL IMMEDIATE;
-UPDATE fieldwork_response SET started_at = submitted_at - make_interval(secs => seconds_taken)
- WHERE seconds_taken IS NOT NULL;
-SET CONSTRAINTS ALL DEFERRED;
-ALTER TABLE fieldwork_response ENABLE TRIGGER fieldwork_response_append_only;
-"""
+FILL_STARTED = _fill("""UPDATE fieldwork_response SET started_at = submitted_at - make_interval(secs => seconds_taken)
+ WHERE seconds_taken IS NOT NULL""")
 
-FILL_QUESTIONNAIRE = """
-ALTER TABLE fieldwork_response DISABLE TRIGGER fieldwork_response_append_only;
-SET CONSTRAINTS ALL IMMEDIATE;
-UPDATE fieldwork_response r SET questionnaire_id = ro.questionnaire_id FROM fieldwork_round ro
- WHERE ro.id = r.round_id;
-SET CONSTRAINTS ALL DEFERRED;
-ALTER TABLE fieldwork_response ENABLE TRIGGER fieldwork_response_append_only;
-"""
+FILL_QUESTIONNAIRE = _fill("""UPDATE fieldwork_response r SET questionnaire_id = ro.questionnaire_id FROM fieldwork_round ro
+ WHERE ro.id = r.round_id""")
 
 QUESTIONNAIRE_FROZEN = """
 CREATE FUNCTION fieldwork_round_questionnaire_frozen() RETURNS trigger AS $$

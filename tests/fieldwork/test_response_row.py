@@ -28,6 +28,10 @@ class Uuid7Tests(SimpleTestCase):
         self.assertEqual(ids, sorted(ids))
         self.assertEqual(len({uuid7(1_795_000_000_000) for _ in range(100)}), 100)
 
+    def test_given_random_bits_make_the_same_id_again(self):
+        self.assertEqual(uuid7(1_795_000_000_123, 12345), uuid7(1_795_000_000_123, 12345))
+        self.assertEqual(uuid7(1_795_000_000_123, 12345).version, 7)
+
     def test_a_time_outside_48_bits_of_milliseconds_is_refused(self):
         with self.assertRaises(ValueError):
             uuid7(-1)
