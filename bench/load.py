@@ -42,6 +42,17 @@ from fieldwork.ids import uuid7  # noqa: E402  (no Django: a plain module)
 VIETNAM = timezone(timedelta(hours=7))
 
 
+async def read_body(reader, head):
+    """Read the body after an HTTP/1.1 head (lower-cased): by its Content-Length, or chunked."""
+    at = head.find(b"content-length:")
+    if at >= 0:
+        await reader.readexactly(int(head[at + 15: head.find(b"\r\n", at)]))
+    elif b"transfer-encoding: chunked" in head:
+        while size := int((await reader.readuntil(b"\r\n"))[:-2].split(b";")[0], 16):
+            await reader.readexactly(size + 2)
+        await reader.readuntil(b"\r\n")  # the end of the last (empty) chunk: no trailers are sent
+
+
 class Kiosks:
     """Picks the next kiosk by weight, skipping those that sent less than 1/kiosk_max s ago."""
 
@@ -142,9 +153,7 @@ class Run:
                 head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.args.timeout)
                 status = int(head[9:12])
                 lower = head.lower()
-                at = lower.find(b"content-length:")
-                length = int(lower[at + 15: lower.find(b"\r\n", at)]) if at >= 0 else 0
-                await asyncio.wait_for(reader.readexactly(length), self.args.timeout)
+                await asyncio.wait_for(read_body(reader, lower), self.args.timeout)
                 if b"connection: close" in lower:
                     writer.close()
                     reader = writer = None

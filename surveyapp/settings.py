@@ -123,6 +123,7 @@ KIOSK_API_PREFIX = "/api/kiosk/"
 KIOSK_API_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "surveyapp.middleware.security_headers",
+    "surveyapp.middleware.content_length",  # what CommonMiddleware would have set
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -95,3 +95,21 @@ def test_synthetic_data_serve_and_load_store_every_acknowledged_response_once(sc
     assert "full garbage collection:" in out and "objects of the application's start frozen" in out, out
     (new,), = admin("SELECT count(*) - 3000 FROM fieldwork_response", database)
     assert new == 200
+
+
+@pytest.mark.parametrize("head, body", [
+    (b"http/1.1 201 created\r\ncontent-length: 5\r\n\r\n", b"hello"),
+    (b"http/1.1 201 created\r\ntransfer-encoding: chunked\r\n\r\n", b"3\r\nhel\r\n2;x=1\r\nlo\r\n0\r\n\r\n"),
+])
+def test_the_load_generator_reads_a_whole_answer_and_stops_where_the_next_one_begins(head, body):
+    import asyncio
+
+    from bench.load import read_body
+
+    async def read():
+        reader = asyncio.StreamReader()
+        reader.feed_data(body + b"HTTP/1.1 next")
+        await read_body(reader, head)
+        return await reader.read(13)
+
+    assert asyncio.run(read()) == b"HTTP/1.1 next"
