@@ -3,7 +3,7 @@ it for real): a 503 with Retry-After and a JSON message, never a server error pa
 
 from unittest import mock
 
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connection
 
 from fieldwork.models import Response
 from tests.fieldwork.base import KioskTestCase
@@ -31,3 +31,21 @@ class DatabaseAwayTests(KioskTestCase):
 
         for answer in answers:
             self.assert_try_again(answer)
+
+
+class HealthCheckTests(KioskTestCase):
+    def requests_checked(self, send):
+        """How many health checks (SELECT 1 before the first query) a request made, with them on."""
+        with mock.patch.object(connection, "health_check_enabled", True), \
+                mock.patch.object(connection, "is_usable", wraps=connection.is_usable) as is_usable:
+            connection.health_check_done = False  # as at the start of every request of a server
+            send()
+        return is_usable.call_count
+
+    def test_the_kiosk_api_spends_no_health_check_since_a_broken_connection_is_a_503_the_kiosk_resends(self):
+        self.client.force_login(self.officer)
+
+        submission = self.requests_checked(lambda: self.assertEqual(self.post(self.payload()).status_code, 201))
+        staff_page = self.requests_checked(lambda: self.client.get(f"/rounds/{self.round.pk}/"))
+
+        self.assertEqual((submission, staff_page), (0, 1))
