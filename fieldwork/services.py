@@ -22,7 +22,7 @@ from fieldwork.quotas import STRATUM_ITEMS, QuotaFull, quota_claim
 from questionnaires.answers import AnswerErrors, pack_answers
 from questionnaires.models import QuestionnaireVersion
 from scoring.models import ScorePending, UnitCounts
-from scoring.services import score_run_trigger
+from scoring.services import score_run_trigger, score_run_trigger_soon
 from units.models import Unit
 
 PAIRING_VALID_FOR = datetime.timedelta(hours=24)
@@ -421,8 +421,8 @@ def response_submit(*, unit: Unit, payload, channel=Response.Channel.KIOSK, kios
                 _count_kiosk_day(kiosk.pk, timezone.localdate(now))
     except IntegrityError:
         return _existing(response)
-    # A debounced recompute of the round's scores; one Redis call in the common case, never raises.
-    transaction.on_commit(lambda: score_run_trigger(survey_round.pk, "responses"))
+    # A debounced recompute of the round's scores, from this process's next batch of triggers.
+    transaction.on_commit(lambda: score_run_trigger_soon(survey_round.pk, "responses"))
     return SubmitResult(response, created=True)
 
 
@@ -605,8 +605,8 @@ def _submit_fast(*, unit, kiosk, payload, response_id, round_id, started, submit
         received_at=now, answers=packed.slots, texts=packed.texts, dossier_hash=params["dossier"], over_quota=row[0],
     )
     response._state.adding, response._state.db = False, connection.alias
-    # A debounced recompute of the round's scores; one Redis call in the common case, never raises.
-    transaction.on_commit(lambda: score_run_trigger(survey_round.pk, "responses"))
+    # A debounced recompute of the round's scores, from this process's next batch of triggers.
+    transaction.on_commit(lambda: score_run_trigger_soon(survey_round.pk, "responses"))
     return SubmitResult(response, created=True)
 
 

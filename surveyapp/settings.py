@@ -27,6 +27,11 @@ def env_int(name, default):
     return int(value) if value not in (None, "") else default
 
 
+def env_float(name, default):
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
 def env_list(name, default):
     value = os.environ.get(name)
     if value is None or value.strip() == "":
@@ -216,6 +221,9 @@ KIOSK_RATE_LIMIT_PER_MINUTE = env_int("KIOSK_RATE_LIMIT_PER_MINUTE", 120)
 # A response that reaches the server this long after it was completed was queued offline: it is
 # stored (flagged if its quota is full) even where the quota's policy closes the survey.
 QUOTA_QUEUED_AFTER_SECONDS = env_int("QUOTA_QUEUED_AFTER_SECONDS", 120)
+# Kiosk submissions ask for a score run from a batch per web process, sent this many seconds after
+# the first of them (scoring.services._TriggerBatch); 0 asks at once, inside each request.
+SCORE_TRIGGER_BATCH_SECONDS = env_float("SCORE_TRIGGER_BATCH_SECONDS", 1.0)
 # A response completed faster than this is flagged for review as "too fast".
 REVIEW_MIN_SECONDS = env_int("REVIEW_MIN_SECONDS", 60)
 

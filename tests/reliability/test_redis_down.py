@@ -75,6 +75,8 @@ def test_with_redis_down_kiosks_keep_submitting_and_scores_catch_up_when_it_retu
                        "the first run")
             # One more: its run waits out the minute between runs, its task held by the worker.
             outbox.send(kiosk_body(survey_round))
+            # (asked for by the web process's batch of score triggers, within a second)
+            wait_until(lambda: ScoreRun.objects.filter(status="queued").exists(), 10, "the next run queued")
             queued = ScoreRun.objects.get(status="queued")
             time.sleep(1)
 
