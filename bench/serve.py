@@ -129,6 +129,9 @@ def main():
     parser.add_argument("--threads", type=int, default=4,
                         help="threads a process (gthread, granian; default %(default)s)")
     parser.add_argument("--celery-concurrency", type=int, default=1)
+    parser.add_argument("--celery-nice", type=int, default=10,
+                        help="the Celery worker's and beat's niceness: score refreshes are background work and "
+                             "give way to the kiosks' requests, as production runs them (default %(default)s)")
     parser.add_argument("--no-beat", action="store_true", help="without Celery beat (it queues the 5-minute "
                                                                   "score catch-up, as in production)")
     parser.add_argument("--vacuum-every", type=int, default=30,
@@ -152,14 +155,15 @@ def main():
                # gunicorn turns sync workers with threads into gthread ones: threads only there
                *(["--threads", str(args.threads)] if args.worker_class == "gthread" else []),
                "--keep-alive", "75", "--backlog", "2048", "--graceful-timeout", "10"]
+    celery = ["nice", "-n", str(args.celery_nice), python, "-m", "celery", "-A", "surveyapp"]
     children = [
         start(args.server, [python, "-m", *web], env),
-        start("Celery worker", [python, "-m", "celery", "-A", "surveyapp", "worker", "--loglevel", "WARNING",
+        start("Celery worker", [*celery, "worker", "--loglevel", "WARNING",
                                 "--concurrency", str(args.celery_concurrency)], env),
     ]
     if not args.no_beat:
-        children.append(start("Celery beat", [python, "-m", "celery", "-A", "surveyapp", "beat", "--loglevel",
-                                              "WARNING", "--schedule", str(ROOT / "var" / "load-celerybeat")], env))
+        children.append(start("Celery beat", [*celery, "beat", "--loglevel", "WARNING",
+                                              "--schedule", str(ROOT / "var" / "load-celerybeat")], env))
 
     def on_signal(signum, frame):
         raise KeyboardInterrupt

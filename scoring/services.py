@@ -40,7 +40,13 @@ from units.models import Unit
 logger = logging.getLogger(__name__)
 
 MIN_INTERVAL = 60  # seconds between the starts of two runs of a round
-QUEUED_KEY_TTL = 90  # seconds; longer than MIN_INTERVAL, so the key outlives the countdown it stands for
+# A busy round's next run waits up to this many seconds more, at random: rounds that became busy
+# together (a morning's first responses, a server start) would otherwise run in the same few seconds
+# of every minute, and at hundreds of responses a second their burst of score writes (3,500 rows of
+# 3.5 kB at a national round) slows every commit of the kiosks (bench/load.py saw p99 go from
+# 20-50 ms to 0.4-1.2 s during it). Spread out, the same work is a trickle.
+RUN_SPREAD = 20
+QUEUED_KEY_TTL = 90  # seconds; longer than MIN_INTERVAL + RUN_SPREAD, so the key outlives its countdown
 STALE_QUEUED = timedelta(minutes=10)  # a queued run this old lost its task (broker down): enqueue it again
 ERROR_LINES = 12  # of the traceback, kept in ScoreRun.error
 # Runs that count every response again; the others add the changes since the last count (the
@@ -175,12 +181,13 @@ def _queue_run(round_id, reason, resend) -> ScoreRun:
 
 
 def _countdown(round_id) -> int:
-    """Seconds to wait so that the run starts at least MIN_INTERVAL after the last one started."""
+    """Seconds to wait so that the run starts at least MIN_INTERVAL after the last one started, and
+    up to RUN_SPREAD more when it must wait at all (a quiet round's run starts at once)."""
     last_start = ScoreRun.objects.filter(round_id=round_id).aggregate(last=Max("started_at"))["last"]
     if last_start is None:
         return 0
-    elapsed = (timezone.now() - last_start).total_seconds()
-    return max(0, int(MIN_INTERVAL - elapsed + 0.999))
+    wait = MIN_INTERVAL - (timezone.now() - last_start).total_seconds()
+    return 0 if wait <= 0 else int(wait + 0.999) + secrets.randbelow(RUN_SPREAD + 1)
 
 
 def _enqueue(run_id: int, countdown: int) -> None:
