@@ -1,10 +1,18 @@
-"""A per-device rate limit in Redis, in fixed one-minute windows.
+"""A per-device rate limit in Redis, in fixed one-minute windows, leased to each process in parts.
+
+Redis counts what it has granted in the device's window and never grants more than the limit in
+all. A process asks for up to ``lease`` requests at a time and spends them from its memory, so a
+busy kiosk costs one Redis call every ``lease`` requests instead of one a request (0.09 ms of the
+web process's CPU each, 5 % of a submission). The price: requests another process holds but does
+not spend are counted, so a device spread over P processes may be refused after ``limit - (P - 1) *
+(lease - 1)`` requests of a minute; a kiosk sends a few.
 
 It fails open: when Redis is unreachable kiosks keep submitting, because losing responses is worse
 than a moment without a limit.
 """
 
 import logging
+import threading
 import time
 
 from django.conf import settings
@@ -13,20 +21,55 @@ from django.core.cache import cache
 log = logging.getLogger(__name__)
 
 
-_COUNT = "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n"
+# KEYS[1]: the window's count of grants; ARGV: its time to live, the lease wanted, the limit.
+# Returns how many requests it grants (0: the limit is reached).
+_GRANT = """
+local granted = tonumber(redis.call('GET', KEYS[1]) or '0')
+local grant = math.min(tonumber(ARGV[2]), tonumber(ARGV[3]) - granted)
+if grant <= 0 then return 0 end
+if redis.call('INCRBY', KEYS[1], grant) == grant then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return grant
+"""
+
+_lock = threading.Lock()
+_held = {}  # (kind, key, window) -> requests granted to this process and not spent yet
+_held_window = None
 
 
-def allow(kind: str, key, limit: int | None = None) -> tuple[bool, int]:
+def allow(kind: str, key, limit: int | None = None, lease: int | None = None) -> tuple[bool, int]:
     """(allowed, seconds until the window ends)."""
     limit = limit or settings.KIOSK_RATE_LIMIT_PER_MINUTE
+    lease = max(1, min(lease or settings.KIOSK_RATE_LIMIT_LEASE, limit))
     now = int(time.time())
     window, left = now // 60, 60 - now % 60
+    if _spend_held((kind, key, window), window):
+        return True, left
     cache_key = cache.make_and_validate_key(f"rate:{kind}:{key}:{window}")
     try:
-        # One round trip (Django's add + incr take three; a redis-py pipeline costs more CPU than
-        # they do): the count is a plain integer, as the cache stores integers.
-        count = cache._cache.get_client(cache_key, write=True).eval(_COUNT, 1, cache_key, 61)
+        # One round trip, by the client of Django's cache (a plain integer, as the cache stores them).
+        grant = cache._cache.get_client(cache_key, write=True).eval(_GRANT, 1, cache_key, 61, lease, limit)
     except Exception:  # noqa: BLE001 - any Redis failure: let the request through
         log.warning("rate limit skipped: Redis unavailable", exc_info=True)
         return True, 0
-    return count <= limit, left
+    if grant > 1:
+        with _lock:
+            _held[(kind, key, window)] = _held.get((kind, key, window), 0) + grant - 1
+    return grant > 0, left
+
+
+def _spend_held(held_key, window) -> bool:
+    global _held_window
+    with _lock:
+        if window != _held_window:  # a new minute: what was held for the last one is void
+            _held.clear()
+            _held_window = window
+        if _held.get(held_key, 0) > 0:
+            _held[held_key] -= 1
+            return True
+    return False
+
+
+def forget() -> None:
+    """Drop this process's held requests (tests: each starts with its own Redis counts empty)."""
+    with _lock:
+        _held.clear()

@@ -218,6 +218,8 @@ KIOSK_IDLE_SECONDS = env_int("KIOSK_IDLE_SECONDS", 90)
 KIOSK_THANKS_SECONDS = env_int("KIOSK_THANKS_SECONDS", 8)
 KIOSK_MAX_BODY_BYTES = env_int("KIOSK_MAX_BODY_BYTES", 64 * 1024)
 KIOSK_RATE_LIMIT_PER_MINUTE = env_int("KIOSK_RATE_LIMIT_PER_MINUTE", 120)
+# Requests of a device's minute a web process takes from Redis at once (fieldwork/ratelimit.py).
+KIOSK_RATE_LIMIT_LEASE = env_int("KIOSK_RATE_LIMIT_LEASE", 10)
 # A response that reaches the server this long after it was completed was queued offline: it is
 # stored (flagged if its quota is full) even where the quota's policy closes the survey.
 QUOTA_QUEUED_AFTER_SECONDS = env_int("QUOTA_QUEUED_AFTER_SECONDS", 120)

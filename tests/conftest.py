@@ -30,4 +30,7 @@ def _empty_cache():
     keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
     if keys:
         client.delete(*keys)
+    from fieldwork import ratelimit
+
+    ratelimit.forget()  # what this process holds of the rate limit's counts, in the keys just deleted
     yield
