@@ -1,4 +1,5 @@
-"""Headless Chromium (Debian's package) driven by Playwright, against pytest-django's live server.
+"""Headless Chromium (Debian's package) driven by Playwright, against pytest-django's live server
+serving the application that servers load (surveyapp/wsgi.py).
 
 Screenshots go to the git-ignored test-artifacts/ folder.
 """
@@ -6,6 +7,7 @@ Screenshots go to the git-ignored test-artifacts/ folder.
 import os
 import shutil
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -37,3 +39,20 @@ def chromium():
 def artifacts():
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    """pytest-django's live server serving ``surveyapp.wsgi.application`` (the kiosk API through its
+    own middleware chain, as gunicorn and granian serve it) behind the static files. Django's server
+    thread wraps a handler of its own in one for media files, which with no MEDIA_URL answers every
+    path itself: the project has no media files, so that wrapper gives way to the application. The
+    thread makes its handler when it starts, which the LiveServer waits for."""
+    from pytest_django.live_server_helper import LiveServer
+
+    from surveyapp.wsgi import application
+
+    with mock.patch("django.test.testcases._MediaFilesHandler", lambda _django_handler: application):
+        server = LiveServer("localhost")
+    yield server
+    server.stop()

@@ -87,6 +87,9 @@ def test_a_tablet_completes_responses_online_and_offline_and_each_is_stored_once
     shots.mkdir(exist_ok=True)
     context = chromium.new_context(viewport=TABLET, locale="vi-VN")
     page = context.new_page()
+    submissions = []
+    page.on("response", lambda answer: submissions.append(answer.all_headers())
+            if answer.url.endswith("/api/kiosk/v1/responses") else None)
     pair(page, live_server, survey["pairing_code"])
     page.screenshot(path=str(shots / "00-welcome.png"))
 
@@ -115,6 +118,9 @@ def test_a_tablet_completes_responses_online_and_offline_and_each_is_stored_once
     assert (first.version, second.version) == (7, 7)
     assert first < second
     assert all(r.seconds_taken is not None for r in Response.objects.all())
+    # answered by the kiosk API's own chain (surveyapp/wsgi.py): security headers, no cookie, no Vary
+    assert submissions and all(h["x-frame-options"] == "DENY" and "set-cookie" not in h and "vary" not in h
+                               for h in submissions), submissions
     context.close()
 
 
