@@ -5,7 +5,8 @@ all. A process asks for up to ``lease`` requests at a time and spends them from 
 busy kiosk costs one Redis call every ``lease`` requests instead of one a request (0.09 ms of the
 web process's CPU each, 5 % of a submission). The price: requests another process holds but does
 not spend are counted, so a device spread over P processes may be refused after ``limit - (P - 1) *
-(lease - 1)`` requests of a minute; a kiosk sends a few.
+(lease - 1)`` requests of a minute; a kiosk sends a few. While one thread of a process asks Redis
+for a device, the others ask for one request each, so a burst takes one lease, not one a request.
 
 It fails open: when Redis is unreachable kiosks keep submitting, because losing responses is worse
 than a moment without a limit.
@@ -33,6 +34,7 @@ return grant
 
 _lock = threading.Lock()
 _held = {}  # (kind, key, window) -> requests granted to this process and not spent yet
+_asking = {}  # (kind, key, window) -> this process's calls to Redis under way for it
 _held_window = None
 
 
@@ -42,22 +44,34 @@ def allow(kind: str, key, limit: int | None = None, lease: int | None = None) ->
     lease = max(1, min(lease or settings.KIOSK_RATE_LIMIT_LEASE, limit))
     now = int(time.time())
     window, left = now // 60, 60 - now % 60
-    if _spend_held((kind, key, window), window):
+    held_key = (kind, key, window)
+    wanted = _spend_held_or_ask(held_key, window, lease)
+    if wanted == 0:
         return True, left
     cache_key = cache.make_and_validate_key(f"rate:{kind}:{key}:{window}")
     try:
         # One round trip, by the client of Django's cache (a plain integer, as the cache stores them).
-        grant = cache._cache.get_client(cache_key, write=True).eval(_GRANT, 1, cache_key, 61, lease, limit)
+        grant = cache._cache.get_client(cache_key, write=True).eval(_GRANT, 1, cache_key, 61, wanted, limit)
     except Exception:  # noqa: BLE001 - any Redis failure: let the request through
         log.warning("rate limit skipped: Redis unavailable", exc_info=True)
+        grant = None
+    with _lock:
+        asking = _asking.get(held_key, 0) - 1
+        if asking > 0:
+            _asking[held_key] = asking
+        else:
+            _asking.pop(held_key, None)
+        if grant and grant > 1:
+            _held[held_key] = _held.get(held_key, 0) + grant - 1
+    if grant is None:
         return True, 0
-    if grant > 1:
-        with _lock:
-            _held[(kind, key, window)] = _held.get((kind, key, window), 0) + grant - 1
     return grant > 0, left
 
 
-def _spend_held(held_key, window) -> bool:
+def _spend_held_or_ask(held_key, window, lease) -> int:
+    """0 when a held request was spent; else how many to ask Redis for: the lease, or 1 while
+    another thread of this process is asking for this device already (a burst of one device's
+    requests would otherwise take a lease each)."""
     global _held_window
     with _lock:
         if window != _held_window:  # a new minute: what was held for the last one is void
@@ -65,8 +79,10 @@ def _spend_held(held_key, window) -> bool:
             _held_window = window
         if _held.get(held_key, 0) > 0:
             _held[held_key] -= 1
-            return True
-    return False
+            return 0
+        wanted = 1 if _asking.get(held_key) else lease
+        _asking[held_key] = _asking.get(held_key, 0) + 1
+        return wanted
 
 
 def forget() -> None:

@@ -56,3 +56,24 @@ def test_a_lease_of_one_asks_redis_for_every_request(clock):
     ratelimit.allow("kiosk", 10, limit=5, lease=1)
 
     assert granted_in_redis(10) == 2 and ratelimit._held == {}
+
+
+def test_a_burst_of_one_device_in_one_process_takes_one_lease_not_one_each(clock):
+    import threading
+
+    barrier = threading.Barrier(20)
+    answers = []
+
+    def send():
+        barrier.wait()
+        answers.append(ratelimit.allow("kiosk", 11, limit=120, lease=10)[0])
+
+    threads = [threading.Thread(target=send) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert answers == [True] * 20
+    # one lease of 10 while the others ask for 1 each: at most 10 + 19, never 20 leases of 10
+    assert granted_in_redis(11) <= 29 and ratelimit._asking == {}
