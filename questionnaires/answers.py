@@ -28,21 +28,22 @@ def _pack_one(definition: Definition, item, value):
     """The stored smallint for one answer; raises ValueError with a message for the citizen's data."""
     kind = item["kind"]
     if kind == "satisfaction":
+        if _is_whole(value) and (1 <= value <= 5 or (value == 0 and item.get("allow_na"))):
+            return value
         allowed = [1, 2, 3, 4, 5] + ([0] if item.get("allow_na") else [])
-        if not _is_whole(value) or value not in allowed:
-            raise ValueError(f"must be one of {', '.join(map(str, allowed))}")
-        return value
+        raise ValueError(f"must be one of {', '.join(map(str, allowed))}")
     if kind == "yesno":
         if value not in ("yes", "no"):
             raise ValueError("must be 'yes' or 'no'")
         return 1 if value == "yes" else 2
     if kind == "single":
-        codes = [o["code"] for o in item["options"]]
-        if not isinstance(value, str) or value not in codes:
+        number = definition.option_numbers[item["code"]].get(value) if isinstance(value, str) else None
+        if number is None:
+            codes = [o["code"] for o in item["options"]]
             raise ValueError(f"'{value}' is not an option: use one of {', '.join(codes)}")
-        return codes.index(value) + 1
+        return number
     if kind == "multiple":
-        return _pack_multiple(item, value)
+        return _pack_multiple(definition, item, value)
     if kind == "number":
         low, high = item.get("min", 0), item.get("max", SMALLINT_MAX)
         if not _is_whole(value) or not low <= value <= high:
@@ -51,20 +52,20 @@ def _pack_one(definition: Definition, item, value):
     raise AssertionError(kind)
 
 
-def _pack_multiple(item, value):
-    codes = [o["code"] for o in item["options"]]
+def _pack_multiple(definition, item, value):
+    numbers = definition.option_numbers[item["code"]]
     if not isinstance(value, list) or not value:
         raise ValueError("must be a non-empty list of options")
-    unknown = [v for v in value if not isinstance(v, str) or v not in codes]
+    unknown = [v for v in value if not isinstance(v, str) or v not in numbers]
     if unknown:
-        raise ValueError(f"{', '.join(map(str, unknown))} not an option: use {', '.join(codes)}")
+        raise ValueError(f"{', '.join(map(str, unknown))} not an option: use {', '.join(numbers)}")
     if len(set(value)) != len(value):
         raise ValueError("an option is chosen twice")
     if item.get("max_choices") and len(value) > item["max_choices"]:
         raise ValueError(f"at most {item['max_choices']} choices")
     mask = 0
     for v in value:
-        mask |= 1 << codes.index(v)
+        mask |= 1 << (numbers[v] - 1)
     return mask
 
 

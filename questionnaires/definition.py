@@ -216,6 +216,13 @@ class Definition:
         """Item code → 1-based slot in the stored ``smallint[]``."""
         return {item["code"]: i for i, item in enumerate(self.items, start=1)}
 
+    @cached_property
+    def option_numbers(self):
+        """Choice item code → {option code: its number from 1, in definition order}: the stored value
+        of a single choice, one more than the bit of a multiple choice (answers.pack_answers)."""
+        return {item["code"]: {option["code"]: n for n, option in enumerate(item["options"], start=1)}
+                for item in self.items if item["kind"] in ("single", "multiple")}
+
     def options(self, item):
         """The normalised options of an item, as the kiosk API shows them."""
         kind = item["kind"]
