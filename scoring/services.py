@@ -1,7 +1,9 @@
 """Score runs: requesting a recompute of a round (debounced), running it, and reading the result.
 
-Debouncing, in two layers:
+Debouncing, in three layers:
 
+* Each web process gathers its submissions' triggers and sends each round's once a batch, at most
+  ``SCORE_TRIGGER_BATCH_SECONDS`` after the commits (``_TriggerBatch``, ``score_run_trigger_soon``).
 * Redis key ``score-run-queued:<round>``, set with ``cache.add()`` by whoever queues a run and
   deleted by the worker that claims it. While it is there, a run that has not started yet exists and
   will see every response committed before it starts, so a trigger costs one Redis call and no query:
@@ -10,9 +12,10 @@ Debouncing, in two layers:
 * The database: at most one queued run per round (a partial unique constraint). A trigger that gets
   past the key inserts a queued run, or finds the queued one and leaves it alone.
 
-A run starts at least ``MIN_INTERVAL`` seconds after the round's previous run started (the task is
-enqueued with a countdown). Two runs of a round never run together (the partial unique constraint
-on "running"): a run claimed while another runs is left queued and tried again later.
+A run starts at least ``MIN_INTERVAL`` seconds after the round's previous run started, and up to
+``RUN_SPREAD`` more when it has to wait (the task is enqueued with a countdown). Two runs of a round
+never run together (the partial unique constraint on "running"): a run claimed while another runs
+is left queued and tried again later.
 """
 
 import functools
