@@ -9,6 +9,9 @@ then --requests more, and prints:
 
 * the CPU seconds of the process per request (Django, the view, the database and Redis clients: not
   PostgreSQL's or Redis's own work) and the wall time per request;
+* PostgreSQL's side, when the server runs on this machine: the CPU of the connection's backend
+  process per request, and the WAL records, bytes and flushes per request (pg_stat_wal, the whole
+  server: run it on a quiet machine);
 * how long a full garbage collection takes now, with the application's startup objects frozen
   (surveyapp/wsgi.py moves them to the permanent generation), and how long it would take with
   them unfrozen: a full collection holds the GIL, so no request of the process advances meanwhile.
@@ -39,6 +42,42 @@ def full_collection_ms():
     started = time.perf_counter()
     gc.collect()
     return (time.perf_counter() - started) * 1000
+
+
+class ServerSide:
+    """PostgreSQL's work for the requests: its backend's CPU (from /proc, when it runs here) and the WAL."""
+
+    WAL = "SELECT wal_records, wal_fpi, wal_bytes, wal_sync FROM pg_stat_wal"
+
+    def __init__(self):
+        from django.db import connection
+
+        self.connection = connection
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            self.stat = Path(f"/proc/{cursor.fetchone()[0]}/stat")
+        self.cpu, self.wal = self._cpu(), self._wal()
+
+    def _cpu(self):
+        try:
+            fields = self.stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the server runs elsewhere
+            return None
+        return int(fields[11]) / os.sysconf("SC_CLK_TCK"), int(fields[12]) / os.sysconf("SC_CLK_TCK")
+
+    def _wal(self):
+        with self.connection.cursor() as cursor:
+            cursor.execute(self.WAL)
+            return cursor.fetchone()
+
+    def report(self, requests):
+        cpu, wal = self._cpu(), self._wal()
+        records, fpi, size, syncs = (float(b - a) / requests for a, b in zip(self.wal, wal, strict=True))
+        backend = "not measured (it runs elsewhere)" if cpu is None else (
+            f"{1000 * (sum(cpu) - sum(self.cpu)) / requests:.2f} ms "
+            f"({1000 * (cpu[1] - self.cpu[1]) / requests:.2f} of it in the kernel)")
+        return (f"PostgreSQL a request: backend CPU {backend}; WAL {records:.1f} records ({fpi:.2f} full pages), "
+                f"{size:,.0f} bytes, {syncs:.2f} flushes")
 
 
 def main():
@@ -83,12 +122,14 @@ def main():
 
     for _ in range(args.warmup):
         submit()
+    server = ServerSide()
     cpu, wall = time.process_time(), time.perf_counter()
     for _ in range(args.requests):
         submit()
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     print(f"{args.requests:,} submissions after {args.warmup:,} to warm up: {1000 * cpu / args.requests:.2f} ms of "
           f"this process's CPU and {1000 * wall / args.requests:.2f} ms wall a request; answers {statuses}")
+    print(server.report(args.requests))
     now = full_collection_ms()
     tracked = len(gc.get_objects())
     gc.unfreeze()

@@ -48,7 +48,7 @@ def kiosk_api(view=None, *, remembered=False):
 
     def checked(request, *args, **kwargs):
         try:
-            kiosk = kiosk_authenticate(request.headers.get("Authorization"), remembered=remembered)
+            kiosk = kiosk_authenticate(request.META.get("HTTP_AUTHORIZATION"), remembered=remembered)
         except KioskAuthError as exc:
             return JsonResponse({"error": str(exc)}, status=exc.status)
         allowed, retry_after = ratelimit.allow("kiosk", kiosk.pk)
@@ -114,7 +114,7 @@ def responses(request, kiosk):
             return JsonResponse({"errors": exc.errors}, status=400)
         return JsonResponse({"error": "; ".join(m for ms in exc.errors.values() for m in ms), "errors": exc.errors},
                             status=exc.status)
-    return JsonResponse({"id": str(result.response.pk), "status": "stored"}, status=201 if result.created else 200)
+    return JsonResponse({"id": str(result.response_id), "status": "stored"}, status=201 if result.created else 200)
 
 
 @require_POST

@@ -11,7 +11,7 @@ from django.test import SimpleTestCase, TransactionTestCase
 
 from fieldwork.ids import uuid7
 from fieldwork.models import Response, Round
-from fieldwork.services import round_create
+from fieldwork.services import response_submit, round_create, smallint_array_literal
 from questionnaires.models import QuestionnaireVersion
 from tests.fieldwork.base import KioskTestCase
 
@@ -131,3 +131,39 @@ class NarrowingMigrationTests(TransactionTestCase):
         self.migrate("0005_kiosk_days")
         rows = old_response.objects.order_by("channel").values_list("started_at", "questionnaire_id")
         self.assertEqual(list(rows), [(submitted - datetime.timedelta(seconds=187), version.pk), (None, version.pk)])
+
+
+class SmallintArrayLiteralTests(SimpleTestCase):
+    def test_whole_numbers_and_unanswered_slots_are_written_in_postgresqls_text_form(self):
+        self.assertEqual(smallint_array_literal([4, None, 18, -1]), "{4,NULL,18,-1}")
+        self.assertEqual(smallint_array_literal([]), "{}")
+
+    def test_anything_but_a_whole_number_is_refused_rather_than_written(self):
+        with self.assertRaises(ValueError):
+            smallint_array_literal(["4}"])
+
+
+class SmallintArrayLiteralRoundTripTests(TransactionTestCase):
+    def test_postgresql_reads_the_text_form_as_the_same_array(self):
+        slots = [1, None, 5, None, 32767, -32768]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT %s::smallint[]", [smallint_array_literal(slots)])
+            self.assertEqual(cursor.fetchone()[0], slots)
+
+
+class FastPathResultTests(KioskTestCase):
+    def test_the_result_names_the_stored_id_and_makes_the_response_only_when_asked(self):
+        body = self.payload()
+
+        result = response_submit(unit=self.commune, kiosk=self.kiosk, payload=body)
+
+        self.assertEqual((str(result.response_id), result.created), (body["id"], True))
+        self.assertIsNone(result._response)  # the fast path stored it; no instance made yet
+        stored = Response.objects.get(pk=body["id"])
+        made = result.response
+        self.assertIs(result.response, made)
+        self.assertEqual(made, stored)
+        self.assertFalse(made._state.adding)
+        for field in ("round_id", "unit_id", "kiosk_id", "language", "seconds_taken", "submitted_at", "received_at",
+                      "answers", "texts", "dossier_hash", "over_quota"):
+            self.assertEqual(getattr(made, field), getattr(stored, field), field)
