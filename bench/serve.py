@@ -1,6 +1,7 @@
-"""The production-like setup a load run goes against: gunicorn, a Celery worker, PostgreSQL and Redis.
+"""The production setup a load run goes against: granian, a Celery worker and beat, PostgreSQL, Redis.
 
-    .venv/bin/python bench/serve.py [--database sipas_load] [--port 8100] [--workers 3] [--threads 4]
+    .venv/bin/python bench/serve.py [--database sipas_load] [--port 8100] [--workers 3] [--threads 2]
+    .venv/bin/python bench/serve.py --server gunicorn     # the alternative: gthread, 3 processes of 4 threads
 
 Serves the scratch database made by bench/synthetic.py (DATABASE_URL's server, else the machine's
 PostgreSQL on 127.0.0.1:5432) with Redis from REDIS_URL, else the machine's on 127.0.0.1:6379
@@ -10,13 +11,15 @@ surveyapp/settings.py), HTTPS assumed terminated by a proxy that sets X-Forwarde
 bench/load.py sends). It waits for /healthz, prints "ready" and runs until Ctrl-C or SIGTERM, then
 stops everything it started.
 
-Why gthread, 3 processes of 4 threads, on 2 cores: a request is Python work (one core per process
-under the GIL) with short waits on PostgreSQL and Redis in between. Three processes keep both cores
-busy while one waits and leave PostgreSQL its share; threads cover the waits within a process and
-keep the kiosks' connections alive. Sync workers serve one request at a time and close every
-connection: in alternating runs at 250 requests/s they fell behind (p50 0.85-1.6 s) where gthread
-kept up (p50 3.6-127 ms, the spread being the other work on the shared machine), for about the
-same CPU per request. Figures: the README, Benchmarks, Load.
+Why 3 processes of 2 threads on 2 cores: a request is Python work (one core per process under the
+GIL) with short waits on PostgreSQL and Redis in between. Three processes keep both cores busy
+while one waits and leave PostgreSQL its share; a second thread covers the waits within a process.
+granian (HTTP in Rust) costs about 0.16 ms of CPU a request where gunicorn's gthread workers cost
+about 0.7 ms more, so gunicorn tops out near 700 submissions a second on these cores. With
+gunicorn, sync workers serve one request at a time and close every connection: in alternating runs
+at 250 requests/s they fell behind (p50 0.85-1.6 s) where gthread kept up (p50 3.6-127 ms, the
+spread being the other work on the shared machine), for about the same CPU per request.
+Figures: the README, Benchmarks, Load.
 """
 
 import argparse
@@ -122,12 +125,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", default="sipas_load", help="database made by bench/synthetic.py")
     parser.add_argument("--port", type=int, default=8100)
-    parser.add_argument("--server", default="gunicorn", choices=["gunicorn", "granian"],
-                        help="the WSGI server (default %(default)s; granian: a server written in Rust, for comparison)")
+    parser.add_argument("--server", default="granian", choices=["granian", "gunicorn"],
+                        help="the WSGI server (default %(default)s, as deployed; gunicorn: the alternative)")
     parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
     parser.add_argument("--workers", type=int, default=3, help="web server processes (default %(default)s)")
-    parser.add_argument("--threads", type=int, default=4,
-                        help="threads a process (gthread, granian; default %(default)s)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads a process (granian's blocking threads, default 2; gunicorn's gthread, default 4)")
     parser.add_argument("--celery-concurrency", type=int, default=1)
     parser.add_argument("--celery-nice", type=int, default=10,
                         help="the Celery worker's and beat's niceness: score refreshes are background work and "
@@ -138,6 +141,8 @@ def main():
                         help="seconds between VACUUMs of the hot tables when the server's autovacuum is off "
                              "(0: never; default %(default)s)")
     args = parser.parse_args()
+    if args.threads is None:
+        args.threads = 2 if args.server == "granian" else 4
 
     env = environment(args.database)
     forget_queued(env)

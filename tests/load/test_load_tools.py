@@ -1,5 +1,5 @@
 """The load tools end to end, small: synthetic data in a scratch database, the production-like setup
-(gunicorn, Celery), a few seconds of kiosks over HTTP, and the check of every acknowledged id."""
+(granian, Celery), a few seconds of kiosks over HTTP, and the check of every acknowledged id."""
 
 import os
 import signal

@@ -1,7 +1,7 @@
 """Drill: PostgreSQL crashes and restarts while kiosks submit.
 
-A private PostgreSQL cluster (never the machine's), the app under gunicorn on it, and kiosks whose
-outboxes send responses over HTTP and resend each one (same id) until it is acknowledged. Midway
+A private PostgreSQL cluster (never the machine's), the app under granian (or gunicorn) on it, and
+kiosks whose outboxes send responses over HTTP and resend each one (same id) until it is acknowledged. Midway
 the server is stopped at once (``pg_ctl -m immediate``: no checkpoint, as a crash or a power cut)
 and started again. Afterwards every response is in the database exactly once, and every one that
 was acknowledged is there.
@@ -20,7 +20,7 @@ import uuid
 
 import psycopg2
 
-from tests.reliability.processes import ROOT, Outbox, PrivatePostgres, django_env, gunicorn
+from tests.reliability.processes import ROOT, Outbox, PrivatePostgres, django_env, web_server
 
 QUESTIONNAIRE = "sipas-2017"
 
@@ -65,7 +65,7 @@ def prepare(env):
     return round_id, tokens
 
 
-def run(responses_per_kiosk=300, crash_after=0.25, down_for=2.0, log=print):
+def run(responses_per_kiosk=300, crash_after=0.25, down_for=2.0, log=print, server="granian"):
     pg = PrivatePostgres()
     started = time.monotonic()
     try:
@@ -76,7 +76,7 @@ def run(responses_per_kiosk=300, crash_after=0.25, down_for=2.0, log=print):
                          CACHE_KEY_PREFIX=f"drill{drill}", KIOSK_RATE_LIMIT_PER_MINUTE="100000")
         round_id, tokens = prepare(env)
         log(f"private PostgreSQL on port {pg.port} ready in {time.monotonic() - started:.1f} s")
-        with gunicorn(env, workers=2) as site:
+        with web_server(env, workers=2, server=server) as site:
             outboxes = [Outbox(site, token, pause=0.25, deadline=120) for token in tokens]
             bodies = [[body(round_id) for _ in range(responses_per_kiosk)] for _ in tokens]
             senders = [threading.Thread(target=o.send_all, args=(b, 2)) for o, b in zip(outboxes, bodies, strict=True)]

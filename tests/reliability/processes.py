@@ -1,4 +1,4 @@
-"""Real processes for the fault drills: a private Redis, a private PostgreSQL, gunicorn, a Celery
+"""Real processes for the fault drills: a private Redis, a private PostgreSQL, the web server, a Celery
 worker, and a kiosk client that behaves like the kiosk's outbox.
 
 Everything here is started on its own free port and stopped by its own process id: the drills
@@ -146,20 +146,25 @@ def django_env(**overrides):
 
 
 @contextmanager
-def gunicorn(env, workers=2):
-    """The web app under gunicorn, as deployed; yields its base URL."""
+def web_server(env, workers=2, server="granian"):
+    """The web app under granian (as deployed, see the README's Deploying) or gunicorn (the
+    alternative it names); yields its base URL."""
     port = free_port()
+    if server == "granian":
+        command = ["granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
+                   "--workers", str(workers), "--blocking-threads", "2", "--log-level", "warning",
+                   "surveyapp.wsgi:application"]
+    else:
+        command = ["gunicorn", "surveyapp.wsgi", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+                   "--timeout", "60", "--graceful-timeout", "3", "--log-level", "warning"]
     log = tempfile.TemporaryFile()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "surveyapp.wsgi", "--workers", str(workers), "--bind",
-         f"127.0.0.1:{port}", "--timeout", "60", "--graceful-timeout", "3", "--log-level", "warning"],
-        env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    proc = subprocess.Popen([sys.executable, "-m", *command], env=env, cwd=ROOT, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        wait_until(lambda: port_answers(port) or proc.poll() is not None, 60, "gunicorn")
+        wait_until(lambda: port_answers(port) or proc.poll() is not None, 60, server)
         if proc.poll() is not None:
             log.seek(0)
-            raise RuntimeError(f"gunicorn exited: {log.read().decode(errors='replace')[-3000:]}")
+            raise RuntimeError(f"{server} exited: {log.read().decode(errors='replace')[-3000:]}")
         yield f"http://127.0.0.1:{port}"
     finally:
         stop(proc)

@@ -1,5 +1,5 @@
 """Drill: the same response sent at once by two kiosks' queues and by a retrying client, over real
-HTTP against gunicorn (four processes, so the copies meet in the database, not in one process).
+HTTP against granian (four processes, so the copies meet in the database, not in one process).
 
 What the API answers today: the first copy to commit gets 201; every other copy of the same
 content, from either kiosk of the unit, gets 200 with the same body (``{"id", "status": "stored"}``),
@@ -21,7 +21,7 @@ from questionnaires.services import definition_files, questionnaire_load_file
 from scoring.models import ScorePending
 from tests.base import make_unit
 from tests.fieldwork.base import full_answers
-from tests.reliability.processes import django_env, gunicorn, post_json
+from tests.reliability.processes import django_env, post_json, web_server
 from tests.workers import database_url_for_tests
 from units.models import Unit
 
@@ -47,9 +47,9 @@ def test_one_response_sent_by_two_kiosks_queues_and_a_retrying_client_at_once_is
     # (its outbox restored from A's backup): 24 copies released together.
     senders = ["A"] * 16 + ["B"] * 8
     answers = []
-    with gunicorn(env, workers=4) as site:
+    with web_server(env, workers=4) as site:
         url = f"{site}/api/kiosk/v1/responses"
-        post_json(url, {}, tokens["A"])  # (every gunicorn process has started)
+        post_json(url, {}, tokens["A"])  # (every server process has started)
         start = threading.Barrier(len(senders))
 
         def send(kiosk):

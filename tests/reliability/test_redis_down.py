@@ -1,6 +1,6 @@
 """Drill: Redis (cache and broker) goes down while kiosks submit, and comes back empty.
 
-gunicorn and a Celery worker run against the test database and a private redis-server of this
+granian and a Celery worker run against the test database and a private redis-server of this
 drill (never the machine's shared Redis). While it is down every kiosk submission is stored and
 answered at once (the rate limit fails open, the score trigger falls back on the database), the
 health check says 503. When it is back, empty (as after a crash without persistence: the queued
@@ -32,9 +32,9 @@ from tests.reliability.processes import (
     celery_call,
     celery_worker,
     django_env,
-    gunicorn,
     post_json,
     wait_until,
+    web_server,
 )
 from tests.workers import database_url_for_tests
 
@@ -66,7 +66,7 @@ def test_with_redis_down_kiosks_keep_submitting_and_scores_catch_up_when_it_retu
     env = django_env(DATABASE_URL=database_url_for_tests(), REDIS_URL=redis.url, CELERY_QUEUE=f"drill{drill}",
                      CACHE_KEY_PREFIX=f"drill{drill}")
     try:
-        with gunicorn(env) as site, ExitStack() as workers:
+        with web_server(env) as site, ExitStack() as workers:
             # Redis up: five responses, then a worker scores them.
             outbox = Outbox(site, token)
             outbox.send_all([kiosk_body(survey_round) for _ in range(5)], threads=1)

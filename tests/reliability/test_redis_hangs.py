@@ -1,5 +1,5 @@
 """Drill: Redis hangs (it accepts connections and never answers: an overloaded server, a network
-that drops packets) while kiosks submit over gunicorn.
+that drops packets) while kiosks submit over granian.
 
 Without timeouts a submission that asks for a score run waited for ever on the broker and on the
 result store. With the settings' socket timeouts every submission is stored and answered within a
@@ -19,7 +19,7 @@ from fieldwork.models import Response
 from scoring.models import ScoreRun
 from tests.fieldwork.base import full_answers
 from tests.reliability.drill_data import drill_round
-from tests.reliability.processes import django_env, gunicorn, post_json
+from tests.reliability.processes import django_env, post_json, web_server
 from tests.workers import database_url_for_tests
 
 
@@ -53,7 +53,7 @@ def test_with_redis_hanging_every_submission_is_stored_and_answered_within_secon
                      CELERY_QUEUE=f"drill{uuid.uuid4().hex[:8]}")
     timings = []
     try:
-        with gunicorn(env, workers=2) as site:
+        with web_server(env, workers=2) as site:
             for _ in range(4):
                 now = timezone.now()
                 body = {"id": str(uuid.uuid4()), "round": survey_round.pk, "questionnaire": "sipas-2017",
