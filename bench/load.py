@@ -13,11 +13,12 @@ most quiet), each at most --kiosk-max per second (under the per-device limit of 
 requests a second and measures each latency from its scheduled time, so a server falling behind
 shows in the figures (no coordinated omission). The first --warmup seconds are not counted.
 
-It prints accepted/s every 5 s (with the window's p99, slowest answer and slowest fdatasync of the
-disk probe, see bench/disk.py), then accepted/s over the run, latency p50/p95/p99/max, the count of
-each status and error, and the check against the database: every acknowledged (201) id is stored
-exactly once, and no stored row of the run lacks an acknowledgement (or it is named: a request
-whose answer was lost after the commit, which the kiosk's retry would turn into a 200).
+It prints accepted/s every 5 s (with the window's p99, slowest answer, slowest fdatasync of the
+disk probe, see bench/disk.py, and how late the generator's own event loop woke), then accepted/s
+over the run, latency p50/p95/p99/max, the generator's own delays, the count of each status and
+error, and the check against the database: every acknowledged (201) id is stored exactly once, and
+no stored row of the run lacks an acknowledgement (or it is named: a request whose answer was lost
+after the commit, which the kiosk's retry would turn into a 200).
 """
 
 import argparse
@@ -38,6 +39,8 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 
 from fieldwork.ids import uuid7  # noqa: E402  (no Django: a plain module)
+
+LAG_EVERY = 0.005  # seconds between the event loop's lag probes
 
 VIETNAM = timezone(timedelta(hours=7))
 
@@ -101,6 +104,8 @@ class Run:
         self.watch = None  # called every 5 s (to follow the server's processes)
         self.disk = None  # a bench.disk.DiskProbe running beside the load, if any
         self.last_done = 0.0
+        self.lags = []  # how late the event loop woke for a timer, every LAG_EVERY seconds (see lag_probe)
+        self._lag_mark = 0
 
     def stamp(self):
         second = int(time.time())
@@ -175,6 +180,17 @@ class Run:
         if writer is not None:
             writer.close()
 
+    async def lag_probe(self):
+        """The generator's own delay: how late its event loop wakes for a timer. Every latency it
+        measures includes such a delay, which is the generator waiting for a core (it shares the
+        machine with the server), not the server answering late."""
+        while True:
+            before = time.perf_counter()
+            await asyncio.sleep(LAG_EVERY)
+            late = time.perf_counter() - before - LAG_EVERY
+            if before >= self.counting_from:
+                self.lags.append(late)
+
     async def progress(self):
         """Every 5 s: the accepted rate, and the p99 and the slowest answer of the window, so that a
         stall shows when it happened (beside the disk probe's slowest fdatasync)."""
@@ -194,6 +210,8 @@ class Run:
         if self.disk is not None:
             disk = self.disk.slowest_between(time.time() - (now - last_time), time.time())
             slowest += f"disk {disk:6.1f} ms  " if disk is not None else ""
+        lags, self._lag_mark = self.lags[self._lag_mark:], len(self.lags)
+        slowest += f"loop late {max(lags) * 1000:5.1f} ms  " if lags else ""
         print(f"  {now - self.started:5.0f} s  {datetime.now(UTC):%H:%M:%S}  "
               f"{(count - last_count) / max(now - last_time, 1e-9):7.0f} accepted/s  {slowest}({count:,} so far)",
               flush=True)
@@ -205,9 +223,10 @@ class Run:
         self.stop_at = self.counting_from + self.args.duration
         self.wall_start = datetime.now(UTC)
         tasks = [asyncio.create_task(self.connection()) for _ in range(self.args.connections)]
-        watcher = asyncio.create_task(self.progress())
+        watchers = [asyncio.create_task(self.progress()), asyncio.create_task(self.lag_probe())]
         await asyncio.gather(*tasks)
-        watcher.cancel()
+        for watcher in watchers:
+            watcher.cancel()
         self.print_window()  # the last window: the end of the run and its stragglers
         self.wall_end = datetime.now(UTC)
 
@@ -371,6 +390,11 @@ def main():
         if worst > 50:
             print(f"note: the disk stalled for up to {worst:.0f} ms during the run, and every commit in flight "
                   "waited for it: no p99 under 50 ms can be expected from this run (bench/disk.py)")
+    lags = sorted(run.lags)
+    if lags:
+        print(f"generator's own delay (its event loop woke late for a {LAG_EVERY * 1000:.0f} ms timer, counted part): "
+              f"p50 {percentile(lags, 50) * 1000:.1f} ms, p99 {percentile(lags, 99) * 1000:.1f} ms, "
+              f"max {lags[-1] * 1000:.1f} ms; the latencies above include such delays")
     print(f"generator CPU: {cpu_used:.1f} s ({100 * cpu_used / (args.duration + args.warmup):.0f} % of one core)")
 
     used = {name: sum(seconds - server_before[name].get(pid, 0.0) for pid, seconds in pids.items())

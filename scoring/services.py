@@ -3,7 +3,8 @@
 Debouncing, in three layers:
 
 * Each web process gathers its submissions' triggers and sends each round's once a batch, at most
-  ``SCORE_TRIGGER_BATCH_SECONDS`` after the commits (``_TriggerBatch``, ``score_run_trigger_soon``).
+  ``SCORE_TRIGGER_BATCH_SECONDS`` after the commits (``_TriggerBatch``, ``score_run_trigger_soon``),
+  the batch's Redis keys (below) in one round trip.
 * Redis key ``score-run-queued:<round>``, set with ``cache.add()`` by whoever queues a run and
   deleted by the worker that claims it. While it is there, a run that has not started yet exists and
   will see every response committed before it starts, so a trigger costs one Redis call and no query:
@@ -50,6 +51,7 @@ MIN_INTERVAL = 60  # seconds between the starts of two runs of a round
 # 20-50 ms to 0.4-1.2 s during it). Spread out, the same work is a trickle.
 RUN_SPREAD = 20
 QUEUED_KEY_TTL = 90  # seconds; longer than MIN_INTERVAL + RUN_SPREAD, so the key outlives its countdown
+REDIS_UNAVAILABLE = "redis-unavailable"  # a batch's answer for a key when Redis did not answer
 STALE_QUEUED = timedelta(minutes=10)  # a queued run this old lost its task (broker down): enqueue it again
 ERROR_LINES = 12  # of the traceback, kept in ScoreRun.error
 # Runs that count every response again; the others add the changes since the last count (the
@@ -76,11 +78,11 @@ def _queued_key(round_id) -> str:
 # Requesting a run
 
 
-def score_run_trigger(round_id: int, reason: str) -> None:
+def score_run_trigger(round_id: int, reason: str, *, key_claimed=None) -> None:
     """``score_run_request`` for callers that must never fail because of it (a citizen's submission,
     an exclusion): Redis, the database or the broker being down is logged, and the beat catches up."""
     try:
-        score_run_request(round_id=round_id, reason=reason)
+        score_run_request(round_id=round_id, reason=reason, key_claimed=key_claimed)
     except Exception:
         logger.exception("could not request a score run of round %s (%s)", round_id, reason)
 
@@ -114,8 +116,10 @@ class _TriggerBatch:
         with self._lock:
             reasons, self._reasons, self._timer = self._reasons, {}, None
         try:
+            # The rounds' Redis keys in one round trip (a national load touches every round each second).
+            claimed = _claim_queued_keys(reasons)
             for round_id, reason in reasons.items():
-                score_run_trigger(round_id, reason)
+                score_run_trigger(round_id, reason, key_claimed=claimed.get(round_id))
         finally:
             connections.close_all()  # this thread's own database connection, if it opened one
 
@@ -137,16 +141,22 @@ def score_run_trigger_soon(round_id: int, reason: str) -> None:
         _trigger_batch.add(round_id, reason, delay)
 
 
-def score_run_request(*, round_id: int, reason: str) -> ScoreRun | None:
+def score_run_request(*, round_id: int, reason: str, key_claimed=None) -> ScoreRun | None:
     """Make sure a run of the round is queued; returns it, or None when the Redis key says one is.
 
     The task is enqueued once per queued run, after the commit, with a countdown that keeps runs of a
-    round at least ``MIN_INTERVAL`` seconds apart.
+    round at least ``MIN_INTERVAL`` seconds apart. ``key_claimed``: the caller has already tried to
+    set the round's key (``_claim_queued_keys``): True it did, False it was there, REDIS_UNAVAILABLE
+    Redis did not answer; None: try here.
     """
     key = _queued_key(round_id)
     key_set = False
     try:
-        if not cache.add(key, reason, timeout=QUEUED_KEY_TTL):
+        if key_claimed is REDIS_UNAVAILABLE:
+            raise ConnectionError("Redis did not answer this batch of triggers")
+        if key_claimed is None:
+            key_claimed = cache.add(key, reason, timeout=QUEUED_KEY_TTL)
+        if not key_claimed:
             return None  # a run is queued and has not started: it will see this change
         key_set = True
     except Exception:
@@ -156,6 +166,27 @@ def score_run_request(*, round_id: int, reason: str) -> ScoreRun | None:
     except Exception:
         _forget_key(key)  # no run stands behind the key
         raise
+
+
+def _claim_queued_keys(reasons: dict) -> dict:
+    """``cache.add`` of the rounds' queued-run keys in one Redis round trip: {round id: True when
+    this call set the key, False when it was there}, or ``REDIS_UNAVAILABLE`` for each when Redis
+    did not answer (each round is then requested by the database alone, as ``score_run_request``
+    does without Redis, with no second wait for Redis)."""
+    if len(reasons) < 2:
+        return {}  # nothing to save: score_run_request asks for the one key itself
+    keys = {round_id: cache.make_and_validate_key(_queued_key(round_id)) for round_id in reasons}
+    try:
+        client = cache._cache.get_client(next(iter(keys.values())), write=True)
+        pipeline = client.pipeline(transaction=False)
+        for round_id, key in keys.items():
+            # As Django's RedisCache.add stores a value: serialized by the cache, set only if absent.
+            pipeline.set(key, cache._cache._serializer.dumps(reasons[round_id]), nx=True, ex=QUEUED_KEY_TTL)
+        answers = pipeline.execute()
+    except Exception:
+        logger.warning("Redis unavailable: debouncing score runs of %s rounds by the database only", len(keys))
+        return dict.fromkeys(keys, REDIS_UNAVAILABLE)
+    return {round_id: bool(answer) for round_id, answer in zip(keys, answers, strict=True)}
 
 
 def _queue_run(round_id, reason, resend) -> ScoreRun:
