@@ -150,19 +150,17 @@ def score_run_request(*, round_id: int, reason: str, key_claimed=None) -> ScoreR
     Redis did not answer; None: try here.
     """
     key = _queued_key(round_id)
-    key_set = False
-    try:
-        if key_claimed is REDIS_UNAVAILABLE:
-            raise ConnectionError("Redis did not answer this batch of triggers")
-        if key_claimed is None:
+    if key_claimed is None:
+        try:
             key_claimed = cache.add(key, reason, timeout=QUEUED_KEY_TTL)
-        if not key_claimed:
-            return None  # a run is queued and has not started: it will see this change
-        key_set = True
-    except Exception:
+        except Exception:
+            key_claimed = REDIS_UNAVAILABLE
+    if key_claimed is REDIS_UNAVAILABLE:
         logger.warning("Redis unavailable: debouncing score runs of round %s by the database only", round_id)
+    elif not key_claimed:
+        return None  # a run is queued and has not started: it will see this change
     try:
-        return _queue_run(round_id, reason, resend=key_set)
+        return _queue_run(round_id, reason, resend=key_claimed is True)
     except Exception:
         _forget_key(key)  # no run stands behind the key
         raise
@@ -173,11 +171,9 @@ def _claim_queued_keys(reasons: dict) -> dict:
     this call set the key, False when it was there}, or ``REDIS_UNAVAILABLE`` for each when Redis
     did not answer (each round is then requested by the database alone, as ``score_run_request``
     does without Redis, with no second wait for Redis)."""
-    if len(reasons) < 2:
-        return {}  # nothing to save: score_run_request asks for the one key itself
     keys = {round_id: cache.make_and_validate_key(_queued_key(round_id)) for round_id in reasons}
     try:
-        client = cache._cache.get_client(next(iter(keys.values())), write=True)
+        client = cache._cache.get_client(write=True)  # the server Django writes its keys to
         pipeline = client.pipeline(transaction=False)
         for round_id, key in keys.items():
             # As Django's RedisCache.add stores a value: serialized by the cache, set only if absent.
