@@ -15,11 +15,10 @@ Why 3 processes of 2 threads on 2 cores: a request is Python work (one core per 
 GIL) with short waits on PostgreSQL and Redis in between. Three processes keep both cores busy
 while one waits and leave PostgreSQL its share; a second thread covers the waits within a process.
 granian (HTTP in Rust) took 0.90 ms of the web processes' CPU a submission at 800/s where gunicorn's
-gthread workers took 1.12 ms (the README, Benchmarks, Load). With
-gunicorn, sync workers serve one request at a time and close every connection: in alternating runs
-at 250 requests/s they fell behind (p50 0.85-1.6 s) where gthread kept up (p50 3.6-127 ms, the
-spread being the other work on the shared machine), for about the same CPU per request.
-Figures: the README, Benchmarks, Load.
+gthread workers took 1.12 ms. With gunicorn, sync workers serve one request at a time and close
+every connection: in alternating runs at 250 requests/s they fell behind (p50 0.85-1.6 s) where
+gthread kept up (p50 3.6-127 ms, the spread being the other work on the shared machine), for about
+the same CPU per request. Figures: the README, Benchmarks, Load.
 """
 
 import argparse
