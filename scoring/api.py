@@ -9,7 +9,7 @@ from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
 from fieldwork.models import Round
-from scoring.services import api_token_user, scores_for_api, scores_withheld
+from scoring.services import api_token_user, scores_for_api
 from units import access
 from units.models import Unit
 
@@ -41,7 +41,8 @@ def unit_scores(request, round_id, unit_code):
     if (survey_round is None or unit is None or not unit.path.startswith(survey_round.unit.path)
             or not access.user_can(user, unit, access.SCORES)):
         return _json({"error": "not found"}, status=404)
-    body = scores_for_api(survey_round=survey_round, unit=unit)
+    body = scores_for_api(survey_round=survey_round, unit=unit,
+                          whole_round=access.user_can(user, survey_round.unit, access.SCORES))
     if body is None:
         return _json({"error": "no scores computed yet"}, status=404)
-    return _json(scores_withheld(body, minimum=survey_round.questionnaire.min_responses))
+    return _json(body)

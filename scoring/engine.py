@@ -53,7 +53,7 @@ from django.db import connection, transaction
 from django.db.models import Count
 
 from fieldwork.models import Dossier, DossierList, Exclusion, Response, Round
-from scoring import formulas
+from scoring import disclosure, formulas
 from scoring.models import ScorePending, UnitCounts, UnitScore
 from units.models import PATH_SEPARATOR, Unit
 
@@ -75,6 +75,7 @@ class UnitResult:
     items: dict
     indicators: dict
     expectations: list
+    withheld: str = ""  # scoring.disclosure: TOO_FEW, PROTECTS, or "" (shown)
     rank: int | None = None
     rank_of: int | None = None
     change_points: float | None = None
@@ -87,7 +88,8 @@ class RoundResult:
     responses_used: int = 0
     full: bool = True  # every response counted again and every unit returned
     removed: list = field(default_factory=list)  # incremental: touched units left without responses
-    rank_updates: dict = field(default_factory=dict)  # incremental: {unit: (rank, rank_of, change_places)}
+    # incremental: {unit: Published} of untouched units whose withholding, rank or change moved
+    published_updates: dict = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -652,7 +654,8 @@ def _compute_round(survey_round: Round, progress=None, *, full=True) -> RoundRes
 
     ``full=True`` counts every response and returns every unit. ``full=False`` adds only the
     changes since the last count and returns only the units they touched (with ``removed``: touched
-    units left without responses, and ``rank_updates``: untouched siblings whose rank moved); it
+    units left without responses, and ``published_updates``: untouched units whose withholding,
+    rank or change moved); it
     counts in full when there is nothing stored to add to."""
     survey_round = Round.objects.select_related("questionnaire", "unit").get(pk=survey_round.pk)
     counters = Counters(survey_round.questionnaire.parsed)
@@ -687,16 +690,13 @@ def _compute_round(survey_round: Round, progress=None, *, full=True) -> RoundRes
         ))
         if progress:
             progress(done, len(unit_ids))
+    removed = [] if full else sorted(touched - set(unit_ids))
+    updates = _publish(results, removed, tree, survey_round, minimum, incremental=not full)
     if full:
-        _rank(results, tree)
-        _change(results, survey_round)
         top = totals.get(survey_round.unit_id)
         return RoundResult(units=results, responses_used=top[0] if top else 0)
-    removed = sorted(touched - set(unit_ids))
-    rank_updates = _rank_touched(results, removed, tree, survey_round)
-    _change(results, survey_round)
     return RoundResult(units=results, responses_used=_responses_used(survey_round, totals), full=False,
-                       removed=removed, rank_updates=rank_updates)
+                       removed=removed, published_updates=updates)
 
 
 def _responses_used(survey_round, totals):
@@ -706,80 +706,67 @@ def _responses_used(survey_round, totals):
     return next(iter(top), 0)
 
 
-def _rank(results, tree):
-    """Rank among siblings (same parent) by headline, highest first; the round's unit has none."""
+PUBLISHED = ("enough", "withheld", "rank", "rank_of", "change_points", "change_places")
+
+
+def _publish(results, removed, tree, survey_round, minimum, *, incremental):
+    """What may be shown of every unit of the round, decided over the whole tree at once: which
+    units are withheld (``scoring.disclosure``), ranks among shown siblings, and the change since
+    the previous round where both figures are shown. ``enough`` is stored as "figures shown".
+
+    Sets these on ``results``; a refresh also reads the stored units it did not touch (their
+    withholding and ranks move with their siblings') and returns {unit: values in ``PUBLISHED``
+    order} of those whose values moved, for the store to update."""
+    new = {r.unit_id: r for r in results}
+    stored = {}
+    if incremental:
+        rows = (UnitScore.objects.filter(round=survey_round).exclude(unit_id__in=[*new, *removed])
+                .values_list("unit_id", "n", "headline", *PUBLISHED))
+        stored = {row[0]: row for row in rows}
+    n = {u: r.n for u, r in new.items()} | {u: row[1] for u, row in stored.items()}
+    headline = {u: r.headline for u, r in new.items()} | {u: row[2] for u, row in stored.items()}
+    withheld = disclosure.withheld_units(n, tree.parents, minimum)
     by_parent = defaultdict(dict)
-    for result in results:
-        if result.unit_id != tree.top.id:
-            by_parent[tree.parents.get(result.unit_id)][result.unit_id] = result.headline if result.enough else None
+    for unit_id in n:
+        if unit_id != tree.top.id:
+            by_parent[tree.parents.get(unit_id)][unit_id] = headline[unit_id] if unit_id not in withheld else None
     ranks = {}
     for siblings in by_parent.values():
         ranked = formulas.competition_ranks(siblings)
         ranks.update({unit_id: (rank, len(ranked)) for unit_id, rank in ranked.items()})
-    for result in results:
-        result.rank, result.rank_of = ranks.get(result.unit_id, (None, None))
-
-
-def _rank_touched(results, removed, tree, survey_round):
-    """Ranks in the sibling groups the changes touched, from the new figures of the touched units
-    and the stored ones of their siblings. Returns {unit: (rank, rank_of, change_places)} for the
-    untouched siblings whose place moved."""
-    new = {r.unit_id: r for r in results if r.unit_id != tree.top.id}
-    parents = {tree.parents.get(u) for u in [*new, *removed] if u != tree.top.id}
-    stored = {
-        unit_id: (headline if enough else None, rank, rank_of)
-        for unit_id, headline, enough, rank, rank_of in UnitScore.objects.filter(
-            round=survey_round, unit__parent_id__in=[p for p in parents if p is not None]
-        ).values_list("unit_id", "headline", "enough", "rank", "rank_of")
-        if unit_id not in new and unit_id not in removed
-    }
-    by_parent = defaultdict(dict)
-    for unit_id, (headline, _rank, _of) in stored.items():
-        by_parent[tree.parents.get(unit_id)][unit_id] = headline
+    before = _previous_figures(survey_round)
+    published = {}
+    for unit_id in n:
+        shown = unit_id not in withheld
+        rank, rank_of = ranks.get(unit_id, (None, None))
+        old_headline, old_rank = before.get(unit_id, (None, None)) if shown else (None, None)
+        now = headline[unit_id]
+        points = now - old_headline if now is not None and old_headline is not None else None
+        places = old_rank - rank if rank is not None and old_rank is not None else None
+        published[unit_id] = (shown, withheld.get(unit_id, ""), rank, rank_of, points, places)
     for unit_id, result in new.items():
-        by_parent[tree.parents.get(unit_id)][unit_id] = result.headline if result.enough else None
-    ranks = {}
-    for siblings in by_parent.values():
-        ranked = formulas.competition_ranks(siblings)
-        ranks.update({unit_id: (rank, len(ranked)) for unit_id, rank in ranked.items()})
-    for result in new.values():
-        result.rank, result.rank_of = ranks.get(result.unit_id, (None, None))
-    moved = {u: ranks.get(u, (None, None)) for u, (_h, rank, of) in stored.items()
-             if ranks.get(u, (None, None)) != (rank, of)}
-    previous = _previous_ranks(survey_round, moved)
-    return {u: (rank, of, previous[u] - rank if previous.get(u) is not None and rank is not None else None)
-            for u, (rank, of) in sorted(moved.items())}
-
-
-def _previous_ranks(survey_round, unit_ids):
-    previous = previous_round(survey_round) if unit_ids else None
-    if previous is None:
-        return {}
-    return dict(UnitScore.objects.filter(round=previous, unit_id__in=list(unit_ids)).values_list("unit_id", "rank"))
+        for name, value in zip(PUBLISHED, published[unit_id], strict=True):
+            setattr(result, name, value)
+    return {u: published[u] for u, row in stored.items() if tuple(row[3:]) != published[u]}
 
 
 def previous_round(survey_round: Round):
-    """The latest earlier round of the same questionnaire family over the same unit, if any."""
+    """The latest earlier round of the same questionnaire family over the same unit that was opened
+    (a draft, or a round never opened, has no figures to compare with)."""
     def started(r):
         return r.opened_at or r.created_at
 
     candidates = (Round.objects.filter(questionnaire__family=survey_round.questionnaire.family,
-                                       unit_id=survey_round.unit_id)
-                  .exclude(pk=survey_round.pk))
+                                       unit_id=survey_round.unit_id, opened_at__isnull=False)
+                  .exclude(status=Round.Status.DRAFT).exclude(pk=survey_round.pk))
     earlier = [r for r in candidates if (started(r), r.pk) < (started(survey_round), survey_round.pk)]
     return max(earlier, key=lambda r: (started(r), r.pk), default=None)
 
 
-def _change(results, survey_round):
+def _previous_figures(survey_round):
+    """{unit: (headline, rank)} of the previous round's shown units."""
     previous = previous_round(survey_round)
     if previous is None:
-        return
-    stored = {s.unit_id: s for s in UnitScore.objects.filter(round=previous)}
-    for result in results:
-        before = stored.get(result.unit_id)
-        if before is None:
-            continue
-        if before.headline is not None and result.headline is not None:
-            result.change_points = result.headline - before.headline
-        if before.rank is not None and result.rank is not None:
-            result.change_places = before.rank - result.rank
+        return {}
+    rows = UnitScore.objects.filter(round=previous, enough=True).values_list("unit_id", "headline", "rank")
+    return {unit_id: (headline, rank) for unit_id, headline, rank in rows}

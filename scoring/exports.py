@@ -26,6 +26,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from fieldwork.models import Exclusion, Response, Round
+from scoring import disclosure
 from scoring.models import UnitScore
 from surveyapp.spreadsheet import safe_cell
 from units.models import PATH_SEPARATOR, Unit
@@ -69,8 +70,10 @@ def subtree_scores(*, survey_round: Round, unit: Unit):
             .select_related("unit").order_by("unit__path"))
 
 
-def not_enough_note(n: int, minimum: int) -> str:
+def not_enough_note(n: int, minimum: int, withheld: str = "") -> str:
     """Why a unit's figures are left out (in the active language)."""
+    if withheld == disclosure.PROTECTS:
+        return disclosure.protects_text(n)
     return _("Not enough responses: %(n)s, at least %(minimum)s needed; figures not shown.") % {
         "n": n, "minimum": minimum}
 
@@ -96,10 +99,11 @@ class ScoreTables:
                            "indicators": self.indicator_headers()}
         self._notes = {}
 
-    def note(self, n):
-        if n not in self._notes:
-            self._notes[n] = not_enough_note(n, self.minimum)
-        return self._notes[n]
+    def note(self, score):
+        key = (score.n, score.withheld)
+        if key not in self._notes:
+            self._notes[key] = not_enough_note(score.n, self.minimum, score.withheld)
+        return self._notes[key]
 
     # -- units ------------------------------------------------------------------------------
 
@@ -117,7 +121,7 @@ class ScoreTables:
         unit = score.unit
         identity = [unit.code, unit.name, parent_code(unit), str(self.levels.get(unit.level, unit.level)), score.n]
         if not score.enough:
-            return identity + [None] * (4 + len(self.factors) + 4) + [self.note(score.n)]
+            return identity + [None] * (4 + len(self.factors) + 4) + [self.note(score)]
         return identity + [
             score.headline, score.headline_low, score.headline_high, score.weighted_headline,
             *[(score.factors.get(code) or {}).get("value") for code, _name in self.factors],
@@ -137,7 +141,7 @@ class ScoreTables:
         unit = score.unit
         if not score.enough:
             return [[unit.code, unit.name, None, None, None, None, None, None, None, None,
-                     self.note(score.n)]]
+                     self.note(score)]]
         rows = []
         for item in self.satisfaction:
             figures = score.items.get(item["code"]) or {}
@@ -158,7 +162,7 @@ class ScoreTables:
     def indicator_rows(self, score: UnitScore):
         unit = score.unit
         if not score.enough:
-            return [[unit.code, unit.name, None, None, None, None, None, None, self.note(score.n)]]
+            return [[unit.code, unit.name, None, None, None, None, None, None, self.note(score)]]
         rows = []
         for item in self.indicators:
             shares = score.indicators.get(item["code"]) or {}
@@ -182,7 +186,7 @@ class ScoreTables:
     def item_matrix_row(self, score: UnitScore):
         unit = score.unit
         if not score.enough:
-            return [unit.code, unit.name, score.n, *[None] * len(self.satisfaction), self.note(score.n)]
+            return [unit.code, unit.name, score.n, *[None] * len(self.satisfaction), self.note(score)]
         return [unit.code, unit.name, score.n,
                 *[(score.items.get(item["code"]) or {}).get("rate") for item in self.satisfaction], None]
 
@@ -197,7 +201,7 @@ class ScoreTables:
         columns = [(item["code"], str(option["code"]))
                    for item in self.indicators for option in self.definition.options(item)]
         if not score.enough:
-            return [unit.code, unit.name, score.n, *[None] * len(columns), self.note(score.n)]
+            return [unit.code, unit.name, score.n, *[None] * len(columns), self.note(score)]
         return [unit.code, unit.name, score.n,
                 *[(score.indicators.get(code) or {}).get(option) for code, option in columns], None]
 

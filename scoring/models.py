@@ -96,7 +96,12 @@ class UnitScore(models.Model):
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="scores")
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
     n = models.PositiveIntegerField(help_text=_("Valid responses used."))
-    enough = models.BooleanField(help_text=_("At least the minimum number of responses."))
+    # Whether the unit's figures may be shown: enough responses, and not withheld to protect another
+    # unit (statistical disclosure control, scoring.disclosure). Every page, export and the API read it.
+    enough = models.BooleanField(help_text=_("Figures shown: enough responses and not withheld."))
+    withheld = models.CharField(
+        max_length=16, blank=True, default="",
+        help_text=_("Why the figures are withheld: too_few (below the minimum) or protects (secondary)."))
     headline = models.FloatField(null=True)
     headline_low = models.FloatField(null=True)
     headline_high = models.FloatField(null=True)
@@ -112,7 +117,14 @@ class UnitScore(models.Model):
     computed_at = models.DateTimeField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["round", "unit"], name="unit_score_once_per_round")]
+        constraints = [
+            models.UniqueConstraint(fields=["round", "unit"], name="unit_score_once_per_round"),
+            models.CheckConstraint(
+                condition=(models.Q(enough=True, withheld="")
+                           | models.Q(enough=False, withheld__in=["too_few", "protects"])),
+                name="unit_score_shown_unless_withheld",
+            ),
+        ]
         indexes = [models.Index(fields=["round", "rank"], name="unit_score_round_rank_idx")]
 
     def __str__(self):

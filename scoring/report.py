@@ -15,7 +15,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from fieldwork.models import Response, Round
-from scoring import selectors
+from scoring import disclosure, selectors
 from scoring.exports import language_of
 from scoring.models import UnitScore
 from units.models import Unit
@@ -164,7 +164,9 @@ def _period(survey_round: Round) -> str:
     return f"{start_text} – {formats.date_format(end, 'SHORT_DATE_FORMAT')}"
 
 
-def _not_enough_reason(n, minimum):
+def _not_enough_reason(n, minimum, withheld):
+    if withheld == disclosure.PROTECTS:
+        return disclosure.protects_text(n)
     return _("Only %(n)s valid responses: at least %(minimum)s are needed before figures are shown.") % {
         "n": n, "minimum": minimum}
 
@@ -230,7 +232,8 @@ def _sub_units(survey_round, unit, factor_codes, minimum) -> list[SubUnit]:
             rows.append(SubUnit(child, None, False, None, [], None, None, None, _("No responses")))
         elif not score.enough:
             rows.append(SubUnit(child, score.n, False, None, [], None, None, None,
-                                _("Not enough responses (%(n)s of at least %(minimum)s)") % {
+                                disclosure.protects_text(score.n) if score.withheld == disclosure.PROTECTS
+                                else _("Not enough responses (%(n)s of at least %(minimum)s)") % {
                                     "n": score.n, "minimum": minimum}))
         else:
             factors = [(code, pct((score.factors.get(code) or {}).get("value"))) for code in factor_codes]
@@ -270,6 +273,11 @@ def _method(survey_round, score, names, counts) -> list[str]:
     notes.append(_("Minimum number of valid responses for a unit's figures to be shown and ranked: %(minimum)s. "
                    "Ranks are among sibling units (1 = best; ties share a place); the change is against the "
                    "previous round of the same questionnaire family.") % {"minimum": scoring["min_responses"]})
+    notes.append(_("Withheld figures cannot be worked out from those shown: a unit's figures add up from its "
+                   "sub-units and the responses collected at the unit itself, so wherever a withheld part would be "
+                   "the only unknown of such a sum, the shown sub-unit with the fewest responses is withheld too. "
+                   "Withheld units are not ranked, and the change since the previous round is shown only where "
+                   "both rounds' figures are shown."))
     counted = _("counted in the scores") if survey_round.score_over_quota else _("left out of the scores")
     notes.append(_("Responses received for this unit and the units below it: %(total)s; excluded by the "
                    "survey officers (test entries, duplicates, straight-lining, too fast…): %(excluded)s; "
@@ -299,7 +307,7 @@ def unit_report(*, survey_round: Round, unit: Unit, language: str) -> Report:
         if score is None:
             reason = _("No scores have been computed for this unit in this round yet.")
         elif not enough:
-            reason = _not_enough_reason(score.n, minimum)
+            reason = _not_enough_reason(score.n, minimum, score.withheld)
         strongest, weakest = _strongest_and_weakest(_criteria(score, names)) if enough else ([], [])
         return Report(
             language=lang, unit=unit, survey_round=survey_round,

@@ -52,6 +52,7 @@ from django.utils.translation import gettext as _
 from fieldwork.models import Round
 from fieldwork.selectors import get_round_for_user
 from questionnaires.definition import YESNO
+from scoring import disclosure
 from scoring.models import ScoreRun, UnitScore
 from units import access
 from units.models import Role, Unit
@@ -122,7 +123,7 @@ def sibling_scores(*, survey_round: Round, unit: Unit) -> list[dict]:
     if unit.pk == survey_round.unit_id or unit.parent_id is None:
         return []
     scores = {s["unit_id"]: s for s in UnitScore.objects.filter(round=survey_round, unit__parent_id=unit.parent_id)
-              .values("unit_id", "n", "enough", "headline", "rank", "rank_of")}
+              .values("unit_id", "n", "enough", "withheld", "headline", "rank", "rank_of")}
     units = Unit.objects.filter(parent_id=unit.parent_id).filter(
         _existed_during(survey_round) | Q(pk__in=list(scores)))
     rows = []
@@ -132,6 +133,7 @@ def sibling_scores(*, survey_round: Round, unit: Unit) -> list[dict]:
             "unit": sibling, "current": sibling.pk == unit.pk, "n": score.get("n"),
             "enough": bool(score.get("enough")), "headline": score.get("headline") if score.get("enough") else None,
             "rank": score.get("rank"), "rank_of": score.get("rank_of"), "scored": bool(score),
+            "withheld": score.get("withheld", ""),
         })
     rows.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, not r["scored"], -(r["n"] or 0), r["unit"].code))
     return rows
@@ -151,7 +153,8 @@ def trend(*, survey_round: Round, unit: Unit) -> list[dict]:
               .select_related("round").order_by("started", "round_id"))
     return [{
         "round": s.round, "label": s.round.name, "current": s.round_id == survey_round.pk,
-        "headline": s.headline, "low": s.headline_low, "high": s.headline_high, "n": s.n, "enough": s.enough,
+        "headline": s.headline if s.enough else None, "low": s.headline_low if s.enough else None,
+        "high": s.headline_high if s.enough else None, "n": s.n, "enough": s.enough, "withheld": s.withheld,
     } for s in scores]
 
 
@@ -227,8 +230,8 @@ def round_sources(*, survey_round: Round, unit: Unit) -> dict:
     total = sum(score.n for _unit, score in children if score is not None)
     rows = [{"unit": child, "score": score, "n": score.n if score else 0, "enough": bool(score and score.enough),
              "share": (100.0 * score.n / total) if score and total else None,
-             "reason": "" if score and score.enough else (too_few_text(score.n, minimum) if score
-                                                           else _("no responses"))}
+             "reason": "" if score and score.enough else (too_few_text(score.n, minimum, score.withheld)
+                                                           if score else _("no responses"))}
             for child, score in children]
     rows.sort(key=lambda r: (-r["n"], r["unit"].code))
     return {"rows": rows, "total": total}
@@ -360,8 +363,11 @@ def change_text(points, places) -> str:
     return ", ".join(parts)
 
 
-def too_few_text(n, minimum) -> str:
-    """Why a unit's figures are not shown: "28 responses, fewer than the 30 needed"."""
+def too_few_text(n, minimum, withheld="") -> str:
+    """Why a unit's figures are not shown: "28 responses, fewer than the 30 needed", or withheld to
+    protect a smaller unit (``scoring.disclosure``)."""
+    if withheld == disclosure.PROTECTS:
+        return disclosure.protects_text(n)
     return ngettext("%(n)d response, fewer than the %(minimum)d needed",
                     "%(n)d responses, fewer than the %(minimum)d needed", n) % {"n": n, "minimum": minimum}
 
@@ -441,7 +447,8 @@ def child_rows(children, minimum) -> list[dict]:
             "rank": score.rank if enough else None, "rank_text": rank_text(score.rank, score.rank_of) if enough else "",
             "change_points": score.change_points if enough else None,
             "change_text": change_text(score.change_points, score.change_places) if enough else "",
-            "reason": (too_few_text(score.n, minimum) if score else _("no responses")) if not enough else "",
+            "reason": (too_few_text(score.n, minimum, score.withheld) if score else _("no responses"))
+            if not enough else "",
         })
     return rows
 
@@ -517,11 +524,11 @@ def unit_page(*, survey_round: Round, unit: Unit, language: str, sort: str = "ra
     for row in siblings:
         row["rank_text"] = rank_text(row["rank"], row["rank_of"]) if row["enough"] else ""
         row["reason"] = "" if row["enough"] else (
-            too_few_text(row["n"], texts["min_responses"]) if row["scored"] else _("no responses"))
+            too_few_text(row["n"], texts["min_responses"], row["withheld"]) if row["scored"] else _("no responses"))
     return {
         "survey_round": survey_round, "unit": unit, "score": score, "labels": texts, "enough": enough,
         "approximate_ci": texts["headline_method"] == "mean_of_factors",
-        "reason": "" if enough else (too_few_text(score.n, texts["min_responses"]) if score
+        "reason": "" if enough else (too_few_text(score.n, texts["min_responses"], score.withheld) if score
                                      else _("No scores have been computed for this unit in this round yet.")),
         "rank_text": rank_text(score.rank, score.rank_of) if enough else "",
         "change_text": change_text(score.change_points, score.change_places) if enough else "",
@@ -529,7 +536,8 @@ def unit_page(*, survey_round: Round, unit: Unit, language: str, sort: str = "ra
         "items": item_rows(score, texts) if enough else [],
         "indicators": indicator_rows(score, texts) if enough else [],
         "expectations": expectation_rows(score, texts) if enough else [],
-        "trend": [{**point, "reason": "" if point["enough"] else too_few_text(point["n"], texts["min_responses"])}
+        "trend": [{**point, "reason": "" if point["enough"] else too_few_text(point["n"], texts["min_responses"],
+                                                                             point["withheld"])}
                   for point in trend(survey_round=survey_round, unit=unit)],
         "children": children, "sort": sort, "factor_codes": list(texts["factors"]),
         "sort_headers": sort_headers(sort, texts),

@@ -37,6 +37,7 @@ from django.db.models import Exists, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from fieldwork.models import Response, Round, token_digest
+from scoring import disclosure
 from scoring.engine import without_gc
 from scoring.models import ApiToken, ScorePending, ScoreRun, UnitScore
 from units.models import Unit
@@ -314,7 +315,7 @@ def _store(run, result, started) -> None:
             UnitScore.objects.filter(round_id=run.round_id).delete()
         else:
             UnitScore.objects.filter(round_id=run.round_id, unit_id__in=list(result.removed)).delete()
-            _update_ranks(cursor, run.round_id, result.rank_updates)
+            _update_published(cursor, run.round_id, result.published_updates)
         _write_scores(cursor, run, result.units, now, upsert=not full)
         updated = ScoreRun.objects.filter(pk=run.pk, status=ScoreRun.Status.RUNNING).update(
             status=ScoreRun.Status.DONE, finished_at=now, responses_used=result.responses_used,
@@ -325,7 +326,7 @@ def _store(run, result, started) -> None:
             raise RuntimeError(f"run {run.pk} is no longer running (reaped after {now - started})")
 
 
-SCORE_COLUMNS = ("run_id", "round_id", "unit_id", "n", "enough", "headline", "headline_low", "headline_high",
+SCORE_COLUMNS = ("run_id", "round_id", "unit_id", "n", "enough", "withheld", "headline", "headline_low", "headline_high",
                  "weighted_headline", "factors", "items", "indicators", "expectations", "rank", "rank_of",
                  "change_points", "change_places", "computed_at")
 JSON_COLUMNS = {"factors", "items", "indicators", "expectations"}
@@ -367,25 +368,27 @@ def _write_scores(cursor, run, units, computed_at, *, upsert) -> None:
 
 def _score_row(run, unit, computed_at) -> tuple:
     low, high = unit.headline_ci if unit.headline_ci else (None, None)
-    return (run.pk, run.round_id, unit.unit_id, unit.n, unit.enough, unit.headline, low, high,
+    return (run.pk, run.round_id, unit.unit_id, unit.n, unit.enough, unit.withheld, unit.headline, low, high,
             unit.weighted_headline, json.dumps(unit.factors), json.dumps(unit.items), json.dumps(unit.indicators),
             json.dumps(unit.expectations), unit.rank, unit.rank_of, unit.change_points, unit.change_places,
             computed_at)
 
 
-def _update_ranks(cursor, round_id, rank_updates) -> None:
-    """Move the places of untouched siblings in one statement (bulk_update builds a CASE per row)."""
-    if not rank_updates:
+def _update_published(cursor, round_id, updates) -> None:
+    """Store what moved for untouched units (withholding, ranks, changes: ``engine.PUBLISHED``) in
+    one statement (bulk_update builds a CASE per row)."""
+    if not updates:
         return
     from psycopg2.extras import execute_values
 
     execute_values(
         cursor,
-        f"UPDATE {UnitScore._meta.db_table} AS s SET rank = v.rank, rank_of = v.rank_of, "
-        "change_places = v.places FROM (VALUES %s) AS v(unit_id, rank, rank_of, places) "
+        f"UPDATE {UnitScore._meta.db_table} AS s SET enough = v.enough, withheld = v.withheld, rank = v.rank, "
+        "rank_of = v.rank_of, change_points = v.points, change_places = v.places "
+        "FROM (VALUES %s) AS v(unit_id, enough, withheld, rank, rank_of, points, places) "
         f"WHERE s.round_id = {int(round_id)} AND s.unit_id = v.unit_id",
-        [(unit_id, *values) for unit_id, values in sorted(rank_updates.items())],
-        template="(%s, %s::int, %s::int, %s::int)", page_size=1000,
+        [(unit_id, *values) for unit_id, values in sorted(updates.items())],
+        template="(%s, %s::boolean, %s::text, %s::int, %s::int, %s::float8, %s::int)", page_size=1000,
     )
 
 
@@ -457,45 +460,46 @@ def score_runs_request_stale() -> list[int]:
 # Reads and tokens
 
 
-def scores_for_api(*, survey_round: Round, unit: Unit) -> dict | None:
-    """The score API's body for a unit in a round, from the stored scores; None if none are stored."""
+def scores_for_api(*, survey_round: Round, unit: Unit, whole_round: bool = True) -> dict | None:
+    """The score API's body for a unit in a round, from the stored scores; None if none are stored.
+
+    A withheld unit (too few responses, or withheld to protect one: ``scoring.disclosure``) has n and
+    the reason, never a figure. ``responses_used`` (the round's whole count) only for a reader who
+    sees the whole round (``whole_round``)."""
     score = UnitScore.objects.select_related("run").filter(round=survey_round, unit=unit).first()
     if score is None:
         return None
-    headline_ci = [score.headline_low, score.headline_high] if score.headline_low is not None else None
-    return {
+    body = {
         "round": survey_round.pk,
         "unit": unit.code,
         "unit_name": unit.name,
         "n": score.n,
         "enough": score.enough,
-        "headline": {"value": score.headline, "ci": headline_ci},
-        "weighted_headline": {"value": score.weighted_headline, "method": "post-stratified by service field"},
-        "factors": score.factors,
-        "items": score.items,
-        "indicators": score.indicators,
-        "expectations": score.expectations,
+        "headline": {"value": None, "ci": None},
+        "weighted_headline": {"value": None, "method": "post-stratified by service field"},
+        "factors": {}, "items": {}, "indicators": {}, "expectations": [],
         "rank": score.rank,
         "rank_of": score.rank_of,
         "change": {"points": score.change_points, "places": score.change_places},
         "computed_at": score.computed_at.isoformat(),
-        "responses_used": score.run.responses_used,
+        "responses_used": score.run.responses_used if whole_round else None,
         "run": score.run_id,
     }
-
-
-def scores_withheld(body: dict, *, minimum: int) -> dict:
-    """The API body of a unit with too few valid responses, as heads may see it: n and the reason,
-    never a figure (rates from a handful of answers look trustworthy and are not; issue 7)."""
-    if body["enough"]:
+    if not score.enough:
+        minimum = survey_round.questionnaire.min_responses
+        body["withheld"] = (
+            "withheld so that the figures of a unit with too few responses cannot be worked out from it"
+            if score.withheld == disclosure.PROTECTS
+            else f"fewer than {minimum} valid responses: figures are not shown")
         return body
-    return {
-        **body,
-        "headline": {"value": None, "ci": None},
-        "weighted_headline": {**body["weighted_headline"], "value": None},
-        "factors": {}, "items": {}, "indicators": {}, "expectations": [],
-        "withheld": f"fewer than {minimum} valid responses: figures are not shown",
-    }
+    headline_ci = [score.headline_low, score.headline_high] if score.headline_low is not None else None
+    body.update({
+        "headline": {"value": score.headline, "ci": headline_ci},
+        "weighted_headline": {**body["weighted_headline"], "value": score.weighted_headline},
+        "factors": score.factors, "items": score.items, "indicators": score.indicators,
+        "expectations": score.expectations,
+    })
+    return body
 
 
 def api_token_create(*, user) -> tuple[ApiToken, str]:

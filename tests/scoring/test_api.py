@@ -59,7 +59,13 @@ class SessionTests(ScoreApiTestCase):
         self.assertEqual(body["expectations"][0]["code"], "faster")
         self.assertEqual(body["change"], {"points": 3.13, "places": -5})
         self.assertEqual(timezone.datetime.fromisoformat(body["computed_at"]), self.score.computed_at)
-        self.assertEqual((body["responses_used"], body["run"]), (412, self.score_run.pk))
+        # The round covers the province: a commune's head does not see the round's whole count.
+        self.assertEqual((body["responses_used"], body["run"]), (None, self.score_run.pk))
+
+    def test_a_head_of_the_rounds_unit_sees_the_rounds_response_count(self):
+        body = self.get_as(self.province_head).json()
+
+        self.assertEqual((body["n"], body["responses_used"]), (412, 412))
 
     def test_a_head_of_the_province_and_a_superuser_read_it_too(self):
         for user in (self.province_head, self.province_admin, self.admin):
@@ -157,7 +163,7 @@ class ComputedScoresTests(KioskTestCase):
 
         body = self.client.get(f"/api/v1/scores/{self.round.pk}/02212").json()
 
-        self.assertEqual((body["n"], body["responses_used"], body["run"]), (30, 30, run.pk))
+        self.assertEqual((body["n"], body["responses_used"], body["run"]), (30, None, run.pk))  # a commune's head
         self.assertEqual(body["n"], stored.n)
         self.assertEqual(body["headline"]["value"], stored.headline)
         self.assertEqual(body["items"], stored.items)

@@ -204,6 +204,9 @@ class RankTests(EngineTestCase):
         for name, levels in {"A": (5, 5), "B": (4, 1), "C": (4, 2), "D": (1, 1), "E": (5,)}.items():
             for level in levels:
                 self.insert(survey_round, units[name], full_answers(**{"G.0": level}))
+        # Two forms at the province itself: E is then not the only unknown part of the province's
+        # figures, so no sibling is withheld to protect it (test_disclosure.py).
+        self.insert(survey_round, self.another_province, full_answers(), count=2)
         result = compute_round(survey_round)
         ranks = {name: (self.of(result, unit).rank, self.of(result, unit).rank_of) for name, unit in units.items()}
         self.assertEqual(ranks, {"A": (1, 4), "B": (2, 4), "C": (2, 4), "D": (4, 4), "E": (None, None)})
@@ -214,6 +217,7 @@ class RankTests(EngineTestCase):
     def test_the_minimum_number_of_responses_defaults_to_30(self):
         self.insert(self.round, self.commune, full_answers(), count=30)
         self.insert(self.round, self.other_commune, full_answers(), count=29)
+        self.insert(self.round, self.province, full_answers(), count=1)  # so no commune protects the other
         result = compute_round(self.round)
         commune, other = self.of(result, self.commune), self.of(result, self.other_commune)
         self.assertEqual((commune.n, commune.enough, commune.rank, commune.rank_of), (30, True, 1, 1))

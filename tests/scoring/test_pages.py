@@ -332,12 +332,12 @@ class OverviewTests(PageTestCase):
         response = self.overview(self.province_officer)
 
         self.assertRegex(section(response.content.decode(), "freshness"),
-                         r"Computed\s+0\xa0minutes ago from 103 responses\.")
+                         r"Computed\s+0\xa0minutes ago from 133 responses\.")
 
     def test_a_commune_officer_sees_their_commune_part_only_and_far_people_nothing(self):
         response = self.overview(self.officer)
         self.assertEqual(response.status_code, 200)
-        self.assertRegex(section(response.content.decode(), "freshness"), r"from 40 responses")  # not 103
+        self.assertRegex(section(response.content.decode(), "freshness"), r"from 40 responses")  # not 133
         self.assertEqual(rows_of(section(response.content.decode(), "sources")), ["02212.TTPV"])
         self.assertNotContains(response, "Xã Thứ Ba")
         self.assertEqual(self.overview(self.officer, "?unit=02231").status_code, 404)
@@ -428,7 +428,7 @@ class StatusTests(PageTestCase):
         body = response.json()
         self.assertEqual((body["status"], body["active"], body["run"]), ("done", False, self.score_run.pk))
         self.assertEqual(body["units_done"], body["units_total"])
-        self.assertEqual(body["responses_used"], 103)
+        self.assertEqual(body["responses_used"], 133)
 
     def test_a_running_run_reports_its_progress(self):
         ScoreRun.objects.create(round=self.round, status=ScoreRun.Status.RUNNING, reason="page",
@@ -441,7 +441,7 @@ class StatusTests(PageTestCase):
 
     def test_someone_who_sees_part_of_the_round_is_not_told_its_response_count(self):
         self.assertIsNone(self.status(self.officer).json()["responses_used"])
-        self.assertEqual(self.status(self.province_officer).json()["responses_used"], 103)
+        self.assertEqual(self.status(self.province_officer).json()["responses_used"], 133)
 
     def test_the_error_of_a_failed_run_is_for_officers_only(self):
         ScoreRun.objects.create(round=self.round, status=ScoreRun.Status.FAILED, reason="beat", error="boom")

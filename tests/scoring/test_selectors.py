@@ -38,6 +38,9 @@ class ScoredRoundTestCase(KioskTestCase):
                  ├─ 02230 (28: too few)
                  ├─ 02231 (35: G.0 half 5, half 2)
                  └─ 02299 (no responses; existed during the round)
+    and 30 forms collected at the province itself, so that 02230's figures cannot be worked out from
+    the province's and the shown communes' (scoring.disclosure): no unit is withheld to protect it.
+    02212.TTPV is (its commune's own 8 forms would be its commune minus it).
     A commune merged away before the round (02200) is not listed.
     """
 
@@ -55,6 +58,7 @@ class ScoredRoundTestCase(KioskTestCase):
         insert_responses(cls.round, cls.other_commune, full_answers(), count=28)
         insert_responses(cls.round, cls.third_commune, full_answers(**{"G.0": 5}), count=18)
         insert_responses(cls.round, cls.third_commune, full_answers(**{"G.0": 2}), count=17)
+        insert_responses(cls.round, cls.province, full_answers(), count=30)
         cls.score_run = compute(cls.round)
 
 
@@ -104,7 +108,7 @@ class SiblingTests(ScoredRoundTestCase):
         self.assertEqual([row["unit"].code for row in siblings], ["02212", "02231", "02230", "02299"])
         self.assertEqual([row["current"] for row in siblings], [True, False, False, False])
         self.assertEqual(set(siblings[0]), {"unit", "current", "n", "enough", "headline", "rank", "rank_of",
-                                            "scored"})
+                                            "scored", "withheld"})
         stored = UnitScore.objects.get(round=self.round, unit=self.third_commune)
         self.assertEqual((siblings[1]["headline"], siblings[1]["rank"]), (stored.headline, 2))
 

@@ -1,0 +1,75 @@
+"""Which units' figures are withheld: statistical disclosure control, as statistical offices do it.
+
+**Primary suppression.** A unit with fewer valid responses than its questionnaire version's
+``min_responses`` is withheld (``TOO_FEW``): rates from a handful of answers look trustworthy and
+are not, and a handful of answers can point at the people who gave them.
+
+**Secondary suppression.** Figures add up: a unit's counts are its sub-units' counts plus the
+responses collected at the unit itself (its "own" part, which no page shows on its own). So in each
+group of a parent and its parts, one withheld part could be worked out by subtracting the shown
+parts from the parent. The rule, applied to every group of the round's tree until nothing changes:
+
+    In every group (a parent = its sub-units + its own part), a part that must stay hidden (a
+    withheld unit, or an own part with fewer than the minimum responses) is never the only
+    unknown: when it would be, the shown sub-unit with the fewest responses is withheld too
+    (``PROTECTS``), and the rule is applied again to that unit's own group.
+
+A withheld parent counts as an unknown of its group, so a parent withheld to protect a sibling is
+not given away by its sub-units either. Parts with no responses are known (zero) and protect
+nothing. The responses counted ``n`` are not withheld: a unit's n is shown with the reason. Ranks
+leave withheld units out (a tie would give a withheld figure away), and the change since the
+previous round is blank when either round's figure is withheld.
+
+Pure functions of the counts, so that the scoring engine, a migration and the tests share them.
+"""
+
+from collections import defaultdict
+
+from django.utils.translation import gettext as _
+
+TOO_FEW = "too_few"
+PROTECTS = "protects"
+
+
+def withheld_units(n: dict, parents: dict, minimum: int) -> dict:
+    """``{unit: TOO_FEW | PROTECTS}`` for the units whose figures are withheld.
+
+    ``n``: the responses counted per unit (pooled over its subtree), for the units with scores;
+    ``parents``: each unit's parent (units outside ``n`` are ignored); ``minimum``: the version's
+    ``min_responses``."""
+    withheld = {unit: TOO_FEW for unit, count in n.items() if count < minimum}
+    children = defaultdict(list)
+    for unit in n:
+        parent = parents.get(unit)
+        if parent in n:
+            children[parent].append(unit)
+    own = {parent: n[parent] - sum(n[child] for child in kids if n[child] > 0) for parent, kids in children.items()}
+    changed = True
+    while changed:
+        changed = False
+        for parent in sorted(children):
+            pick = _second_to_withhold(parent, children[parent], own[parent], n, withheld, minimum)
+            if pick is not None:
+                withheld[pick] = PROTECTS
+                changed = True
+    return withheld
+
+
+def _second_to_withhold(parent, kids, own, n, withheld, minimum):
+    """The sub-unit to withhold so that the group's one hidden part is not the only unknown, or None."""
+    hidden = [child for child in kids if child in withheld and n[child] > 0]
+    if parent in withheld:
+        hidden.append(parent)
+    unknowns = len(hidden) + (1 if own > 0 else 0)
+    if unknowns != 1:
+        return None
+    if not hidden and own >= minimum:
+        return None  # the only unknown is a large own part: it may be worked out, it has enough answers
+    shown = [child for child in kids if child not in withheld and n[child] > 0]
+    return min(shown, key=lambda child: (n[child], child), default=None)
+
+
+def protects_text(n: int) -> str:
+    """Why the figures of a unit withheld to protect another are not shown (active language)."""
+    return _("%(n)s responses, withheld so that the figures of a unit with too few responses cannot be "
+             "worked out") % {"n": n}
