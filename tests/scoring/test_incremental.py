@@ -30,8 +30,8 @@ def figures(result):
     return [dataclasses.asdict(unit) for unit in result.units]
 
 
-STORED = ("unit_id", "n", "enough", "withheld", "headline", "headline_low", "headline_high", "weighted_headline", "factors",
-          "items", "indicators", "expectations", "rank", "rank_of", "change_points", "change_places")
+STORED = ("unit_id", "n", "enough", "withheld", "headline", "headline_low", "headline_high", "weighted_headline",
+          "factors", "items", "indicators", "expectations", "rank", "rank_of", "change_points", "change_places")
 
 
 def stored_scores(survey_round):
@@ -43,8 +43,8 @@ def full_scores(survey_round):
     rows = []
     for u in compute_round(survey_round, full=True).units:
         low, high = u.headline_ci or (None, None)
-        rows.append((u.unit_id, u.n, u.enough, u.withheld, u.headline, low, high, u.weighted_headline, u.factors, u.items,
-                     u.indicators, u.expectations, u.rank, u.rank_of, u.change_points, u.change_places))
+        rows.append((u.unit_id, u.n, u.enough, u.withheld, u.headline, low, high, u.weighted_headline, u.factors,
+                     u.items, u.indicators, u.expectations, u.rank, u.rank_of, u.change_points, u.change_places))
     return sorted(rows)
 
 
