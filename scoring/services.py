@@ -327,8 +327,8 @@ def _store(run, result, started) -> None:
 
 
 SCORE_COLUMNS = ("run_id", "round_id", "unit_id", "n", "enough", "withheld", "headline", "headline_low",
-                 "headline_high", "weighted_headline", "factors", "items", "indicators", "expectations", "rank", "rank_of",
-                 "change_points", "change_places", "computed_at")
+                 "headline_high", "weighted_headline", "factors", "items", "indicators", "expectations", "rank",
+                 "rank_of", "change_points", "change_places", "computed_at")
 JSON_COLUMNS = {"factors", "items", "indicators", "expectations"}
 
 
