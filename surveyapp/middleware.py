@@ -7,6 +7,8 @@ yet: the kiosk's pairing page still has an inline script.
 """
 
 from django.conf import settings
+from django.http import HttpResponseBadRequest
+from django.utils.translation import gettext as _
 
 
 def security_headers(get_response):
@@ -31,5 +33,21 @@ def content_length(get_response):
         if not response.streaming and not response.has_header("Content-Length"):
             response.headers["Content-Length"] = str(len(response.content))
         return response
+
+    return middleware
+
+
+def refuse_nul(get_response):
+    """A 400 for a NUL character anywhere in the address (path or query): PostgreSQL takes no NUL in
+    text, so a unit code, a round's query parameter or any later lookup carrying one would fail in
+    the database with a server error. Forms refuse NUL in posted fields themselves (Django's
+    ProhibitNullCharactersValidator on every CharField)."""
+
+    def middleware(request):
+        if "\x00" in request.path or any("\x00" in text for key, values in request.GET.lists()
+                                         for text in (key, *values)):
+            return HttpResponseBadRequest(_("The address contains a NUL character (0x00), which no page takes."),
+                                          content_type="text/plain; charset=utf-8")
+        return get_response(request)
 
     return middleware

@@ -114,6 +114,7 @@ MIDDLEWARE = [
     "surveyapp.middleware.security_headers",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "surveyapp.middleware.refuse_nul",  # after LocaleMiddleware: its message in the page's language
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
