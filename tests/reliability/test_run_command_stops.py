@@ -208,3 +208,25 @@ def test_stopping_kills_a_child_deaf_to_sigterm_and_what_an_exited_child_left_be
     finally:
         for pid in group_members(deaf.pid) + group_members(exited.pid):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_the_embedded_postgres_still_stops_after_a_process_holding_it_was_killed_outright():
+    var_dir = Path(tempfile.mkdtemp(prefix="sipas-run-drill-"))
+    env = run_env(SURVEYAPP_VAR_DIR=str(var_dir))
+    attach = "from surveyapp import embedded; embedded.embedded_database_url(); print('attached', flush=True)"
+    postmaster = var_dir / "pgdata" / "postmaster.pid"
+    try:
+        killed = subprocess.Popen([sys.executable, "-c", f"{attach}; import time; time.sleep(60)"], cwd=ROOT,
+                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        assert killed.stdout.readline() == b"attached\n"
+        postgres = int(postmaster.read_text().split()[0])
+        killed.kill()  # no atexit: it stays in pgserver's list of the server's holders
+        killed.wait()
+
+        subprocess.run([sys.executable, "-c", attach], cwd=ROOT, env=env, check=True, capture_output=True, timeout=60)
+
+        wait_until(lambda: not running(postgres), 10, "the embedded PostgreSQL to stop with its last holder")
+    finally:
+        if postmaster.exists() and running(pid := int(postmaster.read_text().split()[0])):
+            os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(var_dir, ignore_errors=True)
