@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import venv
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,7 +29,10 @@ REQUIREMENTS = [ROOT / "requirements.txt", ROOT / "requirements-dev.txt"]
 
 
 def say(message):
-    print(f"\033[1m==> {message}\033[0m", flush=True)
+    try:
+        print(f"\033[1m==> {message}\033[0m", flush=True)
+    except OSError:  # the terminal has gone (SIGHUP): carry on stopping without it
+        pass
 
 
 def ensure_virtualenv():
@@ -61,6 +65,42 @@ def manage(*args, env, capture=False):
 
 
 RESTARTS = 5  # of the Celery worker and beat, a minute, before `make run` gives up
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # Ctrl-C, kill, the terminal closed
+
+
+class Stop:
+    """The first SIGINT, SIGTERM or SIGHUP stops `make run`: it raises KeyboardInterrupt in the main
+    thread. While a child or an embedded server is being started (`held()`), it is kept and raised
+    just after, once the new process is known and will be stopped. Once stopping has begun (that
+    first signal, or the final clean-up), further signals are ignored: nothing interrupts the
+    stopping of the children, nor, at exit, the release of the embedded servers (atexit handlers)."""
+
+    begun = False
+    held = False
+    pending = False
+
+    @classmethod
+    def on_signal(cls, signum, frame):
+        if cls.begun:
+            return
+        if cls.held:
+            cls.pending = True
+            return
+        cls.begun = True
+        raise KeyboardInterrupt
+
+
+@contextmanager
+def held():
+    """A stop signal arriving inside is raised at its end (see Stop)."""
+    Stop.held = True
+    try:
+        yield
+    finally:
+        Stop.held = False
+        if Stop.pending and not Stop.begun:
+            Stop.begun = True
+            raise KeyboardInterrupt
 
 
 def start(name, args, env):
@@ -69,30 +109,64 @@ def start(name, args, env):
     return name, subprocess.Popen(args, env=env, cwd=ROOT, start_new_session=True)
 
 
-def stop_all(children):
+def signal_group(proc, signum):
+    try:
+        os.killpg(proc.pid, signum)
+    except ProcessLookupError:  # nobody is left in the group
+        pass
+
+
+def stop_all(children, timeout=15):
+    """SIGTERM to every child's process group; at the deadline SIGKILL to every group, so that what
+    a child left behind (a worker's pool processes, the web server's reloaded process) goes too,
+    even when the child itself has exited first."""
     for _name, proc in children:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15
+        signal_group(proc, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
     for _name, proc in children:
         try:
             proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            pass
+    for _name, proc in children:
+        signal_group(proc, signal.SIGKILL)
+        proc.wait()
 
 
 def run():
     sys.path.insert(0, str(ROOT))
     from surveyapp import embedded
 
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, Stop.on_signal)
+    children = []
+    code = 0
+    try:
+        code = run_until_stopped(embedded, children)
+    except KeyboardInterrupt:
+        say("stopping")
+    finally:
+        Stop.begun = True  # a plain assignment: no signal handler can run before it is done
+        for signum in STOP_SIGNALS:
+            # Ignored from now on, to the end of this process (Python puts back the default
+            # handlers, which kill, after the atexit handlers) and by the pg_ctl and redis-cli
+            # that stop the embedded servers at exit: Ctrl-C reaches them too, in our process group.
+            signal.signal(signum, signal.SIG_IGN)
+        stop_all(children)
+    return code  # the embedded servers, if any, stop when this process exits (see embedded.py)
+
+
+def run_until_stopped(embedded, children):
+    """Start everything, appending each child to ``children`` as soon as it exists; return when the
+    web server or too many restarted children have stopped."""
     env = dict(os.environ)
     env.setdefault("DEBUG", "1")
     env.setdefault("PYTHONUNBUFFERED", "1")
     port = env.get("PORT", "8000")
     if not env.get("DATABASE_URL") or not env.get("REDIS_URL"):
-        say("starting the embedded PostgreSQL and Redis (data in var/)")
-    embedded.configure(env)  # this process holds the embedded servers until it exits
+        say(f"starting the embedded PostgreSQL and Redis (data in {embedded.VAR_DIR})")
+    with held():
+        embedded.configure(env)  # this process holds the embedded servers until it exits
     env.setdefault("SITE_URL", f"http://127.0.0.1:{port}")
 
     say("migrating the database")
@@ -101,46 +175,39 @@ def run():
     banner = manage("seed_demo", env=env, capture=True)
     print(banner, flush=True)
 
-    (ROOT / "var").mkdir(exist_ok=True)
+    embedded.VAR_DIR.mkdir(parents=True, exist_ok=True)
+    schedule = str(embedded.VAR_DIR / "celerybeat-schedule")
     celery = [sys.executable, "-m", "celery", "-A", "surveyapp"]
     commands = {
         "Celery worker": [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2"],
-        "Celery beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", str(ROOT / "var" / "celerybeat-schedule")],
+        "Celery beat": [*celery, "beat", "--loglevel", "INFO", "--schedule", schedule],
         "web server": [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}"],
     }
-    children = [start(name, args, env) for name, args in commands.items()]
+    for name, args in commands.items():
+        with held():
+            children.append(start(name, args, env))
     # A Celery worker can die when its broker connection drops (see the README's Reliability
     # section): like a supervisor would, start the worker or beat again, at most RESTARTS a minute.
     restarts = []
-
-    def on_signal(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_signal)
-    try:
-        time.sleep(2)
-        print(banner, flush=True)
-        say(f"the site is up: http://127.0.0.1:{port}/   (Ctrl-C stops everything)")
-        while True:
-            time.sleep(0.5)
-            dead = [(i, name, proc.returncode) for i, (name, proc) in enumerate(children) if proc.poll() is not None]
-            if not dead:
-                continue
-            restarts = [when for when in restarts if time.monotonic() - when < 60]
-            if any(name == "web server" for _, name, _ in dead) or len(restarts) + len(dead) > RESTARTS:
-                break
-            for i, name, returncode in dead:
-                say(f"{name} stopped (exit code {returncode}); starting it again")
+    time.sleep(2)
+    print(banner, flush=True)
+    say(f"the site is up: http://127.0.0.1:{port}/   (Ctrl-C stops everything)")
+    while True:
+        time.sleep(0.5)
+        dead = [(i, name, proc.returncode) for i, (name, proc) in enumerate(children) if proc.poll() is not None]
+        if not dead:
+            continue
+        restarts = [when for when in restarts if time.monotonic() - when < 60]
+        if any(name == "web server" for _, name, _ in dead) or len(restarts) + len(dead) > RESTARTS:
+            break
+        for i, name, returncode in dead:
+            say(f"{name} stopped (exit code {returncode}); starting it again")
+            signal_group(children[i][1], signal.SIGKILL)  # whatever it left behind
+            with held():
                 children[i] = start(name, commands[name], env)
-                restarts.append(time.monotonic())
-        say(f"{', '.join(name for _, name, _ in dead)} stopped; stopping the rest")
-        code = 1
-    except KeyboardInterrupt:
-        say("stopping")
-        code = 0
-    finally:
-        stop_all(children)
-    return code
+            restarts.append(time.monotonic())
+    say(f"{', '.join(name for _, name, _ in dead)} stopped; stopping the rest")
+    return 1
 
 
 def ensure_chromium(env):

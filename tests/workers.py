@@ -16,9 +16,10 @@ from surveyapp.celery import app
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def database_url_for_tests():
-    """The URL of the database the tests run on (pytest-django's test_ database)."""
-    db = connection.settings_dict
+def database_url_for_tests(name=None):
+    """The URL of the database the tests run on (pytest-django's test_ database), or of another
+    database ``name`` on its server."""
+    db = {**connection.settings_dict, "NAME": name or connection.settings_dict["NAME"]}
     credentials = quote(db["USER"]) + (":" + quote(db["PASSWORD"]) if db["PASSWORD"] else "")
     host = db["HOST"] or ""
     if host.startswith("/"):
