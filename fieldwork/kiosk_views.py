@@ -1,6 +1,5 @@
 """The citizen-facing kiosk pages: the app shell, its service worker, pairing, and the no-JS form."""
 
-import json
 import uuid
 
 from django.conf import settings
@@ -53,7 +52,7 @@ def pair(request, code=""):
         except KioskAuthError as exc:
             form.add_error("code", str(exc))
         else:
-            response = render(request, "kiosk/paired.html", {"kiosk": kiosk, "token_json": json.dumps(token)})
+            response = render(request, "kiosk/paired.html", {"kiosk": kiosk, "token": token})
             # The JS kiosk keeps the token in localStorage; the no-JS form reads this cookie.
             response.set_cookie(TOKEN_COOKIE, token, max_age=TEN_YEARS, httponly=True, samesite="Strict",
                                 secure=request.is_secure())

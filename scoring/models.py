@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fieldwork.models import Round
@@ -132,13 +133,29 @@ class UnitScore(models.Model):
 
 
 class ApiToken(models.Model):
-    """A token for the read API (``Authorization: Token <key>``); only its hash is kept."""
+    """A token for the read API (``Authorization: Token <key>``); only its hash is kept. Its owner and
+    the administrators of units where the owner works see it listed and can revoke it (at once: the
+    API looks the token up on every request)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100, blank=True,
+                            help_text=_("What the token is for, e.g. the province's dashboard."))
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)  # to the minute (scoring.services.api_token_user)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
 
     def __str__(self):
         return f"token {self.pk} of {self.user}"
+
+    @property
+    def is_revoked(self):
+        return self.revoked_at is not None
+
+    def revoke(self, *, by):
+        """Revokes the token from now on; revoking it again keeps the first time and who did it."""
+        now = timezone.now()
+        if ApiToken.objects.filter(pk=self.pk, revoked_at__isnull=True).update(revoked_at=now, revoked_by=by):
+            self.revoked_at, self.revoked_by = now, by

@@ -53,7 +53,7 @@ from fieldwork.models import Round
 from fieldwork.selectors import get_round_for_user
 from questionnaires.definition import YESNO
 from scoring import disclosure
-from scoring.models import ScoreRun, UnitScore
+from scoring.models import ApiToken, ScoreRun, UnitScore
 from units import access
 from units.models import Role, Unit
 
@@ -543,3 +543,14 @@ def unit_page(*, survey_round: Round, unit: Unit, language: str, sort: str = "ra
         "sort_headers": sort_headers(sort, texts),
         "siblings": siblings, "breadcrumb": breadcrumb(survey_round=survey_round, unit=unit),
     }
+
+
+def api_tokens_managed_by(user):
+    """The read-API tokens the user may see and revoke: their own; an administrator's also those of
+    the users holding a role inside their units (not superusers'); a superuser's, all. Newest first."""
+    tokens = ApiToken.objects.select_related("user", "revoked_by").order_by("-created_at", "-pk")
+    if user.is_superuser:
+        return tokens
+    units = access.visible_units(user, access.ADMINISTER)
+    colleagues = Role.objects.filter(unit__in=units, user__is_superuser=False).values("user")
+    return tokens.filter(Q(user=user) | Q(user__in=colleagues))

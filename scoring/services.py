@@ -502,10 +502,10 @@ def scores_for_api(*, survey_round: Round, unit: Unit, whole_round: bool = True)
     return body
 
 
-def api_token_create(*, user) -> tuple[ApiToken, str]:
+def api_token_create(*, user, name="") -> tuple[ApiToken, str]:
     """A new read-API token for the user; the key is shown once, only its SHA-256 is kept."""
     key = secrets.token_urlsafe(32)
-    return ApiToken.objects.create(user=user, key_hash=token_digest(key)), key
+    return ApiToken.objects.create(user=user, name=name, key_hash=token_digest(key)), key
 
 
 def api_token_user(key: str):

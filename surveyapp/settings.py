@@ -120,6 +120,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "surveyapp.middleware.no_store_for_staff",
+    "surveyapp.middleware.login_device_cookie",
 ]
 
 # The kiosk API (a device with a token in a header, no cookies, JSON in English) goes through only the
@@ -173,9 +175,30 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Failed logins allowed per username (and per client address) before a pause.
+# Every password check goes through this backend: Django's, behind the login throttle (surveyapp/auth.py).
+AUTHENTICATION_BACKENDS = ["surveyapp.auth.ThrottledModelBackend"]
+# Login throttle (surveyapp/throttle.py), counted over a window of LOGIN_LOCKOUT_SECONDS. Failed logins
+# allowed per username from one client address, and per username from a browser that logged in as
+# that user before (it holds a device cookie; strangers' failures never refuse it) ...
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+# ... per username from all browsers without that cookie, wherever they are (a botnet's guesses) ...
+LOGIN_USERNAME_FAILURE_LIMIT = env_int("LOGIN_USERNAME_FAILURE_LIMIT", 20)
+# ... and per client address across usernames (one password tried on many names).
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 50)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 15 * 60)
+# How long a browser's device cookie vouches for a user who logged in on it.
+LOGIN_DEVICE_COOKIE_DAYS = env_int("LOGIN_DEVICE_COOKIE_DAYS", 180)
+# The client's address behind a TLS proxy (surveyapp/proxy.py): the header the proxy writes
+# ("X-Forwarded-For" or "X-Real-IP") and how many proxies stand in front of the site. Off (empty)
+# by default: then every address is the connection's, and a client-sent header means nothing. Set it
+# only when the site is reachable through those proxies alone.
+TRUSTED_PROXY_HEADER = os.environ.get("TRUSTED_PROXY_HEADER", "")
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1)
+
+# Staff sessions on shared office computers: end when the browser closes, and after 8 hours at most
+# (a working day) even in a browser left open.
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
 
 LANGUAGE_CODE = "vi"
 LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]
@@ -206,8 +229,11 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # Sent by surveyapp.middleware on every response that has none of its own.
+# Scripts only from the site's own files: no inline script, no event-handler attribute, no
+# javascript: URL (tests/security/test_scripts.py keeps the templates that way).
 CONTENT_SECURITY_POLICY = os.environ.get(
-    "CONTENT_SECURITY_POLICY", "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+    "CONTENT_SECURITY_POLICY",
+    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'; script-src 'self'",
 )
 if env_bool("SECURE_PROXY_SSL_HEADER_ENABLED", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -4,16 +4,26 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from surveyapp import views
-from surveyapp.forms import ThrottledAuthenticationForm
+from surveyapp.forms import AdminLoginForm, StaffAuthenticationForm
+
+# The admin's login counts and refuses like the staff login (the backend does that for every login
+# page); this form words a refusal as one.
+admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("", views.home, name="home"),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(authentication_form=ThrottledAuthenticationForm),
+        auth_views.LoginView.as_view(authentication_form=StaffAuthenticationForm),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "accounts/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(template_name="registration/password_changed.html"),
+        name="password_change_done",
+    ),
     path("", include("fieldwork.urls")),
     path("", include("scoring.urls")),
     path("units/", include("units.urls")),

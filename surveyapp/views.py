@@ -1,12 +1,15 @@
 from celery.exceptions import TimeoutError as CeleryTimeout
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required, user_passes_test
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.urls import reverse_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from surveyapp import tasks
+from surveyapp.forms import ThrottledPasswordChangeForm
 from surveyapp.selectors import staff_home_context
 
 
@@ -46,3 +49,14 @@ def worker_check(request):
     except CeleryTimeout:
         return JsonResponse({"ok": False, "error": "no worker answered within 10 seconds"}, status=503)
     return JsonResponse({"ok": True, "task": result.id, **answer})
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's, with the old password checked under the login throttle."""
+
+    form_class = ThrottledPasswordChangeForm
+    template_name = "registration/password_change.html"
+    success_url = reverse_lazy("password_change_done")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}

@@ -59,7 +59,9 @@ class KioskTests(KioskTestCase):
         first = self.client.post(reverse("fieldwork:kiosk-pair"), {"code": code.lower()})
         second = self.client.post(reverse("fieldwork:kiosk-pair"), {"code": code})
 
-        self.assertContains(first, "sipas.kiosk.token")
+        token = first.cookies["sipas_kiosk"].value
+        self.assertContains(first, f'data-token="{token}"')  # for static/kiosk/paired.js
+        self.assertContains(first, "kiosk/paired.js")
         self.assertIn("sipas_kiosk", first.cookies)
         self.assertContains(second, "unknown, used or expired")
         kiosk.refresh_from_db()

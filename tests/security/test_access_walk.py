@@ -19,11 +19,12 @@ from fieldwork.quotas import quota_set
 from fieldwork.sampling import dossier_list_import, sample_draw
 from fieldwork.services import kiosk_create, kiosk_issue_token, response_submit, round_create
 from scoring.models import UnitScore
+from scoring.services import api_token_create
 from tests.base import make_unit
 from tests.fieldwork.base import KioskTestCase, full_answers
 from tests.security.urlwalk import UnknownParameter, fill, parameters, walk
 
-SECRET_NAMES = ("Tỉnh Lào Cai", "Xã Bí Mật", "Vòng Lào Cai kín", "Quầy Lào Cai")
+SECRET_NAMES = ("Tỉnh Lào Cai", "Xã Bí Mật", "Vòng Lào Cai kín", "Quầy Lào Cai", "Khoá API Lào Cai")
 
 # Pages anyone may open, with the statuses they may answer. Everything else is a staff page.
 PUBLIC = {
@@ -46,7 +47,10 @@ PUBLIC = {
     "admin:logout": {302, 405},
 }
 # Pages about the user themselves (their home lists their own units): open to anyone logged in.
-OWN_PAGES = {"home": {200}, "scores-home": {200, 405}}  # scores-home: the rounds of their own roles (GET only)
+OWN_PAGES = {"home": {200}, "scores-home": {200, 405},  # scores-home: the rounds of their own roles (GET only)
+             # their password and their API tokens (a POST without a name creates nothing: 200 with the error)
+             "password_change": {200}, "password_change_done": {200, 405},
+             "api-tokens": {200, 405}, "api-token-create": {200, 405}}
 # Denials. 405: the method is not allowed (a POST-only action asked with GET). 401: the score API
 # asks for a token or a session.
 DENIED_ANONYMOUS = {302, 401, 405}
@@ -77,9 +81,11 @@ class AccessWalkTests(KioskTestCase):
                  + "".join(f"LC-{i:04d},10001,land,2026-11-0{1 + i % 9}\n" for i in range(20)),
         )
         cls.far_sample = sample_draw(dossier_list=cls.far_list, size=5, seed=1, user=cls.far_officer)
+        cls.far_token, _key = api_token_create(user=cls.far_officer, name=SECRET_NAMES[4])
         cls.values = {
             "code": "10", "unit_code": "10", "round_id": cls.far_round.pk, "kiosk_id": cls.far_kiosk.pk,
             "response_id": cls.far_response.pk, "list_id": cls.far_list.pk, "sample_id": cls.far_sample.pk,
+            "token_id": cls.far_token.pk,
             # the admin's own parameters
             "app_label": "fieldwork", "url": "fieldwork/response/", "object_id": cls.far_response.pk,
             "content_type_id": ContentType.objects.get_for_model(Response).pk, "id": cls.far_officer.pk,
@@ -177,8 +183,6 @@ class AccessWalkTests(KioskTestCase):
         self.try_every_route(login=self.province_admin)
 
     def test_the_score_api_refuses_a_token_of_someone_without_a_role_there(self):
-        from scoring.services import api_token_create
-
         _token, key = api_token_create(user=self.province_head)
         url = f"/api/v1/scores/{self.far_round.pk}/10"
 

@@ -15,6 +15,8 @@ from django.utils import timezone
 
 from fieldwork.models import Kiosk, Response, token_digest
 from fieldwork.services import kiosk_create, kiosk_issue_token, kiosk_revoke
+from scoring.models import ApiToken
+from scoring.services import api_token_create
 from tests.base import EnglishClient
 from tests.fieldwork.base import KioskTestCase
 from tests.security.urlwalk import fill, walk
@@ -35,9 +37,11 @@ class CsrfTests(KioskTestCase):
 
     def test_every_url_but_the_kiosk_api_refuses_a_post_without_the_csrf_token(self):
         client = self.csrf_client(self.admin)  # a superuser: nothing but CSRF stands in the way
+        token, _key = api_token_create(user=self.officer, name="dashboard")
         values = {"code": "08", "unit_code": "08", "round_id": self.round.pk, "kiosk_id": self.kiosk.pk,
                   "response_id": uuid.uuid4(), "list_id": 1, "sample_id": 1, "app_label": "fieldwork",
-                  "url": "x/", "object_id": 1, "content_type_id": 1, "id": self.admin.pk, "path": "x.js"}
+                  "url": "x/", "object_id": 1, "content_type_id": 1, "id": self.admin.pk, "path": "x.js",
+                  "token_id": token.pk}
         accepted = []
         for route in walk():
             if route.name in CSRF_EXEMPT:
@@ -49,6 +53,7 @@ class CsrfTests(KioskTestCase):
 
         self.assertEqual(accepted, [])
         self.assertIsNone(Kiosk.objects.get(pk=self.kiosk.pk).revoked_at)
+        self.assertEqual(ApiToken.objects.get().revoked_at, None)
         self.assertEqual(self.round.__class__.objects.get(pk=self.round.pk).status, "open")
 
     def test_only_the_kiosk_api_is_exempt_from_csrf(self):
@@ -182,22 +187,30 @@ class KioskRateLimitTests(KioskTestCase):
         self.assertEqual(Response.objects.count(), 4)
 
 
-@override_settings(LOGIN_FAILURE_LIMIT=3)
+@override_settings(LOGIN_FAILURE_LIMIT=3, LOGIN_USERNAME_FAILURE_LIMIT=6)
 class LoginThrottleTests(KioskTestCase):
     """Throttling itself is tested in tests/surveyapp/test_login.py; here: it cannot be sidestepped."""
 
-    def login(self, username, password, address="198.51.100.7"):
+    def login(self, username, password, address="198.51.100.7", **extra):
         return self.client.post(reverse("login"), {"username": username, "password": password},
-                                REMOTE_ADDR=address)
+                                REMOTE_ADDR=address, **extra)
 
-    def test_a_locked_username_stays_locked_from_another_address_and_in_another_case(self):
-        for _ in range(3):
-            self.login("officer", "wrong")
+    def test_a_locked_username_stays_locked_in_another_spelling_and_new_addresses_buy_little(self):
+        for address in ("198.51.100.7", "198.51.100.8"):
+            for spelling in ("officer", " OFFICER ", "ｏｆｆｉｃｅｒ"):
+                self.login(spelling, "wrong", address=address)
 
-        answer = self.login(" OFFICER ", "password", address="203.0.113.50")
+        answer = self.login("𝐨𝐟𝐟𝐢𝐜𝐞𝐫", "password", address="203.0.113.50")
 
         self.assertContains(answer, "Too many failed attempts")
         self.assertNotIn("_auth_user_id", self.client.session)
+
+    def test_a_forwarded_for_header_sent_by_the_client_does_not_change_its_address(self):
+        for n in range(3):
+            self.login("officer", "wrong", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}")
+
+        self.assertContains(self.login("officer", "password", HTTP_X_FORWARDED_FOR="203.0.113.99"),
+                            "Too many failed attempts")
 
     @override_settings(CACHES=REDIS_DOWN)
     def test_with_redis_down_staff_can_still_log_in_and_a_wrong_password_is_still_refused(self):
@@ -245,6 +258,7 @@ def test_production_settings_send_the_security_headers_on_every_kind_of_page():
         assert headers["Cross-Origin-Opener-Policy"] == "same-origin", url
         assert "frame-ancestors 'none'" in headers["Content-Security-Policy"], url
         assert "object-src 'none'" in headers["Content-Security-Policy"], url
+        assert "script-src 'self'" in headers["Content-Security-Policy"], url
 
 
 def test_pages_under_the_local_settings_carry_the_same_headers_but_hsts(db):

@@ -23,7 +23,7 @@ def withhold_stored_scores(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("scoring", "0002_incremental_counts"),
+        ("scoring", "0003_apitoken_revocation"),
         ("fieldwork", "0006_narrow_responses"),
     ]
 
