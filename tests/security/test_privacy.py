@@ -97,8 +97,8 @@ class SmallUnitScoreTests(KioskTestCase):
     def setUp(self):
         run = ScoreRun.objects.create(round=self.round, status="done", reason="test")
         UnitScore.objects.create(
-            run=run, round=self.round, unit=self.commune, n=4, enough=False, headline=75.0, headline_low=30.0,
-            headline_high=95.0, weighted_headline=74.0, factors={"F1": {"value": 75.0, "n": 4}},
+            run=run, round=self.round, unit=self.commune, n=4, enough=False, withheld="too_few", headline=75.0,
+            headline_low=30.0, headline_high=95.0, weighted_headline=74.0, factors={"F1": {"value": 75.0, "n": 4}},
             items={"F1.1": {"n": 4, "satisfied": 3, "rate": 75.0, "ci": [30.0, 95.0]}},
             indicators={"E.VISITS": {"1": 75.0, "n": 4}}, expectations=[{"code": "x", "count": 3, "share": 75.0}],
             computed_at=timezone.now(),
