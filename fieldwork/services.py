@@ -18,6 +18,7 @@ from django.utils.dateparse import parse_datetime
 
 from fieldwork.models import Kiosk, Response, Round, token_digest
 from fieldwork.quotas import STRATUM_ITEMS, QuotaFull, quota_claim
+from limits import INT_MAX, whole_number
 from questionnaires.answers import AnswerErrors, pack_answers
 from questionnaires.models import QuestionnaireVersion
 from scoring.models import ScorePending, UnitCounts
@@ -358,8 +359,8 @@ def _parse_envelope(payload):
         errors["id"] = ["must be a UUID made by the client"]
         response_id = None
     round_id = payload.get("round")
-    if round_id is not None and (not isinstance(round_id, int) or isinstance(round_id, bool)):
-        errors["round"] = ["must be the round id, a whole number"]
+    if round_id is not None and whole_number(round_id, low=1, high=INT_MAX) is None:
+        errors["round"] = [f"must be the round id, a whole number from 1 to {INT_MAX}"]
     if not isinstance(payload.get("questionnaire"), str):
         errors["questionnaire"] = ["must be the questionnaire version code"]
     if payload.get("language", "vi") not in ("vi", "en"):
