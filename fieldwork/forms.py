@@ -1,6 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from limits import PlainTextField
+
 
 def _label(text, language):
     return text.get(language) or text["vi"]
@@ -46,8 +48,8 @@ class ResponseForm(forms.Form):
         if kind == "number":
             return forms.IntegerField(label=label, required=False, min_value=item.get("min"),
                                       max_value=item.get("max"))
-        return forms.CharField(label=label, required=False, max_length=item.get("max_length", 500),
-                               widget=forms.Textarea(attrs={"rows": 3}))
+        return PlainTextField(label=label, required=False, max_length=item.get("max_length", 500), multiline=True,
+                              widget=forms.Textarea(attrs={"rows": 3}))
 
     def answers(self):
         """The cleaned data in the API's answer form (satisfaction levels as numbers)."""
@@ -61,4 +63,4 @@ class ResponseForm(forms.Form):
 
 
 class PairingForm(forms.Form):
-    code = forms.CharField(label=_("Pairing code"), max_length=20)
+    code = PlainTextField(label=_("Pairing code"), max_length=20)

@@ -20,6 +20,7 @@ from fieldwork.services import (
     open_round_for_unit,
     response_submit,
 )
+from limits import INT_MAX, whole_number
 
 logger = logging.getLogger(__name__)
 
@@ -120,9 +121,15 @@ def responses(request, kiosk):
 @require_POST
 @kiosk_api
 def heartbeat(request, kiosk):
+    """``{"waiting": N}``: the kiosk is alive with N responses queued (a whole number that fits the column)."""
     try:
-        waiting = int(_json_body(request).get("waiting", 0))
-    except (SubmissionError, AttributeError, TypeError, ValueError):
-        return JsonResponse({"errors": {"waiting": ["must be a whole number"]}}, status=400)
-    kiosk_heartbeat(kiosk=kiosk, waiting=max(0, waiting))
+        body = _json_body(request)
+    except SubmissionError as exc:
+        return JsonResponse({"errors": exc.errors}, status=400)
+    if not isinstance(body, dict):
+        return JsonResponse({"errors": {"body": ["must be a JSON object, e.g. {\"waiting\": 3}"]}}, status=400)
+    waiting = whole_number(body.get("waiting", 0), high=INT_MAX)
+    if waiting is None:
+        return JsonResponse({"errors": {"waiting": [f"must be a whole number from 0 to {INT_MAX}"]}}, status=400)
+    kiosk_heartbeat(kiosk=kiosk, waiting=waiting)
     return HttpResponse(status=204)

@@ -44,8 +44,11 @@ class Round(models.Model):
         _("count over-quota responses in the scores"), default=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    opened_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)  # the latest opening (a reopening moves it)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The first opening, kept when the round is reopened: no kiosk response can have been completed
+    # before it (fieldwork.services checks every submission against it).
+    first_opened_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -75,7 +78,10 @@ class Kiosk(models.Model):
     pairing_expires_at = models.DateTimeField(null=True, editable=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
-    paired_at = models.DateTimeField(null=True, blank=True)
+    paired_at = models.DateTimeField(null=True, blank=True)  # the latest pairing (a new token moves it)
+    # The first pairing, kept when the kiosk is paired again: responses queued on the tablet before a
+    # re-pairing are still its own and still arrive, but none can have been completed before this.
+    first_paired_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     waiting_reported = models.PositiveIntegerField(

@@ -13,6 +13,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from fieldwork.models import Quota, Round
+from limits import INT_MAX, whole_number
 from units.models import Unit
 
 # The questions a quota may be stratified by: single-choice screening questions.
@@ -110,8 +111,8 @@ def quota_set(*, survey_round: Round, unit: Unit, target: int, stratum_item="", 
         raise QuotaError(f"round {survey_round.pk} is closed: its quotas are frozen")
     if not survey_round.unit.path or not unit.path.startswith(survey_round.unit.path):
         raise QuotaError(f"unit {unit.code} is not covered by round {survey_round.pk}")
-    if target < 0:
-        raise QuotaError("a target cannot be negative")
+    if whole_number(target, high=INT_MAX) is None:
+        raise QuotaError(f"a target is a whole number from 0 to {INT_MAX}, not {target!r:.40}")
     if bool(stratum_item) != bool(stratum_value):
         raise QuotaError("a stratum needs both a question and an answer, e.g. E.FIELD=land")
     if stratum_item:

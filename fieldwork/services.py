@@ -18,6 +18,7 @@ from django.utils.dateparse import parse_datetime
 
 from fieldwork.models import Kiosk, Response, Round, token_digest
 from fieldwork.quotas import STRATUM_ITEMS, QuotaFull, quota_claim
+from limits import INT_MAX, whole_number
 from questionnaires.answers import AnswerErrors, pack_answers
 from questionnaires.models import QuestionnaireVersion
 from scoring.models import ScorePending, UnitCounts
@@ -25,8 +26,9 @@ from scoring.services import score_run_trigger, score_run_trigger_soon
 from units.models import Unit
 
 PAIRING_VALID_FOR = datetime.timedelta(hours=24)
-# A kiosk's clock may be off; a response "submitted" further in the future than this is refused.
-CLOCK_SKEW = datetime.timedelta(hours=24)
+# Time-zone offsets a submission's times may carry: every zone in use is within -12:00 and +14:00
+# (PostgreSQL takes no more than ±15:59, Python up to ±23:59).
+OFFSET_RANGE = (datetime.timedelta(hours=-12), datetime.timedelta(hours=14))
 
 
 class RoundError(Exception):
@@ -90,8 +92,10 @@ def round_open(*, survey_round: Round) -> Round:
             f"round '{clash.name}' (id {clash.pk}) is already open for {clash.unit}: "
             "close it first, at most one open round may cover a unit"
         )
-    survey_round.status, survey_round.opened_at, survey_round.closed_at = Round.Status.OPEN, timezone.now(), None
-    survey_round.save(update_fields=["status", "opened_at", "closed_at"])
+    now = timezone.now()
+    survey_round.status, survey_round.opened_at, survey_round.closed_at = Round.Status.OPEN, now, None
+    survey_round.first_opened_at = survey_round.first_opened_at or now  # a reopening keeps the first
+    survey_round.save(update_fields=["status", "opened_at", "closed_at", "first_opened_at"])
     return survey_round
 
 
@@ -166,8 +170,10 @@ def kiosk_issue_token(*, kiosk: Kiosk) -> str:
     """A new device token for the kiosk; the previous one stops working. Only its hash is kept."""
     token = secrets.token_urlsafe(32)
     kiosk.token_hash, kiosk.paired_at = token_digest(token), timezone.now()
+    kiosk.first_paired_at = kiosk.first_paired_at or kiosk.paired_at  # a re-pairing keeps the first
     kiosk.pairing_code_hash = kiosk.pairing_expires_at = None
-    kiosk.save(update_fields=["token_hash", "paired_at", "pairing_code_hash", "pairing_expires_at"])
+    kiosk.save(update_fields=["token_hash", "paired_at", "first_paired_at", "pairing_code_hash",
+                              "pairing_expires_at"])
     return token
 
 
@@ -268,6 +274,8 @@ def kiosk_update(*, kiosk: Kiosk, name: str, unit: Unit) -> Kiosk:
 
 
 def kiosk_heartbeat(*, kiosk: Kiosk, waiting: int) -> None:
+    """Note that the kiosk is alive with ``waiting`` responses queued (checked by the caller to fit
+    the column: limits.whole_number)."""
     Kiosk.objects.filter(pk=kiosk.pk).update(last_seen_at=timezone.now(), waiting_reported=waiting)
 
 
@@ -324,7 +332,20 @@ def _parse_time(value, field, errors, required):
     if parsed is None or parsed.tzinfo is None:
         errors[field] = ["must be an ISO 8601 date and time with a time zone, e.g. 2026-11-23T09:15:00+07:00"]
         return None
-    return parsed
+    offset = parsed.utcoffset()
+    if not OFFSET_RANGE[0] <= offset <= OFFSET_RANGE[1] or offset % datetime.timedelta(minutes=1):
+        errors[field] = ["has a time zone offset no time zone has: use one from -12:00 to +14:00 in whole minutes"]
+        return None
+    try:
+        return parsed.astimezone(datetime.UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is in the year 0, which neither Python nor we know
+        errors[field] = ["is out of range"]
+        return None
+
+
+def clock_skew() -> datetime.timedelta:
+    """How far a kiosk's clock may be off (KIOSK_CLOCK_SKEW_SECONDS)."""
+    return datetime.timedelta(seconds=settings.KIOSK_CLOCK_SKEW_SECONDS)
 
 
 def _parse_envelope(payload):
@@ -338,8 +359,8 @@ def _parse_envelope(payload):
         errors["id"] = ["must be a UUID made by the client"]
         response_id = None
     round_id = payload.get("round")
-    if round_id is not None and (not isinstance(round_id, int) or isinstance(round_id, bool)):
-        errors["round"] = ["must be the round id, a whole number"]
+    if round_id is not None and whole_number(round_id, low=1, high=INT_MAX) is None:
+        errors["round"] = [f"must be the round id, a whole number from 1 to {INT_MAX}"]
     if not isinstance(payload.get("questionnaire"), str):
         errors["questionnaire"] = ["must be the questionnaire version code"]
     if payload.get("language", "vi") not in ("vi", "en"):
@@ -348,8 +369,11 @@ def _parse_envelope(payload):
     submitted = _parse_time(payload.get("submitted_at"), "submitted_at", errors, required=True)
     if started and submitted and started > submitted:
         errors["started_at"] = ["is after submitted_at"]
-    if submitted and submitted > timezone.now() + CLOCK_SKEW:
-        errors["submitted_at"] = ["is in the future: check the kiosk's clock"]
+    if submitted and submitted > timezone.now() + clock_skew():
+        errors["submitted_at"] = [
+            f"is in the future (more than {settings.KIOSK_CLOCK_SKEW_SECONDS} seconds ahead of the server's "
+            f"clock, now {timezone.now().isoformat(timespec='seconds')}): check the kiosk's clock"
+        ]
     dossier = payload.get("dossier_code")
     # Printable only: an invisible character (zero-width space, direction mark) would give the same
     # dossier another hash and let it through twice; a lone surrogate cannot be hashed at all.
@@ -361,8 +385,9 @@ def _parse_envelope(payload):
     return response_id, round_id, started, submitted, dossier
 
 
-def _round_for(kiosk_unit, round_id, submitted, channel):
-    """The round a response belongs to: the one named, if it covers the unit and was open then."""
+def _round_for(kiosk_unit, round_id, channel):
+    """The round a response belongs to: the one named, if it covers the unit and has been opened
+    (whether it was open when the response was completed is _check_times's question)."""
     if round_id is None:
         survey_round = open_round_for_unit(kiosk_unit)
         if survey_round is None:
@@ -379,9 +404,45 @@ def _round_for(kiosk_unit, round_id, submitted, channel):
         raise SubmissionError(409, {"round": [f"round {round_id} has not been opened"]})
     if survey_round.status == Round.Status.CLOSED and channel != Response.Channel.KIOSK:
         raise SubmissionError(409, {"round": [f"round {round_id} is closed: reopen it to enter more forms"]})
-    if survey_round.status == Round.Status.CLOSED and submitted > survey_round.closed_at:
-        raise SubmissionError(409, {"round": [f"round {round_id} was closed before this response was submitted"]})
     return survey_round
+
+
+def _time_bounds(started, submitted, now) -> dict:
+    """What a kiosk response's times must satisfy, as the values both paths compare with: its round
+    first opened and its kiosk was first paired no later than ``claimed_from`` (its earliest time
+    plus the clock skew), and if the round is closed, it closed at or after ``submitted`` and at or
+    after ``closed_since`` (the start of the grace period for late arrivals)."""
+    return {
+        "claimed_from": (started or submitted) + clock_skew(),
+        "submitted": submitted,
+        "closed_since": now - datetime.timedelta(days=settings.LATE_ARRIVAL_GRACE_DAYS),
+    }
+
+
+def _check_times(survey_round, kiosk, started, submitted, now):
+    """SubmissionError when a kiosk response's times cannot be true (see _time_bounds; STORE_SQL
+    applies the same comparisons to the same values): 400 naming the time that is too early, 409
+    naming the round when it came too late for a closed round."""
+    bounds = _time_bounds(started, submitted, now)
+    for since, what in ((survey_round.first_opened_at, f"round {survey_round.pk} first opened"),
+                        (kiosk.first_paired_at, "this kiosk was first paired")):
+        if since is not None and since > bounds["claimed_from"]:
+            field = "started_at" if started is not None and submitted + clock_skew() >= since else "submitted_at"
+            raise SubmissionError(400, {field: [
+                f"is before {what} ({since.isoformat(timespec='seconds')}): check the kiosk's clock"
+            ]})
+    if survey_round.status != Round.Status.CLOSED:
+        return
+    closed = survey_round.closed_at.isoformat(timespec="seconds")
+    if survey_round.closed_at < bounds["submitted"]:
+        raise SubmissionError(409, {"round": [
+            f"round {survey_round.pk} was closed ({closed}) before this response was submitted"
+        ]})
+    if survey_round.closed_at < bounds["closed_since"]:
+        raise SubmissionError(409, {"round": [
+            f"round {survey_round.pk} closed on {closed}: a response completed before the close is accepted "
+            f"up to {settings.LATE_ARRIVAL_GRACE_DAYS} days after it, and this one came later"
+        ]})
 
 
 def response_submit(*, unit: Unit, payload, channel=Response.Channel.KIOSK, kiosk=None) -> SubmitResult:
@@ -399,7 +460,7 @@ def response_submit(*, unit: Unit, payload, channel=Response.Channel.KIOSK, kios
             return result
         kiosk = _kiosk_again(kiosk)
         unit = kiosk.unit
-    survey_round = _round_for(unit, round_id, submitted, channel)
+    survey_round = _round_for(unit, round_id, channel)
     packed = _checked_answers(payload, survey_round, dossier, channel)
     now = timezone.now()
     response = Response(
@@ -410,6 +471,8 @@ def response_submit(*, unit: Unit, payload, channel=Response.Channel.KIOSK, kios
     )
     if Response.objects.filter(pk=response_id).exists():
         return _existing(response)  # a retry: it must not claim a quota place again
+    if kiosk is not None:  # (after the retry: a response stored in time is still recognised later)
+        _check_times(survey_round, kiosk, started, submitted, now)
     # Sent from a queue long after it was completed: never refused for a quota that filled since.
     queued = now - submitted > datetime.timedelta(seconds=settings.QUOTA_QUEUED_AFTER_SECONDS)
     try:
@@ -479,8 +542,10 @@ def _kiosk_again(kiosk: Kiosk) -> Kiosk:
 # locked in id order; the response is in quota when all have room, and then each counts it (and its
 # day); otherwise it is stored flagged over quota (each full quota counts one turned away), or not
 # stored when a full quota closes the survey and the response was not queued offline. It stores
-# nothing when the kiosk, its unit, the round or its questionnaire is no longer as remembered, or
-# when the id or dossier is already there (ON CONFLICT): the caller then takes the careful path.
+# nothing when the kiosk, its unit, the round or its questionnaire is no longer as remembered, when
+# the response's times cannot be true (fieldwork.services._time_bounds: the same comparisons as
+# _check_times), or when the id or dossier is already there (ON CONFLICT): the caller then takes the
+# careful path, which says why.
 # The pending score change and the kiosk's count for the day are written with it.
 STORE_SQL = """
 WITH quota AS (
@@ -502,13 +567,16 @@ allowed AS (
     WHERE NOT (v.closes AND NOT %(queued)s::boolean)
       AND EXISTS (SELECT 1 FROM fieldwork_kiosk k JOIN units_unit u ON u.id = k.unit_id
                   WHERE k.id = %(kiosk)s::int AND k.token_hash = %(token)s::text AND k.revoked_at IS NULL
-                    AND k.unit_id = %(unit)s::int AND u.path = %(unit_path)s::text)
+                    AND k.unit_id = %(unit)s::int AND u.path = %(unit_path)s::text
+                    AND k.first_paired_at <= %(claimed_from)s::timestamptz)
       AND EXISTS (SELECT 1 FROM fieldwork_round r
                   JOIN questionnaires_questionnaireversion v ON v.id = r.questionnaire_id
                   WHERE r.id = %(round)s::int AND r.unit_id = %(round_unit)s::int
                     AND r.ask_dossier_code = %(ask_dossier)s::boolean
                     AND v.id = %(questionnaire)s::int AND v.checksum = %(checksum)s::text
-                    AND (r.status = 'open' OR (r.status = 'closed' AND r.closed_at >= %(submitted)s::timestamptz)))
+                    AND r.first_opened_at <= %(claimed_from)s::timestamptz
+                    AND (r.status = 'open' OR (r.status = 'closed' AND r.closed_at >= %(submitted)s::timestamptz
+                                               AND r.closed_at >= %(closed_since)s::timestamptz)))
 ),
 ins AS (
     INSERT INTO fieldwork_response (id, round_id, unit_id, kiosk_id, channel, language, seconds_taken,
@@ -613,6 +681,7 @@ def _submit_fast(*, unit, kiosk, payload, response_id, round_id, started, submit
         "answers": smallint_array_literal(packed.slots),
         "texts": json.dumps(packed.texts, ensure_ascii=False) if packed.texts else None,
         "dossier": dossier_hash(dossier) if dossier else None, "day": timezone.localdate(now),
+        **_time_bounds(started, submitted, now),
     }
     with connection.cursor() as cursor:
         _execute_prepared(cursor, "fieldwork_store_response", STORE_SQL, params)

@@ -17,23 +17,28 @@ from django.views.decorators.http import require_POST
 from fieldwork import selectors, services
 from fieldwork.models import Kiosk, Quota, Round
 from fieldwork.quotas import STRATUM_ITEMS, QuotaError, quota_set
+from limits import PlainTextField, WholeNumberField
 from questionnaires.models import QuestionnaireVersion
 from units import access
 
 QUOTAS_PER_PAGE = 100
 
 
+# Text fields refuse control characters and numbers stay within their column (limits): nothing a
+# person types can make PostgreSQL refuse the row.
+
+
 class KioskForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = PlainTextField(label=_("Name"), max_length=100)
 
 
 class KioskMoveForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100)
-    unit_code = forms.CharField(label=_("Unit code"), max_length=32)
+    name = PlainTextField(label=_("Name"), max_length=100)
+    unit_code = PlainTextField(label=_("Unit code"), max_length=32)
 
 
 class RoundForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=200)
+    name = PlainTextField(label=_("Name"), max_length=200)
     questionnaire = forms.ModelChoiceField(
         label=_("Questionnaire version"), queryset=QuestionnaireVersion.objects.filter(status="published")
     )
@@ -53,11 +58,11 @@ class RoundForm(forms.Form):
 
 
 class QuotaForm(forms.Form):
-    unit_code = forms.CharField(label=_("Unit code"), max_length=32)
+    unit_code = PlainTextField(label=_("Unit code"), max_length=32)
     stratum_item = forms.ChoiceField(label=_("Stratum"), required=False,
                                      choices=[("", _("whole unit"))] + [(i, i) for i in STRATUM_ITEMS])
-    stratum_value = forms.CharField(label=_("Answer code"), required=False, max_length=64)
-    target = forms.IntegerField(label=_("Target"), min_value=0)
+    stratum_value = PlainTextField(label=_("Answer code"), required=False, max_length=64)
+    target = WholeNumberField(label=_("Target"))
     policy = forms.ChoiceField(label=_("When full"), required=False,
                                choices=[("", _("the round's default"))] + list(Quota.Policy.choices))
 

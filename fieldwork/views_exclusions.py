@@ -13,13 +13,14 @@ from django.views.decorators.http import require_POST
 from fieldwork import exclusions
 from fieldwork.models import Exclusion
 from fieldwork.selectors import get_round_for_user, in_scope
+from limits import PlainTextField
 
 
 class ExcludeForm(forms.Form):
     response_id = forms.UUIDField(label=gettext_lazy("Response id"))
     reason = forms.ChoiceField(label=gettext_lazy("Reason"), choices=Exclusion.Reason.choices)
-    note = forms.CharField(label=gettext_lazy("Note"), max_length=exclusions.NOTE_MAX_LENGTH, required=False,
-                           widget=forms.Textarea(attrs={"rows": 2}))
+    note = PlainTextField(label=gettext_lazy("Note"), max_length=exclusions.NOTE_MAX_LENGTH, required=False,
+                          multiline=True, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 def _exclusions_page(request, survey_round, form, status=200):

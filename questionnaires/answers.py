@@ -5,6 +5,7 @@ The same rules serve the kiosk API, the no-JavaScript form and paper entry.
 
 from dataclasses import dataclass
 
+from limits import control_character, describe
 from questionnaires.definition import SMALLINT_MAX, Definition, condition_holds
 
 
@@ -75,10 +76,11 @@ def _check_text(item, value):
         raise ValueError("must be text")
     if len(value) > limit:
         raise ValueError(f"must be at most {limit} characters")
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    if any("\ud800" <= c <= "\udfff" for c in value):  # from JSON "\ud800": no such character exists
+    char = control_character(value, multiline=True)
+    if char is not None and "\ud800" <= char <= "\udfff":  # from JSON "\ud800": no such character exists
         raise ValueError("must be valid Unicode text (it holds half of a surrogate pair)")
+    if char is not None:
+        raise ValueError(f"must not contain the invisible control character {describe(char)}")
     return value.strip()
 
 

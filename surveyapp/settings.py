@@ -250,6 +250,12 @@ KIOSK_RATE_LIMIT_LEASE = env_int("KIOSK_RATE_LIMIT_LEASE", 10)
 # A response that reaches the server this long after it was completed was queued offline: it is
 # stored (flagged if its quota is full) even where the quota's policy closes the survey.
 QUOTA_QUEUED_AFTER_SECONDS = env_int("QUOTA_QUEUED_AFTER_SECONDS", 120)
+# How far a kiosk's clock may be off: a response completed further in the future than this, or this
+# long before its round first opened or its kiosk was first paired, cannot be true and is refused.
+KIOSK_CLOCK_SKEW_SECONDS = env_int("KIOSK_CLOCK_SKEW_SECONDS", 300)
+# A kiosk response completed before its round closed and queued offline is still stored for this many
+# days after the close; later, and anything completed after the close, is refused.
+LATE_ARRIVAL_GRACE_DAYS = env_int("LATE_ARRIVAL_GRACE_DAYS", 7)
 # Kiosk submissions ask for a score run from a batch per web process, sent this many seconds after
 # the first of them (scoring.services._TriggerBatch); 0 asks at once, inside each request.
 SCORE_TRIGGER_BATCH_SECONDS = env_float("SCORE_TRIGGER_BATCH_SECONDS", 1.0)

@@ -4,10 +4,12 @@ A role on a unit covers that unit's subtree. Someone without a suitable role on 
 for it, never a 403: we do not confirm that a unit or object exists to someone who may not see it.
 """
 
+import re
+
 from django.db.models import Q
 from django.http import Http404
 
-from units.models import Role, Unit
+from units.models import CODE_PATTERN, Role, Unit
 
 # What each capability needs. An administrator can do everything within their subtree.
 FIELDWORK = "fieldwork"  # run rounds, kiosks, quotas, paper forms, exclusions
@@ -35,7 +37,11 @@ def user_can(user, unit: Unit, capability: str) -> bool:
 
 
 def get_unit_for_user(user, code: str, capability: str) -> Unit:
-    """The unit with this code, if the user may use it for the capability; else Http404."""
+    """The unit with this code, if the user may use it for the capability; else Http404 (also for
+    a code no unit can have, which is never looked up: PostgreSQL refuses a NUL in text)."""
+    if not isinstance(code, str) or len(code) > Unit._meta.get_field("code").max_length \
+            or not re.match(CODE_PATTERN, code):
+        raise Http404("No such unit.")
     unit = Unit.objects.filter(code=code).first()
     if unit is None or not user_can(user, unit, capability):
         raise Http404("No such unit.")

@@ -36,6 +36,11 @@ class KioskTestCase(BaseTestCase):
         cls.round = round_create(name="Quý IV/2026", questionnaire_code="sipas-2017", unit_code="08", open_now=True)
         cls.kiosk, _ = kiosk_create(unit=cls.commune, name="Quầy 1")
         cls.token = kiosk_issue_token(kiosk=cls.kiosk)
+        # Opened and paired a day ago: the tests' responses, started minutes before they are sent
+        # however long a test class runs, are not earlier than both (fieldwork.services._check_times).
+        cls.round.first_opened_at = cls.kiosk.first_paired_at = timezone.now() - timezone.timedelta(days=1)
+        cls.round.save(update_fields=["first_opened_at"])
+        cls.kiosk.save(update_fields=["first_paired_at"])
 
     def payload(self, **overrides):
         now = timezone.now()

@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from fieldwork.models import Response
+from fieldwork.models import Kiosk, Response, Round
 from fieldwork.services import kiosk_create, kiosk_issue_token, round_create
 from questionnaires.services import definition_files, questionnaire_load_file
 from scoring.models import ScorePending
@@ -38,6 +38,9 @@ def test_one_response_sent_by_two_kiosks_queues_and_a_retrying_client_at_once_is
         kiosk, _ = kiosk_create(unit=unit, name=f"Quầy {name}")
         tokens[name] = kiosk_issue_token(kiosk=kiosk)
     now = timezone.now()
+    # Opened and paired before the queued response was started (a response cannot predate them).
+    Round.objects.filter(pk=survey_round.pk).update(first_opened_at=now - datetime.timedelta(hours=1))
+    Kiosk.objects.update(first_paired_at=now - datetime.timedelta(hours=1))
     body = {"id": str(uuid.uuid4()), "round": survey_round.pk, "questionnaire": "sipas-2017",
             "started_at": (now - datetime.timedelta(minutes=8)).isoformat(),
             "submitted_at": (now - datetime.timedelta(minutes=5)).isoformat(), "language": "vi",

@@ -9,6 +9,7 @@ The number of examples is modest so that the suite stays fast: ``HYPOTHESIS_EXAM
 ARGS=tests/security/test_hostile_input.py`` digs deeper.
 """
 
+import datetime
 import json
 import os
 import uuid
@@ -272,3 +273,70 @@ class HostileSubmissionTests(HypothesisTestCase, KioskTestCase):  # (each exampl
             with self.subTest(id=bad):
                 self.assert_refused(self.send(json.dumps(self.payload(id=bad))), status=400, naming="id",
                                     before=before)
+
+
+# ---------------------------------------------------------------------------------------------
+# The heartbeat, and the times of a submission
+
+
+@override_settings(KIOSK_RATE_LIMIT_PER_MINUTE=100_000)
+class HostileHeartbeatAndTimesTests(HypothesisTestCase, KioskTestCase):
+    counts, send, assert_refused = HostileSubmissionTests.counts, HostileSubmissionTests.send, \
+        HostileSubmissionTests.assert_refused
+
+    def beat(self, data):
+        return self.client.generic("POST", "/api/kiosk/v1/heartbeat", data=data, content_type="application/json",
+                                   HTTP_AUTHORIZATION=f"Kiosk {self.token}")
+
+    @HOSTILE
+    @given(waiting=JSON_VALUES)
+    @example(waiting=10**30)
+    @example(waiting=2**31)
+    @example(waiting=-1)
+    @example(waiting=True)
+    @example(waiting=2.0)
+    @example(waiting="7")
+    def test_the_heartbeat_records_a_whole_number_that_fits_and_refuses_anything_else_naming_it(self, waiting):
+        body = json.dumps({"waiting": waiting})
+        answer = self.beat(body)
+
+        self.kiosk.refresh_from_db()
+        if len(body) > 65536:
+            self.assertEqual((answer.status_code, self.kiosk.last_seen_at), (413, None))
+        elif isinstance(waiting, int) and not isinstance(waiting, bool) and 0 <= waiting < 2**31:
+            self.assertEqual((answer.status_code, self.kiosk.waiting_reported), (204, waiting))
+        else:
+            self.assertEqual(answer.status_code, 400, answer.content[:300])
+            self.assertIn("waiting", answer.json()["errors"])
+            self.assertIsNone(self.kiosk.last_seen_at)
+
+    @HOSTILE
+    @given(data=st.one_of(st.binary(max_size=200), JSON_VALUES.map(lambda v: json.dumps(v).encode())))
+    def test_any_heartbeat_body_is_a_204_or_a_400_never_a_server_error(self, data):
+        answer = self.beat(data)
+
+        self.assertIn(answer.status_code, (204, 400) if len(data) <= 65536 else (413,), answer.content[:300])
+
+    @HOSTILE
+    @given(field=st.sampled_from(sorted(TIMES)),
+           moment=st.datetimes(timezones=st.timedeltas(min_value=-datetime.timedelta(hours=23, minutes=59),
+                                                       max_value=datetime.timedelta(hours=23, minutes=59))
+                               .map(datetime.timezone)))
+    @example(field="submitted_at", moment=datetime.datetime(1, 1, 1, tzinfo=datetime.timezone(
+        datetime.timedelta(hours=15, minutes=59))))
+    @example(field="submitted_at", moment=datetime.datetime(9999, 12, 31, 23, 59, tzinfo=datetime.timezone(
+        -datetime.timedelta(hours=23, minutes=59))))
+    @example(field="started_at", moment=datetime.datetime(2026, 12, 6, tzinfo=datetime.timezone(
+        datetime.timedelta(hours=15, minutes=59))))
+    def test_any_time_with_any_offset_is_stored_or_refused_naming_it_never_a_server_error(self, field, moment):
+        before = self.counts()
+
+        answer = self.send(json.dumps(self.payload(**{field: moment.isoformat()})))
+
+        if answer.status_code == 201:
+            self.assertEqual(self.counts()["responses"], before["responses"] + 1)
+            self.assertTrue(-12 * 3600 <= moment.utcoffset().total_seconds() <= 14 * 3600)
+            return
+        body = self.assert_refused(answer, before=before)
+        if answer.status_code == 400:
+            self.assertTrue(set(body["errors"]) <= TIMES, body)
