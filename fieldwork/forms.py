@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from limits import PlainTextField
+from surveyapp.limits import PlainTextField
 
 
 def _label(text, language):

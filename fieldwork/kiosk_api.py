@@ -20,7 +20,7 @@ from fieldwork.services import (
     open_round_for_unit,
     response_submit,
 )
-from limits import INT_MAX, whole_number
+from surveyapp.limits import INT_MAX, whole_number
 
 logger = logging.getLogger(__name__)
 

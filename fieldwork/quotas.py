@@ -13,7 +13,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from fieldwork.models import Quota, Round
-from limits import INT_MAX, whole_number
+from surveyapp.limits import INT_MAX, whole_number
 from units.models import Unit
 
 # The questions a quota may be stratified by: single-choice screening questions.

@@ -18,11 +18,11 @@ from django.utils.dateparse import parse_datetime
 
 from fieldwork.models import Kiosk, Response, Round, token_digest
 from fieldwork.quotas import STRATUM_ITEMS, QuotaFull, quota_claim
-from limits import INT_MAX, whole_number
 from questionnaires.answers import AnswerErrors, pack_answers
 from questionnaires.models import QuestionnaireVersion
 from scoring.models import ScorePending, UnitCounts
 from scoring.services import score_run_trigger, score_run_trigger_soon
+from surveyapp.limits import INT_MAX, whole_number
 from units.models import Unit
 
 PAIRING_VALID_FOR = datetime.timedelta(hours=24)

@@ -17,8 +17,8 @@ from django.views.decorators.http import require_POST
 from fieldwork import selectors, services
 from fieldwork.models import Kiosk, Quota, Round
 from fieldwork.quotas import STRATUM_ITEMS, QuotaError, quota_set
-from limits import PlainTextField, WholeNumberField
 from questionnaires.models import QuestionnaireVersion
+from surveyapp.limits import PlainTextField, WholeNumberField
 from units import access
 
 QUOTAS_PER_PAGE = 100

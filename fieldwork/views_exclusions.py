@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from fieldwork import exclusions
 from fieldwork.models import Exclusion
 from fieldwork.selectors import get_round_for_user, in_scope
-from limits import PlainTextField
+from surveyapp.limits import PlainTextField
 
 
 class ExcludeForm(forms.Form):

@@ -5,8 +5,8 @@ The same rules serve the kiosk API, the no-JavaScript form and paper entry.
 
 from dataclasses import dataclass
 
-from limits import control_character, describe
 from questionnaires.definition import SMALLINT_MAX, Definition, condition_holds
+from surveyapp.limits import control_character, describe
 
 
 @dataclass

@@ -7,8 +7,8 @@ column's range, ``control_character`` for text a person could not have meant (NU
 control characters, half a surrogate pair, the invisible marks that reverse the direction of text).
 The form fields below apply the same two rules to the staff pages.
 
-Below every app of the project: it imports none of them, so units, questionnaires, fieldwork,
-scoring and the kiosk API all take their rules from here.
+It imports no app of the project, so units, questionnaires, fieldwork, scoring and the kiosk API
+all take their rules from here, as they take CSV from ``surveyapp.spreadsheet``.
 """
 
 import unicodedata
