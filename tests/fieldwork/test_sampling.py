@@ -1,3 +1,4 @@
+import csv
 import io
 from collections import Counter
 
@@ -178,11 +179,15 @@ class DrawTests(SamplingTestCase):
     def test_the_call_list_is_utf8_csv_with_a_byte_order_mark_in_call_order(self):
         sample = sample_draw(dossier_list=self.import_frame(), size=3, seed=5, user=self.province_admin)
 
-        lines = sample_call_list_csv(sample=sample).splitlines()
+        text = sample_call_list_csv(sample=sample)
+        rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
 
-        self.assertEqual(lines[0], "\ufeffposition,dossier_code,unit_code,unit_name,service_field,completed_on,stratum")
-        self.assertEqual([line.split(",")[0] for line in lines[1:]], ["1", "2", "3"])
-        self.assertEqual([line.split(",")[1] for line in lines[1:]], self.codes(sample))
+        self.assertTrue(text.startswith('\ufeff"position","dossier_code",'))  # text quoted
+        self.assertEqual(rows[0], ["position", "dossier_code", "unit_code", "unit_name", "service_field",
+                                   "completed_on", "stratum"])
+        self.assertEqual([row[0] for row in rows[1:]], ["1", "2", "3"])
+        self.assertTrue(text.splitlines()[1].startswith("1,"))  # numbers bare
+        self.assertEqual([row[1] for row in rows[1:]], self.codes(sample))
 
 
 class AllocationTests(SimpleTestCase):
@@ -469,7 +474,7 @@ class CommandTests(SamplingTestCase):
         self.assertEqual(DossierList.objects.get(pk=list_id).dossiers.count(), 100)
         self.assertEqual((Sample.objects.get(pk=sample_id).strata, seed), ("unit", "99"))
         self.assertEqual(calls[0], calls[1])
-        self.assertTrue(calls[0].startswith("\ufeffposition,".encode()))
+        self.assertTrue(calls[0].startswith('\ufeff"position",'.encode()))
 
     def test_the_import_command_lists_every_problem_and_refuses_a_user_without_the_role(self):
         import tempfile
