@@ -31,6 +31,7 @@ character (which no spreadsheet writes and PostgreSQL cannot store), a line long
 
 import codecs
 import csv
+import io
 import itertools
 import re
 from decimal import Decimal
@@ -48,7 +49,6 @@ NUMBER_TYPES = (int, float, Decimal)
 
 CHUNK_SIZE = 64 * 1024
 MAX_LINE_CHARACTERS = 1_000_000
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -124,7 +124,7 @@ def _checked(line, text):
 
 
 def _lines(source):
-    """The decoded lines of the file, each with its line break."""
+    """The decoded lines of the file, each with its line break (CRLF, LF or CR)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     pending, line, first = "", 1, True
     for chunk in itertools.chain(_chunks(source), [None]):
@@ -134,18 +134,15 @@ def _lines(source):
             raise _not_utf8(line + exc.object[:exc.start].count(b"\n"), exc) from None
         if first and text:
             text, first = text.removeprefix("\ufeff"), False
-        end = 0
-        for match in _LINE.finditer(text):
-            if match.end() == len(text) and text.endswith("\r") and chunk is not None:
-                break  # "\r" at the end of a chunk: its "\n" may be in the next one
-            yield _checked(line, match.group())
-            line, end = line + 1, match.end()
-        pending = text[end:]
+        lines = io.StringIO(text, newline="").readlines()  # split on CRLF, LF and CR, in C
+        # The last line waits for the next chunk unless it ended with "\n" (a "\r" may be CRLF's half).
+        pending = lines.pop() if lines and chunk is not None and not lines[-1].endswith("\n") else ""
+        for text in lines:
+            yield _checked(line, text)
+            line += 1
         if len(pending) > MAX_LINE_CHARACTERS:
             raise CsvReadError(line, _("the line is longer than %(max)d characters: is this really a CSV file?")
                                % {"max": MAX_LINE_CHARACTERS})
-    if pending:
-        yield _checked(line, pending)
 
 
 def csv_records(source, *, delimiter=None):
