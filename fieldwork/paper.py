@@ -96,7 +96,8 @@ def _check_form_date(survey_round: Round, day: datetime.date):
     start, end = survey_round.period_start, survey_round.period_end
     if (start and day < start) or (end and day > end):
         return _("%(day)s is outside the round's period (%(start)s to %(end)s)") % {
-            "day": day.isoformat(), "start": start.isoformat() if start else "…", "end": end.isoformat() if end else "…"}
+            "day": day.isoformat(), "start": start.isoformat() if start else "…",
+            "end": end.isoformat() if end else "…"}
     return None
 
 
@@ -286,7 +287,8 @@ class _FormIds:
         if row.form_id is not None:
             first = self.first_line_of.setdefault(row.form_id.bytes, row.number)
             if first != row.number:
-                row.errors.append(("form_id", _("%(id)s is also on line %(line)d") % {"id": row.form_id, "line": first}))
+                problem = _("%(id)s is also on line %(line)d") % {"id": row.form_id, "line": first}
+                row.errors.append(("form_id", problem))
         elif not row.errors:
             key = _content_key(row)
             digest = hashlib.blake2b(key.encode(), digest_size=16).digest()

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -22,6 +23,7 @@ from fieldwork.models import Round
 from fieldwork.selectors import get_round_for_user
 from fieldwork.services import SubmissionError
 from surveyapp.spreadsheet import more_problems
+
 
 class UnitChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, unit):
@@ -47,8 +49,8 @@ class PaperImportForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > settings.PAPER_UPLOAD_MAX_BYTES:
-            raise forms.ValidationError(_("The file is larger than %(mb)d MB: split it into smaller files.")
-                                        % {"mb": settings.PAPER_UPLOAD_MAX_BYTES // (1024 * 1024)})
+            raise forms.ValidationError(_("The file is larger than %(size)s: split it into smaller files.")
+                                        % {"size": filesizeformat(settings.PAPER_UPLOAD_MAX_BYTES)})
         return upload
 
 

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
@@ -14,9 +15,10 @@ from django.views.decorators.cache import never_cache
 from fieldwork import sampling
 from fieldwork.models import DossierList, Sample
 from fieldwork.selectors import get_round_for_user
-from units import access
 from surveyapp.spreadsheet import more_problems
+from units import access
 from units.models import Unit
+
 
 class DossierListForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=sampling.NAME_MAX_LENGTH)
@@ -30,8 +32,8 @@ class DossierListForm(forms.Form):
         """The upload, if not too large; the service reads it as a stream and checks every row."""
         upload = self.cleaned_data["file"]
         if upload.size > settings.DOSSIER_UPLOAD_MAX_BYTES:
-            raise forms.ValidationError(_("The file is larger than %(mb)d MB: split it into smaller files.")
-                                        % {"mb": settings.DOSSIER_UPLOAD_MAX_BYTES // (1024 * 1024)})
+            raise forms.ValidationError(_("The file is larger than %(size)s: split it into smaller files.")
+                                        % {"size": filesizeformat(settings.DOSSIER_UPLOAD_MAX_BYTES)})
         return upload
 
 

@@ -19,8 +19,8 @@ from fieldwork.sampling import dossier_list_import, sample_draw
 from scoring.services import score_run_execute, score_run_for_command
 from surveyapp.spreadsheet import FORMULA_START, csv_text, safe_cell
 from tests.base import make_unit
-from tests.scoring.test_exports import ScoredRoundTestCase, insert
 from tests.fieldwork.base import full_answers
+from tests.scoring.test_exports import ScoredRoundTestCase, insert
 
 HOSTILE = [
     'a;=HYPERLINK("http://x")', "x,@SUM(1)", "\n=1+1", "－1+1", "=cmd|' /C calc'!A0", "+84 912", "-2+3",
