@@ -8,9 +8,8 @@ entry page makes it when the page is shown; a CSV row gives it in ``form_id`` or
 from the round and the row's content.
 """
 
-import csv
 import datetime
-import io
+import hashlib
 import json
 import re
 import uuid
@@ -18,12 +17,13 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from fieldwork.models import Response, Round
 from fieldwork.services import SubmissionError, SubmitResult, response_submit
 from questionnaires.answers import AnswerErrors, pack_answers
 from questionnaires.definition import SMALLINT_MAX, condition_items
-from surveyapp.spreadsheet import csv_text
+from surveyapp.spreadsheet import CsvReadError, Problems, csv_records, csv_text
 from units import access
 from units.models import Unit
 
@@ -38,11 +38,13 @@ FIELD_NAMES = {"submitted_at": "form_date", "id": "form_id"}
 
 
 class PaperImportError(Exception):
-    """The file was rejected and nothing was stored; ``errors`` name the line of each problem."""
+    """The file was rejected and nothing was stored; ``errors`` name the line of each problem, and
+    ``more`` problems were found but not listed (IMPORT_ERROR_LIMIT)."""
 
-    def __init__(self, errors):
-        super().__init__(f"{len(errors)} error(s) in the paper forms file")
+    def __init__(self, errors, more=0):
+        super().__init__(f"{len(errors) + more} error(s) in the paper forms file")
         self.errors = errors
+        self.more = more
 
 
 @dataclass
@@ -90,11 +92,12 @@ def form_datetime(day: datetime.date) -> datetime.datetime:
 def _check_form_date(survey_round: Round, day: datetime.date):
     """Why a form with this date cannot belong to the round, or None."""
     if day > timezone.localdate():
-        return f"{day.isoformat()} is in the future"
+        return _("%(day)s is in the future") % {"day": day.isoformat()}
     start, end = survey_round.period_start, survey_round.period_end
     if (start and day < start) or (end and day > end):
-        period = f"{start.isoformat() if start else '…'} to {end.isoformat() if end else '…'}"
-        return f"{day.isoformat()} is outside the round's period ({period})"
+        return _("%(day)s is outside the round's period (%(start)s to %(end)s)") % {
+            "day": day.isoformat(), "start": start.isoformat() if start else "…",
+            "end": end.isoformat() if end else "…"}
     return None
 
 
@@ -102,9 +105,10 @@ def paper_round_problem(survey_round: Round):
     """Why the round takes no paper forms now, or None. A closed round is frozen (as
     response_submit also says): reopen it to enter the last forms."""
     if survey_round.status == Round.Status.DRAFT:
-        return f"round {survey_round.pk} has not been opened: paper forms can be entered once it is open"
+        return _("round %(id)d has not been opened: paper forms can be entered once it is open") % {
+            "id": survey_round.pk}
     if survey_round.status == Round.Status.CLOSED:
-        return f"round {survey_round.pk} is closed: reopen it to enter more paper forms"
+        return _("round %(id)d is closed: reopen it to enter more paper forms") % {"id": survey_round.pk}
     return None
 
 
@@ -147,17 +151,6 @@ def paper_submit(*, survey_round: Round, unit: Unit, form_id, form_date: datetim
 # Many paper forms from a CSV file
 
 
-def paper_decode(data: bytes) -> str:
-    """The text of an uploaded file: UTF-8, with or without the BOM Excel writes."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise PaperImportError([
-            f"the file is not UTF-8 text ({exc.reason} at byte {exc.start}): "
-            "in Excel, save it as “CSV UTF-8 (Comma delimited)”"
-        ])
-
-
 def decode_cell(item: dict, cell: str):
     """A CSV cell as an answer in the API's form (None when empty). Cells that do not convert are
     passed on as they are, so that pack_answers names the problem as it does for the kiosk."""
@@ -174,35 +167,29 @@ def decode_cell(item: dict, cell: str):
     return cell
 
 
-def _reader(text: str):
-    """A csv reader of the text. Excel set to Vietnamese separates with ';': the header (codes
-    only, never a comma or a semicolon) tells which."""
-    first_line = text.split("\n", 1)[0]
-    delimiter = ";" if ";" in first_line and "," not in first_line else ","
-    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-
-
-def _check_header(header, definition, errors):
+def _check_header(header, definition, problems):
     known = META_COLUMNS + [item["code"] for item in definition.items]
     unknown = [c for c in header if c not in known]
     missing = [c for c in REQUIRED_META_COLUMNS if c not in header]
     missing += [item["code"] for item in definition.items if item["required"] and item["code"] not in header]
     twice = sorted({c for c in header if c and header.count(c) > 1})
-    version = definition.doc["code"]
     if unknown:
-        errors.append(f"line 1: unknown column(s): {', '.join(c or '(empty)' for c in unknown)} "
-                      f"(the round's questionnaire is {version}: start from the round's template)")
+        problems.add(_("line 1: unknown column(s): %(columns)s (the round's questionnaire is %(version)s: start "
+                       "from the round's template)") % {"columns": ", ".join(c or _("(empty)") for c in unknown),
+                                                        "version": definition.doc["code"]}, 1)
     if missing:
-        errors.append(f"line 1: missing column(s): {', '.join(missing)}")
+        problems.add(_("line 1: missing column(s): %(columns)s") % {"columns": ", ".join(missing)}, 1)
     if twice:
-        errors.append(f"line 1: column(s) given twice: {', '.join(twice)}")
+        problems.add(_("line 1: column(s) given twice: %(columns)s") % {"columns": ", ".join(twice)}, 1)
 
 
 def _parse_date(value):
     try:
         return datetime.date.fromisoformat(value), None
     except ValueError:
-        return None, f"'{value}' is not a date in the form YYYY-MM-DD" if value else "is empty"
+        if not value:
+            return None, _("is empty")
+        return None, _("'%(value)s' is not a date in the form YYYY-MM-DD") % {"value": value}
 
 
 def _parse_form_id(value):
@@ -211,7 +198,7 @@ def _parse_form_id(value):
     try:
         return uuid.UUID(value), None
     except ValueError:
-        return None, f"'{value}' is not a UUID (leave it empty to let the import make one)"
+        return None, _("'%(value)s' is not a UUID (leave it empty to let the import make one)") % {"value": value}
 
 
 class _UnitLookup:
@@ -227,14 +214,17 @@ class _UnitLookup:
         if code in self.allowed:
             return self.allowed[code], None
         if not code:
-            return None, "is empty"
+            return None, _("is empty")
         if code in self.in_round:
-            return None, f"you may not enter paper forms for unit '{code}'"
+            return None, _("you may not enter paper forms for unit '%(code)s'") % {"code": code}
         if code not in self.cache:
+            if len(self.cache) > 10_000:  # a file of made-up codes: ask again rather than grow
+                self.cache.clear()
             self.cache[code] = Unit.objects.filter(code=code).exists()
         if self.cache[code]:
-            return None, f"unit '{code}' is outside the round's area ({self.round_unit})"
-        return None, f"unknown unit code '{code}'"
+            return None, _("unit '%(code)s' is outside the round's area (%(unit)s)") % {
+                "code": code, "unit": self.round_unit}
+        return None, _("unknown unit code '%(code)s'") % {"code": code}
 
 
 def _parse_row(number, values, columns, definition, units):
@@ -251,28 +241,29 @@ def _parse_row(number, values, columns, definition, units):
     row.errors = [(column, message) for column, message in
                   (("unit_code", unit_error), ("form_date", date_error), ("form_id", id_error)) if message]
     if len(values) > len(columns):
-        row.errors.insert(0, ("", f"{len(values)} values but {len(columns)} columns"))
+        row.errors.insert(0, ("", _("%(values)d values but %(columns)d columns")
+                              % {"values": len(values), "columns": len(columns)}))
     return row
 
 
-def _read_rows(text, definition, units, errors):
-    reader, number, rows = _reader(text.removeprefix("\ufeff")), 0, []
+def _rows(source, definition, units, problems):
+    """The file's rows, parsed one at a time as the file is read; a problem with the header or the
+    file itself goes into ``problems`` and ends the rows."""
+    records = csv_records(source)
     try:
-        header = [h.strip() for h in next(reader, [])]
-        number = 1
+        _line, header = next(records, (1, []))
+        header = [h.strip() for h in header]
         if not any(header):
-            errors.append("line 1: the file is empty: it needs the header row of the round's template")
-            return []
-        _check_header(header, definition, errors)
-        if errors:
-            return []
-        for number, values in enumerate(reader, start=2):
+            problems.add(_("line 1: the file is empty: it needs the header row of the round's template"), 1)
+            return
+        _check_header(header, definition, problems)
+        if problems:
+            return
+        for number, values in records:
             if any(v.strip() for v in values):  # skip blank lines, e.g. left at the end by Excel
-                rows.append(_parse_row(number, values, header, definition, units))
-    except csv.Error as exc:
-        errors.append(f"line {number + 1}: not readable as CSV ({exc})")  # the line after the last good one
-        return []
-    return rows
+                yield _parse_row(number, values, header, definition, units)
+    except CsvReadError as exc:
+        problems.add(_format(exc.line, [("", exc.message)])[0], exc.line)
 
 
 def _content_key(row: _Row) -> str:
@@ -282,90 +273,107 @@ def _content_key(row: _Row) -> str:
     return json.dumps([row.unit.code, row.form_date.isoformat(), answers], sort_keys=True, ensure_ascii=False)
 
 
-def _assign_ids(survey_round, rows):
-    """Give rows without form_id an id derived from the round and the row's content. Identical
+class _FormIds:
+    """Gives rows without form_id an id derived from the round and the row's content. Identical
     rows in one file are different forms (two citizens can answer alike): the n-th copy of a row
-    gets its own id, so re-importing the file still gives every row the same id."""
-    copies, first_line_of = {}, {}
-    for row in rows:
+    gets its own id, so re-importing the file still gives every row the same id. Remembers a
+    digest of each content and each given id, not the rows."""
+
+    def __init__(self, survey_round):
+        self.round_id = survey_round.pk
+        self.copies, self.first_line_of = {}, {}
+
+    def assign(self, row: _Row):
         if row.form_id is not None:
-            if row.form_id in first_line_of:
-                row.errors.append(("form_id", f"{row.form_id} is also on line {first_line_of[row.form_id]}"))
-            first_line_of.setdefault(row.form_id, row.number)
+            first = self.first_line_of.setdefault(row.form_id.bytes, row.number)
+            if first != row.number:
+                problem = _("%(id)s is also on line %(line)d") % {"id": row.form_id, "line": first}
+                row.errors.append(("form_id", problem))
         elif not row.errors:
             key = _content_key(row)
-            copies[key] = copies.get(key, 0) + 1
-            row.form_id = uuid.uuid5(PAPER_NAMESPACE, f"round {survey_round.pk} copy {copies[key]} {key}")
+            digest = hashlib.blake2b(key.encode(), digest_size=16).digest()
+            self.copies[digest] = copy = self.copies.get(digest, 0) + 1
+            row.form_id = uuid.uuid5(PAPER_NAMESPACE, f"round {self.round_id} copy {copy} {key}")
 
 
 def _format(number, errors):
-    return [f"line {number}, {column}: {message}" if column else f"line {number}: {message}"
+    return [_("line %(line)d, %(column)s: %(problem)s") % {"line": number, "column": column, "problem": message}
+            if column else _("line %(line)d: %(problem)s") % {"line": number, "problem": message}
             for column, message in errors]
 
 
-def _check_rows(survey_round, definition, rows):
-    """Every problem that shows without storing anything (dates, answers), for every row: a file
-    with mistakes is turned away at once, without a slow transaction that is rolled back."""
-    errors = []
-    for row in rows:
-        problem = row.form_date and _check_form_date(survey_round, row.form_date)
-        if problem:
-            row.errors.append(("form_date", problem))
-        try:
-            pack_answers(definition, row.answers)
-        except AnswerErrors as exc:
-            row.errors += [(code, "; ".join(messages)) for code, messages in exc.errors.items()]
-        errors += _format(row.number, row.errors)
-    return errors
+def _check_row(survey_round, definition, row):
+    """Every problem that shows without storing anything (dates, answers): a file with mistakes is
+    turned away before the transaction that stores it."""
+    problem = row.form_date and _check_form_date(survey_round, row.form_date)
+    if problem:
+        row.errors.append(("form_date", problem))
+    try:
+        pack_answers(definition, row.answers)
+    except AnswerErrors as exc:
+        row.errors += [(code, "; ".join(messages)) for code, messages in exc.errors.items()]
 
 
-def _submit_rows(survey_round, rows):
-    """Store every row through response_submit and collect the errors it still finds (a form_id
-    stored before with other answers). The caller's transaction is rolled back when there are any."""
-    result, errors = PaperImportResult(), []
-    for row in rows:
+def _check_file(survey_round, source, units, max_rows):
+    """The first pass over the file: every row parsed and checked, nothing kept but the problems."""
+    definition, problems, ids, count = survey_round.questionnaire.parsed, Problems(), _FormIds(survey_round), 0
+    for row in _rows(source, definition, units, problems):
+        count += 1
+        if max_rows and count > max_rows:
+            problems.add(_("the file has more than %(max)d paper forms, at most %(max)d can be imported at once "
+                           "here: split it into smaller files") % {"max": max_rows})
+            break
+        ids.assign(row)
+        _check_row(survey_round, definition, row)
+        problems.extend(_format(row.number, row.errors), row.number)
+    if not problems and not count:
+        problems.add(_("line 2: the file has a header but no paper forms"), 2)
+    return problems
+
+
+def _store_file(survey_round, source, units):
+    """The second pass: every row stored through response_submit, which still finds what needs the
+    database (a form_id stored before with other answers). The caller's transaction is rolled back
+    when there are any."""
+    definition, problems, ids = survey_round.questionnaire.parsed, Problems(), _FormIds(survey_round)
+    result = PaperImportResult()
+    for row in _rows(source, definition, units, problems):
+        ids.assign(row)
         try:
+            if row.errors:  # the file changed since the first pass
+                raise SubmissionError(400, {column: [message] for column, message in row.errors})
             submitted = paper_submit(survey_round=survey_round, unit=row.unit, form_id=row.form_id,
                                      form_date=row.form_date, answers=row.answers)
         except SubmissionError as exc:
-            errors += _format(row.number, [(code, "; ".join(messages)) for code, messages in exc.errors.items()])
+            problems.extend(_format(row.number, [(code, "; ".join(messages)) for code, messages in exc.errors.items()]))
             continue
         if submitted.created:
             result.stored += 1
         else:
             result.already_stored += 1
-    return result, errors
+    return result, problems
 
 
-def paper_import_csv(*, survey_round: Round, text: str, user=None, max_rows=None) -> PaperImportResult:
-    """Import paper forms from the CSV of the round's template: all or nothing. Raises
-    PaperImportError with every problem ("line 7, F3.2: must be one of 1, 2, 3, 4, 5").
-    ``user``: only units where they may run fieldwork; ``max_rows``: a limit for the upload page."""
+def paper_import_csv(*, survey_round: Round, text: str | None = None, file=None, user=None,
+                     max_rows=None) -> PaperImportResult:
+    """Import paper forms from the CSV of the round's template, an uploaded ``file`` (any Django
+    File, read twice as a stream: checked, then stored) or ``text``: all or nothing. Raises
+    PaperImportError with the problems ("line 7, F3.2: must be one of 1, 2, 3, 4, 5"), the first
+    IMPORT_ERROR_LIMIT of them. ``user``: only units where they may run fieldwork; ``max_rows``: a
+    limit for the upload page."""
     try:
         _check_round_open(survey_round)
     except SubmissionError as exc:
         raise PaperImportError(exc.errors["round"])
-    if "\x00" in text:  # PostgreSQL takes no NUL in text, and no spreadsheet writes one in a CSV
-        line = text.count("\n", 0, text.index("\x00")) + 1
-        raise PaperImportError([f"line {line}: holds a NUL character: is this really a CSV file?"])
-    definition = survey_round.questionnaire.parsed
-    errors = []
-    rows = _read_rows(text, definition, _UnitLookup(survey_round, user), errors)
-    if not errors and not rows:
-        errors.append("line 2: the file has a header but no paper forms")
-    if max_rows and len(rows) > max_rows:
-        errors.append(f"the file has {len(rows)} paper forms, at most {max_rows} can be imported at once: "
-                      "split it into smaller files")
-    if errors:
-        raise PaperImportError(errors)
-    _assign_ids(survey_round, rows)
-    errors = _check_rows(survey_round, definition, rows)
-    if errors:
-        raise PaperImportError(errors)
+    source = file if file is not None else text
+    units = _UnitLookup(survey_round, user)
+    problems = _check_file(survey_round, source, units, max_rows)
+    if problems:
+        raise PaperImportError(problems.messages, more=problems.more)
     with transaction.atomic():
-        result, errors = _submit_rows(survey_round, rows)
-        if errors:
-            raise PaperImportError(errors)  # leaving the block rolls back the rows stored so far
+        result, problems = _store_file(survey_round, source, units)
+        if problems:
+            raise PaperImportError(problems.messages, more=problems.more)  # leaving the block rolls back
     return result
 
 

@@ -7,9 +7,8 @@ call list. ``allocate_proportional`` and ``sample_size`` are pure helpers; ``pro
 suggests quota targets that the officer edits before ``quota_proposal_save`` stores them.
 """
 
-import csv
 import datetime
-import io
+import itertools
 import math
 import random
 import re
@@ -25,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from fieldwork.models import Dossier, DossierList, Round, Sample, SampleMember
 from fieldwork.quotas import QuotaError, quota_set
-from surveyapp.spreadsheet import csv_text
+from surveyapp.spreadsheet import CsvReadError, Problems, csv_records, csv_text
 from units.models import Unit
 
 COLUMNS = ["dossier_code", "unit_code", "service_field", "completed_on"]
@@ -39,11 +38,13 @@ ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class SamplingError(Exception):
-    """Nothing was stored. ``errors`` explain why, naming the row of each problem in a file."""
+    """Nothing was stored. ``errors`` explain why, naming the row of each problem in a file; ``more``
+    problems were found but not listed (IMPORT_ERROR_LIMIT)."""
 
-    def __init__(self, errors: list[str]):
-        super().__init__("; ".join(errors[:3]) + (" …" if len(errors) > 3 else ""))
+    def __init__(self, errors: list[str], more: int = 0):
+        super().__init__("; ".join(errors[:3]) + (" …" if len(errors) > 3 or more else ""))
         self.errors = errors
+        self.more = more
 
 
 class AllocationError(ValueError):
@@ -61,36 +62,34 @@ def service_fields(survey_round: Round, language: str | None = None) -> dict[str
     return {o["code"]: o["label"].get(language) or o["label"]["vi"] for o in item.get("options", [])}
 
 
-def _read_header(reader, errors):
-    header = [h.strip() for h in (reader.fieldnames or [])]
+def _check_header(header, problems):
     missing = [c for c in COLUMNS if c not in header]
     unknown = [c for c in header if c not in COLUMNS]
     repeated = sorted({c for c in header if header.count(c) > 1 and c in COLUMNS})
     if missing:
-        errors.append(_("row 1: missing column(s): %(columns)s") % {"columns": ", ".join(missing)})
+        problems.add(_("row 1: missing column(s): %(columns)s") % {"columns": ", ".join(missing)}, 1)
     if unknown:
-        errors.append(_("row 1: unknown column(s): %(columns)s (the header is %(header)s)")
-                      % {"columns": ", ".join(unknown) or "''", "header": ",".join(COLUMNS)})
+        problems.add(_("row 1: unknown column(s): %(columns)s (the header is %(header)s)")
+                     % {"columns": ", ".join(unknown) or "''", "header": ",".join(COLUMNS)}, 1)
     if repeated:
-        errors.append(_("row 1: repeated column(s): %(columns)s") % {"columns": ", ".join(repeated)})
-    reader.fieldnames = header
+        problems.add(_("row 1: repeated column(s): %(columns)s") % {"columns": ", ".join(repeated)}, 1)
     return not (missing or unknown or repeated)
 
 
-def _read_rows(text, errors):
-    """(row number, stripped values) for each non-blank row, if the header is right."""
-    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
-    if not _read_header(reader, errors):
-        return []
-    rows = []
-    for number, raw in enumerate(reader, start=2):
-        if None in raw:
-            errors.append(_("row %(row)d: more values than columns") % {"row": number})
+def _read_rows(source, problems):
+    """(row number, stripped values) for each non-blank row, read as a stream, if the header is right."""
+    records = csv_records(source)
+    _line, header = next(records, (1, []))
+    header = [h.strip() for h in header]
+    if not _check_header(header, problems):
+        return
+    for number, cells in records:
+        if len(cells) > len(header):
+            problems.add(_("row %(row)d: more values than columns") % {"row": number}, number)
             continue
-        values = {k: (v or "").strip() for k, v in raw.items()}
+        values = dict(zip(header, (c.strip() for c in cells), strict=False))
         if any(values.values()):  # else a blank line
-            rows.append((number, values))
-    return rows
+            yield number, {column: values.get(column, "") for column in COLUMNS}
 
 
 def _units_by_code(rows):
@@ -100,96 +99,147 @@ def _units_by_code(rows):
     return {code: (pk, path) for code, pk, path in units}
 
 
-def _check_code(number, code, first_row_of, errors):
+def _check_code(number, code, problems):
     if not code:
-        errors.append(_("row %(row)d: dossier_code is empty") % {"row": number})
+        problems.add(_("row %(row)d: dossier_code is empty") % {"row": number}, number)
     elif len(code) > CODE_MAX_LENGTH:
-        errors.append(_("row %(row)d: dossier_code is longer than %(max)d characters")
-                      % {"row": number, "max": CODE_MAX_LENGTH})
-    elif code in first_row_of:
-        errors.append(_("row %(row)d: dossier_code '%(code)s' is already used on row %(first)d")
-                      % {"row": number, "code": code, "first": first_row_of[code]})
+        problems.add(_("row %(row)d: dossier_code is longer than %(max)d characters")
+                     % {"row": number, "max": CODE_MAX_LENGTH}, number)
     else:
-        first_row_of[code] = number
+        return True
+    return False
 
 
-def _check_unit(number, code, units, survey_round, errors):
+def _check_unit(number, code, units, survey_round, problems):
     if not code:
-        errors.append(_("row %(row)d: unit_code is empty") % {"row": number})
+        problems.add(_("row %(row)d: unit_code is empty") % {"row": number}, number)
     elif code not in units:
-        errors.append(_("row %(row)d: unit_code '%(code)s' is not a known unit") % {"row": number, "code": code})
+        problems.add(_("row %(row)d: unit_code '%(code)s' is not a known unit")
+                     % {"row": number, "code": code}, number)
     elif not units[code][1].startswith(survey_round.unit.path):
-        errors.append(_("row %(row)d: unit %(code)s is not in the round's area (%(round_unit)s)")
-                      % {"row": number, "code": code, "round_unit": survey_round.unit.code})
+        problems.add(_("row %(row)d: unit %(code)s is not in the round's area (%(round_unit)s)")
+                     % {"row": number, "code": code, "round_unit": survey_round.unit.code}, number)
+    else:
+        return units[code][0]
+    return None
 
 
-def _check_date(number, value, errors):
+def _check_date(number, value, problems):
     try:
         if ISO_DATE.match(value):
             return datetime.date.fromisoformat(value)
     except ValueError:
         pass
-    errors.append(_("row %(row)d: completed_on '%(value)s' is not a date in the form YYYY-MM-DD")
-                  % {"row": number, "value": value})
+    problems.add(_("row %(row)d: completed_on '%(value)s' is not a date in the form YYYY-MM-DD")
+                 % {"row": number, "value": value}, number)
     return None
 
 
-def _dossiers(rows, survey_round, fields, errors):
-    """The rows as (code, unit id, field, date), each row checked in turn so that errors come in row order."""
-    units, first_row_of, dossiers = _units_by_code(rows), {}, []
+def _checked_batch(rows, survey_round, fields, problems):
+    """The rows of a batch as (row, code, unit id, field, date); a row with a problem is kept while
+    its code is usable (so that a later row with the same code is still named), with None for the
+    values that are wrong."""
+    units, checked = _units_by_code(rows), []
     for number, values in rows:
-        _check_code(number, values["dossier_code"], first_row_of, errors)
-        _check_unit(number, values["unit_code"], units, survey_round, errors)
-        if values["service_field"] not in fields:
-            errors.append(_("row %(row)d: service_field '%(value)s' is not one of %(codes)s")
-                          % {"row": number, "value": values["service_field"], "codes": ", ".join(fields)})
-        completed_on = _check_date(number, values["completed_on"], errors)
-        if not errors:
-            dossiers.append((values["dossier_code"], units[values["unit_code"]][0], values["service_field"],
-                             completed_on))
-    return dossiers
+        code_ok = _check_code(number, values["dossier_code"], problems)
+        unit_id = _check_unit(number, values["unit_code"], units, survey_round, problems)
+        field = values["service_field"]
+        if field not in fields:
+            problems.add(_("row %(row)d: service_field '%(value)s' is not one of %(codes)s")
+                         % {"row": number, "value": field, "codes": ", ".join(fields)}, number)
+        completed_on = _check_date(number, values["completed_on"], problems)
+        if code_ok:
+            checked.append((number, values["dossier_code"], unit_id, field, completed_on))
+    return checked
 
 
-def _insert_dossiers(dossier_list, dossiers):
-    """Batches of ``INSERT … SELECT FROM unnest(arrays)``: for 120,000 rows this takes about 3 s
-    where ``bulk_create`` took about 15 s, nearly all of it building model instances and SQL in
-    Python (too close to a web worker's 30 s timeout for an upload)."""
-    quote, field = connection.ops.quote_name, Dossier._meta.get_field
-    columns = ", ".join(quote(field(name).column)
-                        for name in ("dossier_list", "code", "unit", "service_field", "completed_on"))
-    sql = (f"INSERT INTO {quote(Dossier._meta.db_table)} ({columns}) "
-           "SELECT %s, * FROM unnest(%s::varchar[], %s::integer[], %s::varchar[], %s::date[])")
-    with connection.cursor() as cursor:
-        for start in range(0, len(dossiers), BATCH_SIZE):
-            columns_of_batch = [list(column) for column in zip(*dossiers[start:start + BATCH_SIZE], strict=True)]
-            cursor.execute(sql, [dossier_list.pk, *columns_of_batch])
+class _Staging:
+    """The rows of a file in a temporary table of this transaction, so that the file's rows never
+    sit in memory together: the database finds repeated codes, and copies the rows into the list
+    once the whole file is known to be good (``INSERT … SELECT FROM unnest(arrays)``: for 120,000
+    rows about 3 s, where ``bulk_create`` took about 15 s building model instances)."""
+
+    TABLE = "fieldwork_dossier_import"
+
+    def __init__(self, cursor):
+        self.cursor = cursor
+        cursor.execute(f"CREATE TEMPORARY TABLE {self.TABLE} (row integer, code varchar({CODE_MAX_LENGTH}), "
+                       "unit_id integer, service_field varchar(64), completed_on date) ON COMMIT DROP")
+
+    def add(self, rows):
+        if rows:
+            self.cursor.execute(
+                f"INSERT INTO {self.TABLE} SELECT * FROM unnest(%s::integer[], %s::varchar[], %s::integer[], "
+                "%s::varchar[], %s::date[])", [list(column) for column in zip(*rows, strict=True)])
+
+    def repeated_codes(self, problems):
+        """A problem for each row whose code an earlier row has, in row order."""
+        self.cursor.execute(
+            f"SELECT row, code, first FROM (SELECT row, code, min(row) OVER (PARTITION BY code) AS first "
+            f"FROM {self.TABLE}) rows WHERE row > first ORDER BY row LIMIT %s", [problems.limit])
+        listed = self.cursor.fetchall()
+        for number, code, first in listed:
+            problems.add(_("row %(row)d: dossier_code '%(code)s' is already used on row %(first)d")
+                         % {"row": number, "code": code, "first": first}, number)
+        self.cursor.execute(f"SELECT count(*) - count(DISTINCT code), count(*) FROM {self.TABLE}")
+        repeated, total = self.cursor.fetchone()
+        problems.count += repeated - len(listed)  # those past the LIMIT: counted only
+        return total
+
+    def copy_into(self, dossier_list):
+        quote, field = connection.ops.quote_name, Dossier._meta.get_field
+        columns = ", ".join(quote(field(name).column)
+                            for name in ("dossier_list", "code", "unit", "service_field", "completed_on"))
+        self.cursor.execute(
+            f"INSERT INTO {quote(Dossier._meta.db_table)} ({columns}) "
+            f"SELECT %s, code, unit_id, service_field, completed_on FROM {self.TABLE} ORDER BY row",
+            [dossier_list.pk])
+        self.cursor.execute(f"DROP TABLE {self.TABLE}")  # before the commit: a test's transaction goes on
 
 
-def dossier_list_import(*, survey_round: Round, name: str, text: str, user) -> DossierList:
-    """Store a CSV list of completed dossiers (``dossier_code,unit_code,service_field,completed_on``).
-
-    All or nothing: raises ``SamplingError`` with one message per problem, each naming its row
-    (the header is row 1). Rows are inserted in batches, so lists of 100,000+ dossiers are fine.
-    """
-    errors = []
-    name = name.strip()
+def _name_problems(name, problems):
     if not name:
-        errors.append(_("the list needs a name"))
+        problems.add(_("the list needs a name"))
     elif len(name) > NAME_MAX_LENGTH:
-        errors.append(_("the name is longer than %(max)d characters") % {"max": NAME_MAX_LENGTH})
+        problems.add(_("the name is longer than %(max)d characters") % {"max": NAME_MAX_LENGTH})
+
+
+def _stage_file(source, survey_round, fields, staging, problems):
+    rows = _read_rows(source, problems)
+    try:
+        while batch := list(itertools.islice(rows, BATCH_SIZE)):
+            staging.add(_checked_batch(batch, survey_round, fields, problems))
+    except CsvReadError as exc:
+        problems.add(_("row %(row)d: %(problem)s") % {"row": exc.line, "problem": exc.message}, exc.line)
+
+
+@transaction.atomic
+def dossier_list_import(*, survey_round: Round, name: str, user, text: str | None = None, file=None) -> DossierList:
+    """Store a CSV list of completed dossiers (``dossier_code,unit_code,service_field,completed_on``)
+    from an uploaded ``file`` (any Django File) or ``text``, read as a stream.
+
+    All or nothing: raises ``SamplingError`` naming the row of each problem (the header is row 1),
+    the first IMPORT_ERROR_LIMIT of them, with the number of the others in ``more``. The rows go
+    through a temporary table, so a list of a million dossiers holds none of them in memory.
+    """
+    problems = Problems()
+    name = name.strip()
+    _name_problems(name, problems)
     fields = service_fields(survey_round)
     if not fields:
         raise SamplingError([_("questionnaire %(code)s has no %(item)s question, so it has no service fields")
                              % {"code": survey_round.questionnaire.code, "item": FIELD_ITEM}])
-    rows = _read_rows(text, errors)
-    dossiers = _dossiers(rows, survey_round, fields, errors)
-    if not rows and not errors:
-        errors.append(_("the file has no dossiers"))
-    if errors:
-        raise SamplingError(errors)
-    with transaction.atomic():
+    with connection.cursor() as cursor:
+        staging = _Staging(cursor)
+        _stage_file(file if file is not None else text, survey_round, fields, staging, problems)
+        staged = staging.repeated_codes(problems)
+        if not staged and not problems:
+            problems.add(_("the file has no dossiers"))
+        if problems:
+            problems.sort()
+            raise SamplingError(problems.messages, more=problems.more)  # leaves the block: nothing is kept
         dossier_list = DossierList.objects.create(round=survey_round, name=name, imported_by=user)
-        _insert_dossiers(dossier_list, dossiers)
+        staging.copy_into(dossier_list)
     return dossier_list
 
 

@@ -3,10 +3,12 @@
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -20,11 +22,7 @@ from fieldwork.ids import uuid7
 from fieldwork.models import Round
 from fieldwork.selectors import get_round_for_user
 from fieldwork.services import SubmissionError
-
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-# Each form is stored through response_submit (a few queries): keep an upload well inside a
-# request's time limit. Larger files go through `manage.py import_paper`, which has no limit.
-MAX_UPLOAD_ROWS = 1000
+from surveyapp.spreadsheet import more_problems
 
 
 class UnitChoiceField(forms.ModelChoiceField):
@@ -50,8 +48,9 @@ class PaperImportForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(_("The file is larger than 5 MB: split it into smaller files."))
+        if upload.size > settings.PAPER_UPLOAD_MAX_BYTES:
+            raise forms.ValidationError(_("The file is larger than %(size)s: split it into smaller files.")
+                                        % {"size": filesizeformat(settings.PAPER_UPLOAD_MAX_BYTES)})
         return upload
 
 
@@ -117,20 +116,20 @@ def paper_entry(request, round_id):
 def paper_import(request, round_id):
     survey_round = get_round_for_user(request.user, round_id)
     form = PaperImportForm(request.POST or None, request.FILES or None)
-    errors = []
+    errors, more = [], 0
     if request.method == "POST" and form.is_valid():
         try:
-            text = paper.paper_decode(form.cleaned_data["file"].read())
-            result = paper.paper_import_csv(survey_round=survey_round, text=text, user=request.user,
-                                            max_rows=MAX_UPLOAD_ROWS)
+            result = paper.paper_import_csv(survey_round=survey_round, file=form.cleaned_data["file"],
+                                            user=request.user, max_rows=settings.PAPER_UPLOAD_MAX_ROWS)
         except paper.PaperImportError as exc:
-            errors = exc.errors
+            errors, more = exc.errors, exc.more
         else:
             messages.success(request, _("%(stored)d paper forms stored, %(already)d already stored before.")
                              % {"stored": result.stored, "already": result.already_stored})
             return redirect("fieldwork:paper-import", survey_round.pk)
-    return render(request, "fieldwork/paper_import.html",
-                  {"round": survey_round, "form": form, "errors": errors, "max_rows": MAX_UPLOAD_ROWS})
+    return render(request, "fieldwork/paper_import.html", {
+        "round": survey_round, "form": form, "errors": errors, "errors_more": more_problems(more),
+        "max_rows": settings.PAPER_UPLOAD_MAX_ROWS})
 
 
 def _csv_download(text, filename):

@@ -2,10 +2,12 @@
 the quota allocation helper. Every page is for one round the user may run fieldwork for (404 otherwise)."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
@@ -13,10 +15,9 @@ from django.views.decorators.cache import never_cache
 from fieldwork import sampling
 from fieldwork.models import DossierList, Sample
 from fieldwork.selectors import get_round_for_user
+from surveyapp.spreadsheet import more_problems
 from units import access
 from units.models import Unit
-
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # about a million dossiers
 
 
 class DossierListForm(forms.Form):
@@ -28,14 +29,12 @@ class DossierListForm(forms.Form):
     )
 
     def clean_file(self):
-        """The file's text (the form converts; the service checks the rows)."""
+        """The upload, if not too large; the service reads it as a stream and checks every row."""
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(gettext_lazy("The file is larger than 50 MB."))
-        try:
-            return upload.read().decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise forms.ValidationError(gettext_lazy("The file is not UTF-8 text: save it as “CSV UTF-8”."))
+        if upload.size > settings.DOSSIER_UPLOAD_MAX_BYTES:
+            raise forms.ValidationError(_("The file is larger than %(size)s: split it into smaller files.")
+                                        % {"size": filesizeformat(settings.DOSSIER_UPLOAD_MAX_BYTES)})
+        return upload
 
 
 class DrawForm(forms.Form):
@@ -108,19 +107,19 @@ def _get_list(survey_round, list_id):
 def dossier_lists(request, round_id):
     survey_round = get_round_for_user(request.user, round_id, access.FIELDWORK, whole=True)
     form = DossierListForm(request.POST or None, request.FILES or None)
-    errors = []
+    errors, more = [], 0
     if request.method == "POST" and form.is_valid():
         try:
             dossier_list = sampling.dossier_list_import(survey_round=survey_round, name=form.cleaned_data["name"],
-                                                        text=form.cleaned_data["file"], user=request.user)
+                                                        file=form.cleaned_data["file"], user=request.user)
         except sampling.SamplingError as exc:
-            errors = exc.errors
+            errors, more = exc.errors, exc.more
         else:
             messages.success(request, _("The dossier list is imported."))
             return redirect("fieldwork:dossier-list", survey_round.pk, dossier_list.pk)
     lists = sampling.dossier_lists_for_round(survey_round)
-    return render(request, "fieldwork/sampling_lists.html",
-                  {"round": survey_round, "lists": lists, "form": form, "errors": errors})
+    return render(request, "fieldwork/sampling_lists.html", {"round": survey_round, "lists": lists, "form": form,
+                                                             "errors": errors, "errors_more": more_problems(more)})
 
 
 @login_required

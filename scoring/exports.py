@@ -13,7 +13,6 @@ The raw export carries no identifier of a person: no response id, dossier hash, 
 time of day (the day only), and no free-text answers (people write names and phone numbers in them).
 """
 
-import csv
 import io
 from dataclasses import dataclass
 
@@ -28,7 +27,7 @@ from openpyxl.styles import Font
 from fieldwork.models import Exclusion, Response, Round
 from scoring import disclosure
 from scoring.models import UnitScore
-from surveyapp.spreadsheet import safe_cell
+from surveyapp import spreadsheet
 from units.models import PATH_SEPARATOR, Unit
 
 TABLES = ("units", "items", "indicators")
@@ -225,19 +224,11 @@ def check_table(table) -> str:
 # CSV (streamed)
 
 
-class _Echo:
-    """A file-like object whose write returns the line, for csv.writer in a generator."""
-
-    def write(self, value):
-        return value
-
-
 def csv_lines(header, rows):
-    """CSV lines with a byte order mark (Excel reads Vietnamese then) and the formula guard."""
-    writer = csv.writer(_Echo(), lineterminator="\r\n")
-    yield "\ufeff" + writer.writerow([safe_cell(v) for v in header])
-    for row in rows:
-        yield writer.writerow([safe_cell(v) for v in row])
+    """CSV lines from the product's one CSV writer (surveyapp.spreadsheet): a byte order mark (Excel
+    reads Vietnamese then), text quoted, numbers bare, the formula guard."""
+    yield from spreadsheet.csv_lines([header])
+    yield from spreadsheet.csv_lines(rows, bom=False)
 
 
 def scores_csv(*, survey_round: Round, unit: Unit, table: str, language: str):

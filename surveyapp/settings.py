@@ -262,6 +262,24 @@ SCORE_TRIGGER_BATCH_SECONDS = env_float("SCORE_TRIGGER_BATCH_SECONDS", 1.0)
 # A response completed faster than this is flagged for review as "too fast".
 REVIEW_MIN_SECONDS = env_int("REVIEW_MIN_SECONDS", 60)
 
+# Imports of CSV files (units, paper forms, dossier lists). Files are read as a stream, so their
+# size costs time, not memory; what a rejected file costs is capped instead.
+# Problems listed for a rejected file; the others are only counted ("… and 999,800 more problems").
+IMPORT_ERROR_LIMIT = env_int("IMPORT_ERROR_LIMIT", 200)
+# Largest file the upload pages take (bytes): paper forms, and dossier lists (50 MB is about a
+# million dossiers). The commands (import_paper, import_dossiers) take files of any size.
+PAPER_UPLOAD_MAX_BYTES = env_int("PAPER_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
+DOSSIER_UPLOAD_MAX_BYTES = env_int("DOSSIER_UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
+# Paper forms the upload page stores at once: each goes through response_submit (a few queries),
+# so an upload stays well inside a request's time limit.
+PAPER_UPLOAD_MAX_ROWS = env_int("PAPER_UPLOAD_MAX_ROWS", 1000)
+# Rows of a unit file: the import checks the whole tree at once, in memory (the country has about
+# 3,500 units, 7,000 with the ones merged away).
+UNIT_IMPORT_MAX_ROWS = env_int("UNIT_IMPORT_MAX_ROWS", 100_000)
+# Django's: an uploaded file larger than this is written to a temporary file as it arrives, not
+# held in memory (its default, stated here because the imports rely on it).
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+
 # Celery: the broker is Redis; results too (short-lived, for progress and health checks).
 CELERY_BROKER_URL = celery_url_from_redis_url(REDIS_URL)
 CELERY_RESULT_BACKEND = celery_url_from_redis_url(REDIS_URL)

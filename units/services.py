@@ -1,16 +1,17 @@
 """Changing units and roles."""
 
-import csv
 import datetime
-import io
+import itertools
 import re
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 
+from surveyapp.spreadsheet import CsvReadError, Problems, csv_records
 from units.models import CODE_PATTERN, Role, Unit
 
 REQUIRED_COLUMNS = ["code", "name", "parent_code", "level", "valid_from", "valid_to"]
@@ -19,11 +20,13 @@ UNIT_FIELDS = ("name", "level", "valid_from", "valid_to")
 
 
 class UnitImportError(Exception):
-    """The file was rejected; nothing was stored. ``errors`` name the row of each problem."""
+    """The file was rejected; nothing was stored. ``errors`` name the row of each problem; ``more``
+    problems were found but not listed (IMPORT_ERROR_LIMIT)."""
 
-    def __init__(self, errors):
-        super().__init__(f"{len(errors)} error(s) in the unit file")
+    def __init__(self, errors, more=0):
+        super().__init__(f"{len(errors) + more} error(s) in the unit file")
         self.errors = errors
+        self.more = more
 
 
 @dataclass
@@ -33,7 +36,7 @@ class UnitImportResult:
     unchanged: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class _Row:
     number: int  # the spreadsheet row: the header is row 1
     code: str
@@ -52,52 +55,63 @@ def _parse_date(value, column, errors, number):
     try:
         return datetime.date.fromisoformat(value)
     except ValueError:
-        errors.append(f"row {number}: {column} '{value}' is not a date in the form YYYY-MM-DD")
+        errors.add(f"row {number}: {column} '{value}' is not a date in the form YYYY-MM-DD")
         return None
 
 
-def _read_rows(text, errors):
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+def _check_header(header, errors):
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     unknown = [c for c in header if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
-    if missing or unknown:
-        if missing:
-            errors.append(f"row 1: missing column(s): {', '.join(missing)}")
-        if unknown:
-            errors.append(f"row 1: unknown column(s): {', '.join(unknown)}")
+    if missing:
+        errors.add(f"row 1: missing column(s): {', '.join(missing)}")
+    if unknown:
+        errors.add(f"row 1: unknown column(s): {', '.join(unknown)}")
+    return not (missing or unknown)
+
+
+def _parse_row(number, values, errors, levels):
+    """The row, its problems named in ``errors``. A row with a problem is kept all the same, so that
+    the rows that name it (as parent, successor or twin) are checked against it."""
+    code = values["code"]
+    if not code:
+        errors.add(f"row {number}: code is empty")
+    elif len(code) > 32 or not re.match(CODE_PATTERN, code):
+        errors.add(f"row {number}: code '{code}' must be 1-32 letters, digits, '.', '-' or '_'")
+    if not values["name"]:
+        errors.add(f"row {number}: name is empty")
+    elif len(values["name"]) > 200:
+        errors.add(f"row {number}: name is longer than 200 characters")
+    if values["level"] not in levels:
+        errors.add(f"row {number}: level '{values['level']}' is not one of {', '.join(Unit.Level.values)}")
+    valid_from = _parse_date(values["valid_from"], "valid_from", errors, number)
+    valid_to = _parse_date(values["valid_to"], "valid_to", errors, number)
+    if valid_from and valid_to and valid_to < valid_from:
+        errors.add(f"row {number}: valid_to {valid_to} is before valid_from {valid_from}")
+    return _Row(number, code, values["name"], values["parent_code"], values["level"], valid_from, valid_to,
+                values.get("successor_code", ""))
+
+
+def _read_rows(source, errors):
+    """The rows of the file, read as a stream; at most UNIT_IMPORT_MAX_ROWS of them, since the whole
+    tree is checked at once."""
+    records = csv_records(source)
+    _line, header = next(records, (1, []))
+    header = [h.strip() for h in header]
+    if not _check_header(header, errors):
         return []
-    reader.fieldnames = header
-    levels = set(Unit.Level.values)
-    rows = []
-    for number, raw in enumerate(reader, start=2):
-        if None in raw:
-            errors.append(f"row {number}: more values than columns")
+    levels, rows = set(Unit.Level.values), []
+    for number, cells in records:
+        if len(cells) > len(header):
+            errors.add(f"row {number}: more values than columns")
             continue
-        values = {k: (v or "").strip() for k, v in raw.items()}
+        values = {k: v.strip() for k, v in itertools.zip_longest(header, cells, fillvalue="")}
         if not any(values.values()):
             continue  # a blank line
-        code = values["code"]
-        if not code:
-            errors.append(f"row {number}: code is empty")
-        elif len(code) > 32 or not re.match(CODE_PATTERN, code):
-            errors.append(f"row {number}: code '{code}' must be 1-32 letters, digits, '.', '-' or '_'")
-        if not values["name"]:
-            errors.append(f"row {number}: name is empty")
-        elif len(values["name"]) > 200:
-            errors.append(f"row {number}: name is longer than 200 characters")
-        if values["level"] not in levels:
-            errors.append(
-                f"row {number}: level '{values['level']}' is not one of {', '.join(Unit.Level.values)}"
-            )
-        valid_from = _parse_date(values["valid_from"], "valid_from", errors, number)
-        valid_to = _parse_date(values["valid_to"], "valid_to", errors, number)
-        if valid_from and valid_to and valid_to < valid_from:
-            errors.append(f"row {number}: valid_to {valid_to} is before valid_from {valid_from}")
-        rows.append(
-            _Row(number, code, values["name"], values["parent_code"], values["level"], valid_from, valid_to,
-                 values.get("successor_code", ""))
-        )
+        if len(rows) == settings.UNIT_IMPORT_MAX_ROWS:
+            errors.add(f"row {number}: the file has more than {settings.UNIT_IMPORT_MAX_ROWS} units "
+                       "(UNIT_IMPORT_MAX_ROWS): is this the right file?")
+            break
+        rows.append(_parse_row(number, values, errors, levels))
     return rows
 
 
@@ -106,17 +120,17 @@ def _check_references(rows, known_parents, errors):
     by_code = {}
     for row in rows:
         if row.code in by_code:
-            errors.append(f"row {row.number}: code '{row.code}' is already used on row {by_code[row.code].number}")
+            errors.add(f"row {row.number}: code '{row.code}' is already used on row {by_code[row.code].number}")
         else:
             by_code[row.code] = row
     known = set(known_parents) | set(by_code)
     for row in rows:
         if row.parent_code and row.parent_code not in known:
-            errors.append(f"row {row.number}: parent_code '{row.parent_code}' is not a known unit")
+            errors.add(f"row {row.number}: parent_code '{row.parent_code}' is not a known unit")
         if row.successor_code and row.successor_code not in known:
-            errors.append(f"row {row.number}: successor_code '{row.successor_code}' is not a known unit")
+            errors.add(f"row {row.number}: successor_code '{row.successor_code}' is not a known unit")
         if row.successor_code and row.successor_code == row.code:
-            errors.append(f"row {row.number}: a unit cannot be its own successor")
+            errors.add(f"row {row.number}: a unit cannot be its own successor")
 
     parent_of = dict(known_parents)
     parent_of.update({code: row.parent_code or None for code, row in by_code.items()})
@@ -124,7 +138,7 @@ def _check_references(rows, known_parents, errors):
         chain, code = [row.code], parent_of.get(row.code)
         while code is not None and code in parent_of:
             if code == row.code:
-                errors.append(f"row {row.number}: cycle in the tree: {' → '.join(chain + [code])}")
+                errors.add(f"row {row.number}: cycle in the tree: {' → '.join(chain + [code])}")
                 break
             if code in chain:
                 break  # a cycle above this unit: reported on a row that is part of it
@@ -148,13 +162,19 @@ def _final_paths(parent_of):
 
 
 @transaction.atomic
-def units_import_csv(*, text: str) -> UnitImportResult:
-    """Create or update units from CSV text; all or nothing, and the same file twice changes nothing.
+def units_import_csv(*, text: str | None = None, file=None) -> UnitImportResult:
+    """Create or update units from a CSV ``file`` (any Django File, read as a stream) or ``text``;
+    all or nothing, and the same file twice changes nothing.
 
-    Raises ``UnitImportError`` with one message per problem, each naming its row.
+    Raises ``UnitImportError`` naming the row of each problem, the first IMPORT_ERROR_LIMIT of them
+    (``more``: the number of the others).
     """
-    errors = []
-    rows = _read_rows(text, errors)
+    errors = Problems()
+    try:
+        rows = _read_rows(file if file is not None else text, errors)
+    except CsvReadError as exc:
+        errors.add(f"row {exc.line}: {exc.message}")
+        rows = []
     # Lock out concurrent writers so that the tree we check is the tree we write.
     with connection.cursor() as cursor:
         cursor.execute(f"LOCK TABLE {Unit._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
@@ -162,7 +182,7 @@ def units_import_csv(*, text: str) -> UnitImportResult:
     known_parents = {code: (u.path.strip("/").split("/")[-2] if u.depth else None) for code, u in existing.items()}
     by_code, parent_of = _check_references(rows, known_parents, errors)
     if errors:
-        raise UnitImportError(errors)
+        raise UnitImportError(errors.messages, more=errors.more)
 
     final_paths = _final_paths(parent_of)
     result = UnitImportResult()

@@ -4,11 +4,12 @@ import io
 import tempfile
 import uuid
 from pathlib import Path
-from unittest import mock
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -382,10 +383,10 @@ class PaperUploadPageTests(PaperTestCase):
         self.assertFalse(Response.objects.exists())
 
     def test_the_upload_page_takes_a_limited_number_of_forms(self):
-        with mock.patch("fieldwork.views_paper.MAX_UPLOAD_ROWS", 2):
+        with override_settings(PAPER_UPLOAD_MAX_ROWS=2):
             page = self.upload(self.csv([form_row(**full_answers())] * 3))
 
-        self.assertContains(page, "the file has 3 paper forms, at most 2 can be imported at once")
+        self.assertContains(page, "the file has more than 2 paper forms, at most 2 can be imported at once")
         self.assertFalse(Response.objects.exists())
 
 
@@ -399,10 +400,10 @@ class PaperTemplateTests(PaperTestCase):
         self.assertEqual(response["Content-Type"], "text/csv; charset=utf-8")
         self.assertIn("attachment", response["Content-Disposition"])
         self.assertTrue(response.content.startswith(b"\xef\xbb\xbf"))  # the BOM Excel needs
-        lines = response.content.decode("utf-8-sig").splitlines()
-        self.assertEqual(len(lines), 1)
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"), newline="")))
+        self.assertEqual(len(rows), 1)
         item_codes = self.round.questionnaire.item_codes
-        self.assertEqual(lines[0].split(","), ["unit_code", "form_date", "form_id"] + item_codes)
+        self.assertEqual(rows[0], ["unit_code", "form_date", "form_id"] + item_codes)
 
     def test_a_filled_template_imports(self):
         template = self.client.get(reverse("fieldwork:paper-template", args=[self.round.pk])).content.decode("utf-8")
@@ -431,3 +432,37 @@ class PaperTemplateTests(PaperTestCase):
         self.assertEqual(by_code["F5.1"]["asked_only_if"], "F5.0 = yes")
         self.assertIn("02230=Phường Minh Xuân", by_code["unit_code"]["allowed_values"])
         self.assertTrue(all(r["question_vi"] for r in rows))
+
+
+class PaperLargeFileTests(PaperTestCase):
+    def test_a_file_of_many_bad_rows_lists_the_first_problems_and_counts_the_others(self):
+        rows = [form_row(**full_answers(**{"F3.2": 9}))] * 40
+
+        with override_settings(IMPORT_ERROR_LIMIT=5), pytest.raises(PaperImportError) as caught:
+            self.import_rows(rows)
+
+        self.assertEqual(caught.value.errors[0], "line 2, F3.2: must be one of 1, 2, 3, 4, 5")
+        self.assertEqual((len(caught.value.errors), caught.value.more), (5, 35))
+        self.assertFalse(Response.objects.exists())
+
+    def test_the_upload_page_lists_the_first_problems_and_says_how_many_more(self):
+        self.client.force_login(self.province_officer)
+        text = self.csv([form_row("99999", **full_answers())] * 12)
+
+        with override_settings(IMPORT_ERROR_LIMIT=10):
+            page = self.client.post(reverse("fieldwork:paper-import", args=[self.round.pk]),
+                                    {"file": SimpleUploadedFile("forms.csv", text.encode())})
+
+        self.assertContains(page, "unknown unit code", count=10)
+        self.assertContains(page, "… and 2 more problems (only the first 10 are listed).")
+        self.assertFalse(Response.objects.exists())
+
+    def test_a_file_larger_than_a_chunk_is_read_twice_and_stored_once(self):
+        rows = [form_row(**full_answers(**{"C.COMMENT": f"Ý kiến số {i} " + "x" * 300})) for i in range(300)]
+        text = self.csv(rows)
+        self.assertGreater(len(text.encode()), 2 * 64 * 1024)
+
+        result = paper_import_csv(survey_round=self.round, file=ContentFile(text.encode()))
+        again = paper_import_csv(survey_round=self.round, file=ContentFile(text.encode()))
+
+        self.assertEqual((result.stored, again.stored, again.already_stored), (300, 0, 300))

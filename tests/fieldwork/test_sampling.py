@@ -1,3 +1,4 @@
+import csv
 import io
 from collections import Counter
 
@@ -5,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
-from django.test import SimpleTestCase
+from django.test import SimpleTestCase, override_settings
 from django.urls import reverse
 from django.utils import translation
 
@@ -178,11 +179,15 @@ class DrawTests(SamplingTestCase):
     def test_the_call_list_is_utf8_csv_with_a_byte_order_mark_in_call_order(self):
         sample = sample_draw(dossier_list=self.import_frame(), size=3, seed=5, user=self.province_admin)
 
-        lines = sample_call_list_csv(sample=sample).splitlines()
+        text = sample_call_list_csv(sample=sample)
+        rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
 
-        self.assertEqual(lines[0], "\ufeffposition,dossier_code,unit_code,unit_name,service_field,completed_on,stratum")
-        self.assertEqual([line.split(",")[0] for line in lines[1:]], ["1", "2", "3"])
-        self.assertEqual([line.split(",")[1] for line in lines[1:]], self.codes(sample))
+        self.assertTrue(text.startswith('\ufeff"position","dossier_code",'))  # text quoted
+        self.assertEqual(rows[0], ["position", "dossier_code", "unit_code", "unit_name", "service_field",
+                                   "completed_on", "stratum"])
+        self.assertEqual([row[0] for row in rows[1:]], ["1", "2", "3"])
+        self.assertTrue(text.splitlines()[1].startswith("1,"))  # numbers bare
+        self.assertEqual([row[1] for row in rows[1:]], self.codes(sample))
 
 
 class AllocationTests(SimpleTestCase):
@@ -469,7 +474,7 @@ class CommandTests(SamplingTestCase):
         self.assertEqual(DossierList.objects.get(pk=list_id).dossiers.count(), 100)
         self.assertEqual((Sample.objects.get(pk=sample_id).strata, seed), ("unit", "99"))
         self.assertEqual(calls[0], calls[1])
-        self.assertTrue(calls[0].startswith("\ufeffposition,".encode()))
+        self.assertTrue(calls[0].startswith('\ufeff"position",'.encode()))
 
     def test_the_import_command_lists_every_problem_and_refuses_a_user_without_the_role(self):
         import tempfile
@@ -484,4 +489,73 @@ class CommandTests(SamplingTestCase):
             with pytest.raises(CommandError, match="may not run fieldwork"):
                 call_command("import_dossiers", str(source), "--round", str(self.round.pk), "--name", "x",
                              "--user", "head")
+        self.assertFalse(DossierList.objects.exists())
+
+
+class LargeFileTests(SamplingTestCase):
+    """Files read as a stream, with the problems of a bad one capped (IMPORT_ERROR_LIMIT)."""
+
+    def test_a_file_of_many_bad_rows_lists_the_first_problems_and_counts_the_others(self):
+        rows = [(f"X-{i}", "99999", "land", "2026-10-01") for i in range(500)] + [("X-1", "02212", "land", "x")]
+
+        with override_settings(IMPORT_ERROR_LIMIT=20), pytest.raises(SamplingError) as raised:
+            self.import_frame(rows=rows)
+
+        self.assertEqual(len(raised.value.errors), 20)
+        self.assertEqual(raised.value.errors[0], "row 2: unit_code '99999' is not a known unit")
+        self.assertEqual(raised.value.more, 500 + 2 - 20)  # the last row: a bad date and a repeated code
+        self.assertFalse(Dossier.objects.exists())
+
+    def test_repeated_codes_past_the_limit_are_counted(self):
+        rows = [("SAME", "02212", "land", "2026-10-01")] * 30
+
+        with override_settings(IMPORT_ERROR_LIMIT=5), pytest.raises(SamplingError) as raised:
+            self.import_frame(rows=rows)
+
+        self.assertEqual(raised.value.errors[0], "row 3: dossier_code 'SAME' is already used on row 2")
+        self.assertEqual((len(raised.value.errors), raised.value.more), (5, 24))
+
+    def test_a_list_larger_than_a_batch_is_stored_whole_and_again_as_a_new_list(self):
+        rows = [(f"D-{i:05d}", "02212" if i % 2 else "02230", "land", "2026-10-01") for i in range(12_345)]
+
+        first = self.import_frame(rows=rows)
+        again = self.import_frame(rows=rows)
+
+        self.assertEqual((first.dossiers.count(), again.dossiers.count()), (12_345, 12_345))
+        self.assertEqual(Dossier.objects.get(dossier_list=first, code="D-12344").unit, self.other_commune)
+
+    def test_the_upload_page_shows_the_capped_problems_in_vietnamese_naming_row_and_column(self):
+        self.client.cookies[settings.LANGUAGE_COOKIE_NAME] = "vi"
+        self.client.force_login(self.province_admin)
+        text = csv_text([(f"X-{i}", "02212", "land", "hôm qua") for i in range(300)])
+
+        with override_settings(IMPORT_ERROR_LIMIT=10):
+            response = self.client.post(reverse("fieldwork:dossier-lists", args=[self.round.pk]),
+                                        {"name": "Tháng 10", "file": SimpleUploadedFile("ds.csv", text.encode())},
+                                        HTTP_ACCEPT_LANGUAGE="vi")
+
+        self.assertContains(response, "dòng 2: completed_on &#x27;hôm qua&#x27; không phải ngày dạng YYYY-MM-DD")
+        self.assertContains(response, "… và 290 lỗi khác (chỉ liệt kê 10 lỗi đầu tiên).")
+        self.assertEqual(response.content.decode().count("completed_on"), 10 + 1)  # the ten and the form's help
+        self.assertFalse(DossierList.objects.exists())
+
+    def test_bad_utf8_is_named_with_its_row_on_the_page(self):
+        self.client.force_login(self.province_admin)
+        data = (HEADER + "\r\nA-1,02212,land,2026-10-01\r\nB-\xff,02212,land,2026-10-01\r\n").encode("latin-1")
+
+        response = self.client.post(reverse("fieldwork:dossier-lists", args=[self.round.pk]),
+                                    {"name": "x", "file": SimpleUploadedFile("ds.csv", data)})
+
+        self.assertContains(response, "row 3: the file is not UTF-8 text")
+        self.assertFalse(DossierList.objects.exists())
+
+    def test_an_upload_larger_than_the_limit_is_refused_before_it_is_read(self):
+        self.client.force_login(self.province_admin)
+        upload = SimpleUploadedFile("ds.csv", csv_text(FRAME).encode())
+
+        with override_settings(DOSSIER_UPLOAD_MAX_BYTES=1000):
+            response = self.client.post(reverse("fieldwork:dossier-lists", args=[self.round.pk]),
+                                        {"name": "x", "file": upload})
+
+        self.assertContains(response, "The file is larger than 1000")
         self.assertFalse(DossierList.objects.exists())

@@ -9,6 +9,7 @@ import io
 import re
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
 
 from fieldwork.models import Response
-from fieldwork.paper import PaperImportError, paper_decode, paper_import_csv, paper_template_csv
+from fieldwork.paper import PaperImportError, paper_import_csv, paper_template_csv
 from scoring.models import ScorePending
 from tests.fieldwork.base import KioskTestCase, full_answers
 from tests.security.test_hostile_input import HOSTILE, ODD_TEXT
@@ -121,8 +122,10 @@ class HostilePaperTests(HypothesisTestCase, KioskTestCase):
         self.assertEqual(page.status_code, 200)
         self.assertEqual(self.stored(), before)
 
-    def test_a_file_that_is_not_utf8_is_named_as_such(self):
+    def test_a_file_that_is_not_utf8_is_named_as_such_with_its_line(self):
         with pytest.raises(PaperImportError) as caught:
-            paper_decode("unit_code;form_date\r\nSơn Dương".encode("cp1258"))
+            paper_import_csv(survey_round=self.round,
+                             file=ContentFile("unit_code;form_date\r\nSơn Dương".encode("cp1258")))
 
-        self.assertIn("not UTF-8", caught.value.errors[0])
+        self.assertEqual(len(caught.value.errors), 1)
+        self.assertRegex(caught.value.errors[0], r"^line 2: the file is not UTF-8 text")

@@ -144,3 +144,39 @@ def test_the_command_imports_a_utf8_file_with_a_byte_order_mark(tmp_path):
 
     assert "5 created, 0 updated, 0 unchanged" in out.getvalue()
     assert "0 created, 0 updated, 5 unchanged" in out.getvalue()
+
+
+def test_a_file_of_many_bad_rows_lists_the_first_problems_and_the_command_counts_the_others(tmp_path, settings):
+    settings.IMPORT_ERROR_LIMIT = 3
+    bad = tmp_path / "units.csv"
+    bad.write_text(HEADER + "".join(f"X{i},Xã,,ward,,,\n" for i in range(10)), encoding="utf-8")
+    err = io.StringIO()
+
+    with pytest.raises(CommandError, match="rejected with 10 error"):
+        call_command("import_units", str(bad), stderr=err)
+
+    assert err.getvalue().splitlines()[-1] == f"{bad}: … and 7 more problems (only the first 3 are listed)."
+    assert Unit.objects.count() == 0
+
+
+def test_a_file_with_more_units_than_the_limit_is_refused(settings):
+    settings.UNIT_IMPORT_MAX_ROWS = 2
+
+    with pytest.raises(UnitImportError) as caught:
+        units_import_csv(text=GOOD)
+
+    assert caught.value.errors == [
+        "row 4: the file has more than 2 units (UNIT_IMPORT_MAX_ROWS): is this the right file?"]
+    assert Unit.objects.count() == 0
+
+
+def test_bad_utf8_and_a_semicolon_file_from_excel(tmp_path):
+    bad = tmp_path / "units.csv"
+    bad.write_bytes(GOOD.encode("utf-8").replace("Xã Sơn Dương".encode(), b"X\xe3 S\xf5n D\xfd\xf5ng"))  # cp1258
+
+    with pytest.raises(CommandError):
+        call_command("import_units", str(bad), stderr=(err := io.StringIO()))
+    assert "row 4: the file is not UTF-8 text" in err.getvalue()
+
+    result = units_import_csv(text=GOOD.replace(",", ";"))
+    assert len(result.created) == 5

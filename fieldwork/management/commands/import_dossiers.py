@@ -1,10 +1,12 @@
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
+from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
 from fieldwork.models import Round
 from fieldwork.sampling import SamplingError, dossier_list_import
+from surveyapp.spreadsheet import more_problems
 from units import access
 
 
@@ -23,7 +25,7 @@ class Command(BaseCommand):
             "round, all or nothing; prints the list id as the last line.")
 
     def add_arguments(self, parser):
-        parser.add_argument("file", help="UTF-8 CSV file")
+        parser.add_argument("file", help="UTF-8 CSV file (read as a stream: any size)")
         parser.add_argument("--round", required=True, type=int, help="id of the survey round")
         parser.add_argument("--name", required=True, help="name of the list")
         parser.add_argument("--user", required=True, help="username of the officer importing it")
@@ -34,14 +36,14 @@ class Command(BaseCommand):
             raise CommandError(f"unknown round {round}")
         importer = staff_user(user, survey_round.unit)
         try:
-            text = Path(file).read_bytes().decode("utf-8-sig")
+            upload = File(Path(file).open("rb"))
         except OSError as exc:
             raise CommandError(f"cannot read {file}: {exc.strerror}") from exc
-        except UnicodeDecodeError as exc:
-            raise CommandError(f"{file} is not UTF-8 text") from exc
         try:
-            dossier_list = dossier_list_import(survey_round=survey_round, name=name, text=text, user=importer)
+            with upload:
+                dossier_list = dossier_list_import(survey_round=survey_round, name=name, file=upload, user=importer)
         except SamplingError as exc:
-            raise CommandError("nothing was imported:\n" + "\n".join(exc.errors)) from exc
+            raise CommandError("nothing was imported:\n" + "\n".join(exc.errors + [more_problems(exc.more)]).rstrip()
+                               ) from exc
         self.stdout.write(f"{dossier_list.dossiers.count()} dossiers imported into list '{dossier_list.name}'")
         self.stdout.write(str(dossier_list.pk))
