@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from fieldwork import sampling
 from fieldwork.models import DossierList, Sample
 from fieldwork.selectors import get_round_for_user
+from surveyapp.limits import PlainTextField, WholeNumberField, control_character
 from surveyapp.spreadsheet import more_problems
 from units import access
 from units.models import Unit
@@ -88,11 +89,11 @@ class AllocateForm(forms.Form):
 
 
 class QuotaRowForm(forms.Form):
-    unit = forms.CharField(widget=forms.HiddenInput)
-    field = forms.CharField(widget=forms.HiddenInput, required=False)
-    dossiers = forms.IntegerField(widget=forms.HiddenInput, required=False)  # shown again, never trusted
-    target = forms.IntegerField(label=gettext_lazy("Target"), min_value=0, required=False,
-                                widget=forms.NumberInput(attrs={"class": "form-control form-control-sm num"}))
+    unit = PlainTextField(max_length=32, widget=forms.HiddenInput)
+    field = PlainTextField(max_length=64, widget=forms.HiddenInput, required=False)
+    dossiers = WholeNumberField(widget=forms.HiddenInput, required=False)  # shown again, never trusted
+    target = WholeNumberField(label=gettext_lazy("Target"), required=False,
+                              widget=forms.NumberInput(attrs={"class": "form-control form-control-sm num"}))
 
 
 QuotaRowFormSet = forms.formset_factory(QuotaRowForm, extra=0)
@@ -190,7 +191,9 @@ def _quota_save(request, survey_round):
     formset = QuotaRowFormSet(request.POST)
     errors = []
     if formset.is_valid():
-        rows = [(f.cleaned_data["unit"], f.cleaned_data["field"], f.cleaned_data["target"]) for f in formset]
+        # A row announced by the management form but never sent is empty (and valid): nothing to save.
+        rows = [(f.cleaned_data["unit"], f.cleaned_data["field"], f.cleaned_data["target"])
+                for f in formset if f.cleaned_data]
         try:
             saved = sampling.quota_proposal_save(survey_round=survey_round, rows=rows)
         except sampling.SamplingError as exc:
@@ -206,7 +209,8 @@ def _quota_save(request, survey_round):
 def _allocate_page(request, survey_round, form, formset, errors):
     rows = []
     if formset is not None:
-        codes = [f["unit"].value() for f in formset]
+        codes = [code for code in (f["unit"].value() for f in formset)
+                 if isinstance(code, str) and control_character(code) is None]  # PostgreSQL takes no NUL
         names = dict(Unit.objects.filter(code__in=codes).values_list("code", "name"))
         labels = sampling.service_fields(survey_round)
         rows = [{"form": f, "unit_name": names.get(f["unit"].value(), ""),
