@@ -30,6 +30,8 @@
 
   const TOKEN_KEY = "sipas.kiosk.token"; // written by the server-rendered pairing page
   const CONFIG_KEY = "sipas.kiosk.questionnaire"; // last good GET /questionnaire payload
+  const CLOCK_KEY = "sipas.kiosk.clock-offset-ms"; // server time minus this tablet's, from Date headers
+  const CLOCK_TOLERANCE_MS = 2000; // the Date header has whole seconds: smaller moves are its rounding
 
   const DB_NAME = "sipas-kiosk";
   const DB_VERSION = 1;
@@ -337,6 +339,43 @@
     }
   }
 
+  /* ==================================================================== clock */
+  // The server refuses a response "completed" in its future or before its round opened (by its own
+  // clock), and a refused response is set aside for good. A tablet's clock can be minutes off, so the
+  // kiosk stamps its times in the server's clock: the offset is learned from the Date header of every
+  // API answer and kept in localStorage, so a tablet restarted offline still applies it.
+
+  const clock = { offsetMs: readClockOffset() };
+
+  function readClockOffset() {
+    try {
+      const v = Number(localStorage.getItem(CLOCK_KEY));
+      return Number.isFinite(v) ? v : 0;
+    } catch (e) {
+      return 0;
+    }
+  }
+
+  /** Learn the offset from an answer's Date header, sent and received at these local times (ms). */
+  function learnClock(headers, sentMs, receivedMs) {
+    const serverMs = Date.parse((headers && headers.get("Date")) || "");
+    if (!Number.isFinite(serverMs)) return;
+    // The header's second began up to 1 s before the server wrote it: take its middle.
+    const offset = Math.round(serverMs + 500 - (sentMs + receivedMs) / 2);
+    if (Math.abs(offset - clock.offsetMs) < CLOCK_TOLERANCE_MS) return;
+    clock.offsetMs = Math.abs(offset) < CLOCK_TOLERANCE_MS ? 0 : offset;
+    try {
+      localStorage.setItem(CLOCK_KEY, String(clock.offsetMs));
+    } catch (e) {
+      /* kept in memory for this page */
+    }
+  }
+
+  /** Now, in the server's clock, as ISO 8601. */
+  function serverNowIso() {
+    return new Date(Date.now() + clock.offsetMs).toISOString();
+  }
+
   /* ==================================================================== api */
 
   /**
@@ -355,6 +394,7 @@
     }
     const ctrl = new AbortController();
     const timer = setTimeout(() => ctrl.abort(), FETCH_TIMEOUT_MS);
+    const sentMs = Date.now();
     try {
       const res = await fetch(SETTINGS.apiBase + path, {
         method: opts.method || "GET",
@@ -364,6 +404,7 @@
         cache: "no-store",
         credentials: "omit", // token auth only: no session cookie, so no CSRF surprises
       });
+      learnClock(res.headers, sentMs, Date.now());
       const text = await res.text();
       const isJson = /\bjson\b/i.test(res.headers.get("Content-Type") || "");
       let data = null;
@@ -810,7 +851,7 @@
       // in the order they were made, which keeps its primary key dense (fieldwork/ids.py).
       id: null,
       model,
-      startedAt: new Date().toISOString(),
+      startedAt: serverNowIso(),
       answers: Object.create(null),
       rawInput: Object.create(null), // number inputs holding text that is not a valid number
       dossierCode: "",
@@ -927,7 +968,7 @@
       round: session.model.round.id,
       questionnaire: session.model.questionnaire.code,
       started_at: session.startedAt,
-      submitted_at: new Date().toISOString(),
+      submitted_at: serverNowIso(),
       language: state.lang,
       answers,
     };
@@ -2027,6 +2068,7 @@
     value: Object.freeze({
       outboxCount: () => outbox.count(STORE_OUTBOX).catch(() => 0),
       flush: () => flush(),
+      clockOffsetMs: () => clock.offsetMs,
       version: VERSION,
     }),
     writable: false,

@@ -198,3 +198,28 @@ def test_a_citizen_in_a_stratum_whose_quota_closed_is_thanked_after_the_screenin
     page.get_by_test_id("welcome").wait_for(timeout=20_000)
     assert Response.objects.count() == 0
     context.close()
+
+
+def test_a_tablet_whose_clock_is_an_hour_fast_sends_its_responses_in_the_servers_time(chromium, live_server, survey):
+    """The server refuses a response completed in its future; the kiosk learns the server's time from
+    the Date header of its answers and stamps its responses with it, online and queued offline."""
+    from django.utils import timezone
+
+    context = chromium.new_context(viewport=TABLET)
+    page = context.new_page()
+    page.clock.install(time=time.time() + 3600)  # the tablet's clock runs an hour ahead
+    pair(page, live_server, survey["pairing_code"])
+    assert wait_for(lambda: abs(page.evaluate("window.sipasKiosk.clockOffsetMs()") + 3_600_000) < 5_000)
+
+    complete_questionnaire(page)
+    assert wait_for(lambda: Response.objects.count() == 1)
+    page.get_by_test_id("welcome").wait_for(timeout=20_000)
+    context.set_offline(True)
+    complete_questionnaire(page)
+    context.set_offline(False)
+    page.evaluate("window.sipasKiosk.flush()")
+    assert wait_for(lambda: Response.objects.count() == 2)
+    for response in Response.objects.all():
+        assert abs((response.submitted_at - timezone.now()).total_seconds()) < 120, response.submitted_at
+    assert page.evaluate("window.sipasKiosk.outboxCount()") == 0
+    context.close()
