@@ -102,9 +102,12 @@ def unit_weights(units, rng: random.Random, sigma=1.3):
 
 
 def create_kiosks(units, rounds_by_province):
-    """Kiosks with device tokens (only their hashes stored): [(kiosk, token, round)]."""
+    """Paired kiosks with device tokens (only their hashes stored): [(kiosk, token, round)]."""
+    from django.utils import timezone
+
     from fieldwork.models import Kiosk, token_digest
 
+    paired = timezone.now() - timezone.timedelta(days=30)  # before any response the generator makes
     made = []
     for unit in units:
         if unit.level == "province":
@@ -112,7 +115,8 @@ def create_kiosks(units, rounds_by_province):
         round_ = rounds_by_province[unit.path.split("/")[-3]]
         for n in range(3 if unit.level == "centre" else 1):
             token = secrets.token_urlsafe(32)
-            made.append((Kiosk(unit=unit, name=f"Quầy {n + 1}", token_hash=token_digest(token)), token, round_))
+            made.append((Kiosk(unit=unit, name=f"Quầy {n + 1}", token_hash=token_digest(token), paired_at=paired,
+                               first_paired_at=paired), token, round_))
     Kiosk.objects.bulk_create([k for k, _, _ in made], batch_size=2000)
     return made
 

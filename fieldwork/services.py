@@ -568,13 +568,13 @@ allowed AS (
       AND EXISTS (SELECT 1 FROM fieldwork_kiosk k JOIN units_unit u ON u.id = k.unit_id
                   WHERE k.id = %(kiosk)s::int AND k.token_hash = %(token)s::text AND k.revoked_at IS NULL
                     AND k.unit_id = %(unit)s::int AND u.path = %(unit_path)s::text
-                    AND k.first_paired_at <= %(claimed_from)s::timestamptz)
+                    AND (k.first_paired_at IS NULL OR k.first_paired_at <= %(claimed_from)s::timestamptz))
       AND EXISTS (SELECT 1 FROM fieldwork_round r
                   JOIN questionnaires_questionnaireversion v ON v.id = r.questionnaire_id
                   WHERE r.id = %(round)s::int AND r.unit_id = %(round_unit)s::int
                     AND r.ask_dossier_code = %(ask_dossier)s::boolean
                     AND v.id = %(questionnaire)s::int AND v.checksum = %(checksum)s::text
-                    AND r.first_opened_at <= %(claimed_from)s::timestamptz
+                    AND (r.first_opened_at IS NULL OR r.first_opened_at <= %(claimed_from)s::timestamptz)
                     AND (r.status = 'open' OR (r.status = 'closed' AND r.closed_at >= %(submitted)s::timestamptz
                                                AND r.closed_at >= %(closed_since)s::timestamptz)))
 ),

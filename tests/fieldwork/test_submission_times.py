@@ -64,6 +64,13 @@ class SubmissionTimeTests(KioskTestCase):
         self.assertEqual(answer.status_code, 201, answer.content)
         self.assertEqual(Response.objects.count(), 2)
 
+    def test_a_kiosk_whose_first_pairing_was_never_recorded_is_bounded_by_nothing_on_both_paths(self):
+        # Only rows written outside the services lack it (bench/synthetic.py's used to): the fast path
+        # must then store as the careful path does, not fall back on every submission.
+        self.set_kiosk(first_paired_at=None)
+
+        self.assert_stored(self.payload())
+
     # Before the round first opened
 
     def test_a_response_completed_before_the_round_first_opened_is_refused_naming_submitted_at(self):
