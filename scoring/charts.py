@@ -15,15 +15,17 @@
 Every chart has a ``viewBox`` (it scales to its container, so it fits a phone), ``role="img"``, a
 ``<title>`` and a ``<desc>`` that lists the figures as text, and writes every value as text beside
 its mark, so it reads the same printed in black and white; colour never carries meaning alone.
-Every label is escaped. Numbers are formatted for the active language (``number_format``).
+Every label is escaped. Numbers are rounded half up and formatted for the active language
+(``scoring.wording.number``), as the pages' tables write them.
 """
 
 import itertools
 
-from django.template.defaultfilters import floatformat
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+
+from scoring import wording
 
 WIDTH = 420  # narrow: on a 390 px phone the text stays readable; the page caps the width
 FONT = 15
@@ -35,14 +37,8 @@ VALUE_COLUMN = 76  # room at the right of a bar for its value ("100.0%", "▏100
 _ids = itertools.count(1)
 
 
-def _number(value, decimals=1) -> str:
-    """Rounded (half up) and written for the active language exactly as the pages' tables write
-    it with ``floatformat`` (``number_format`` alone would cut the digits off, not round them)."""
-    return str(floatformat(value, decimals))
-
-
 def _value_text(value, unit, decimals=1) -> str:
-    return f"{_number(value, decimals)}{unit}" if value is not None else "—"
+    return f"{wording.number(value, decimals)}{unit}" if value is not None else "—"
 
 
 def _clamp(value, low, high):
@@ -209,7 +205,7 @@ def _grid(max_value, unit):
             '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}"{}/>'
             '<text x="{}" y="{}" text-anchor="end" fill="{}" font-size="{}">{}</text>',
             PLOT_LEFT, PLOT_RIGHT, y, y, GRID, mark_safe(' stroke-dasharray="2 3"') if i else "",
-            PLOT_LEFT - 4, y + 4, INK, FONT - 2, f"{_number(value, 0)}{unit}"))
+            PLOT_LEFT - 4, y + 4, INK, FONT - 2, f"{wording.number(value, 0)}{unit}"))
     return mark_safe("".join(parts))
 
 

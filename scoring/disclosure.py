@@ -20,12 +20,11 @@ nothing. The responses counted ``n`` are not withheld: a unit's n is shown with 
 leave withheld units out (a tie would give a withheld figure away), and the change since the
 previous round is blank when either round's figure is withheld.
 
-Pure functions of the counts, so that the scoring engine, a migration and the tests share them.
+Pure functions of the counts, so that the scoring engine, a migration and the tests share them; how
+the reasons are written for people is ``scoring.wording``.
 """
 
 from collections import defaultdict
-
-from django.utils.translation import gettext as _
 
 TOO_FEW = "too_few"
 PROTECTS = "protects"
@@ -67,9 +66,3 @@ def _second_to_withhold(parent, kids, own, n, withheld, minimum):
         return None  # the only unknown is a large own part: it may be worked out, it has enough answers
     shown = [child for child in kids if child not in withheld and n[child] > 0]
     return min(shown, key=lambda child: (n[child], child), default=None)
-
-
-def protects_text(n: int) -> str:
-    """Why the figures of a unit withheld to protect another are not shown (active language)."""
-    return _("%(n)s responses, withheld so that the figures of a unit with too few responses cannot be "
-             "worked out") % {"n": n}

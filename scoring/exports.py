@@ -25,7 +25,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from fieldwork.models import Exclusion, Response, Round
-from scoring import disclosure
+from scoring import wording
 from scoring.models import UnitScore
 from surveyapp import spreadsheet
 from units.models import PATH_SEPARATOR, Unit
@@ -48,11 +48,6 @@ class ExportError(ValueError):
     """A bad export parameter; the message names it."""
 
 
-def language_of(code) -> str:
-    """The questionnaire language for a UI language code: English or else Vietnamese."""
-    return "en" if (code or "").startswith("en") else "vi"
-
-
 def label(text: dict, language: str) -> str:
     return text.get(language) or text.get("vi") or ""
 
@@ -67,14 +62,6 @@ def subtree_scores(*, survey_round: Round, unit: Unit):
     """The stored scores of the unit and every unit below it, in tree order: one query."""
     return (UnitScore.objects.filter(round=survey_round, unit__path__startswith=unit.path)
             .select_related("unit").order_by("unit__path"))
-
-
-def not_enough_note(n: int, minimum: int, withheld: str = "") -> str:
-    """Why a unit's figures are left out (in the active language)."""
-    if withheld == disclosure.PROTECTS:
-        return disclosure.protects_text(n)
-    return _("Not enough responses: %(n)s, at least %(minimum)s needed; figures not shown.") % {
-        "n": n, "minimum": minimum}
 
 
 @dataclass
@@ -101,7 +88,7 @@ class ScoreTables:
     def note(self, score):
         key = (score.n, score.withheld)
         if key not in self._notes:
-            self._notes[key] = not_enough_note(score.n, self.minimum, score.withheld)
+            self._notes[key] = wording.withheld_reason(score.n, self.minimum, score.withheld)
         return self._notes[key]
 
     # -- units ------------------------------------------------------------------------------
@@ -235,7 +222,7 @@ def scores_csv(*, survey_round: Round, unit: Unit, table: str, language: str):
     """The lines of one score table as CSV; the query runs when the first line is taken."""
     check_table(table)
     with translation.override(language):
-        tables = ScoreTables(survey_round, language_of(language))
+        tables = ScoreTables(survey_round, wording.language_of(language))
     scores = subtree_scores(survey_round=survey_round, unit=unit)
     rows = (row for score in scores.iterator(CHUNK_SIZE) for row in tables.rows(table, score))
     return csv_lines(tables.headers(table), rows)
@@ -277,7 +264,7 @@ def scores_xlsx(*, survey_round: Round, unit: Unit, language: str) -> bytes:
     Two queries: the levels present, then the scores, read once in chunks; openpyxl's write-only
     mode keeps each sheet in a temporary file rather than in memory."""
     with translation.override(language):
-        tables = ScoreTables(survey_round, language_of(language))
+        tables = ScoreTables(survey_round, wording.language_of(language))
         scores = subtree_scores(survey_round=survey_round, unit=unit)
         present = set(scores.values_list("unit__level", flat=True).distinct().order_by())
         workbook = Workbook(write_only=True)
@@ -347,7 +334,7 @@ def responses_csv(*, survey_round: Round, unit: Unit):
 
 def responses_codebook_csv(*, survey_round: Round, language: str):
     """CSV lines naming every column of the raw export and the values it takes, in the language."""
-    lang = language_of(language)
+    lang = wording.language_of(language)
     definition = survey_round.questionnaire.parsed
     with translation.override(language):
         reasons = "; ".join(f"{code}={name}" for code, name in Exclusion.Reason.choices)

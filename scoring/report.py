@@ -8,31 +8,22 @@ gets the reason and no figures; so does each such sub-unit in the table.
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, Q
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from fieldwork.models import Response, Round
-from scoring import disclosure, selectors
-from scoring.exports import language_of
+from scoring import selectors, wording
 from scoring.models import UnitScore
 from units.models import Unit
 
 ITEMS_SHOWN = 5  # strongest and weakest criteria
 
 
-def rounded(value, decimals=1) -> Decimal:
-    """Half up, as the template filter floatformat does (number_format alone cuts the digits off)."""
-    return Decimal(repr(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-
-
 def pct(value, decimals=1) -> str:
     """A percentage for the reader ("86.5" / "86,5"), or a dash when there is none."""
-    if value is None:
-        return "–"
-    return formats.number_format(rounded(value, decimals), decimals)
+    return "–" if value is None else wording.number(value, decimals)
 
 
 def percent(value) -> str:
@@ -42,10 +33,7 @@ def percent(value) -> str:
 
 def points(value) -> str:
     """A change in points with its sign, or a dash."""
-    if value is None:
-        return "–"
-    sign = "+" if value > 0 else ("−" if value < 0 else "±")
-    return sign + formats.number_format(rounded(abs(value)), 1)
+    return "–" if value is None else wording.signed(value, 1)
 
 
 class _Figure:
@@ -164,13 +152,6 @@ def _period(survey_round: Round) -> str:
     return f"{start_text} – {formats.date_format(end, 'SHORT_DATE_FORMAT')}"
 
 
-def _not_enough_reason(n, minimum, withheld):
-    if withheld == disclosure.PROTECTS:
-        return disclosure.protects_text(n)
-    return _("Only %(n)s valid responses: at least %(minimum)s are needed before figures are shown.") % {
-        "n": n, "minimum": minimum}
-
-
 def _headline(score: UnitScore, names) -> Headline:
     return Headline(
         label=names["headline"], value=score.headline, low=score.headline_low, high=score.headline_high, n=score.n,
@@ -229,12 +210,10 @@ def _sub_units(survey_round, unit, factor_codes, minimum) -> list[SubUnit]:
     rows = []
     for child, score in selectors.child_scores(survey_round=survey_round, unit=unit):
         if score is None:
-            rows.append(SubUnit(child, None, False, None, [], None, None, None, _("No responses")))
+            rows.append(SubUnit(child, None, False, None, [], None, None, None, wording.no_responses()))
         elif not score.enough:
             rows.append(SubUnit(child, score.n, False, None, [], None, None, None,
-                                disclosure.protects_text(score.n) if score.withheld == disclosure.PROTECTS
-                                else _("Not enough responses (%(n)s of at least %(minimum)s)") % {
-                                    "n": score.n, "minimum": minimum}))
+                                wording.withheld_reason(score.n, minimum, score.withheld)))
         else:
             factors = [(code, pct((score.factors.get(code) or {}).get("value"))) for code in factor_codes]
             rows.append(SubUnit(child, score.n, True, score.headline, factors, score.rank, score.rank_of,
@@ -296,7 +275,7 @@ def _method(survey_round, score, names, counts) -> list[str]:
 def unit_report(*, survey_round: Round, unit: Unit, language: str) -> Report:
     """Everything the report shows, in the language. Five queries whatever the number of sub-units."""
     with translation.override(language):
-        lang = language_of(language)
+        lang = wording.language_of(language)
         names = selectors.labels(survey_round, lang)
         minimum = survey_round.questionnaire.min_responses
         score = selectors.unit_score(survey_round=survey_round, unit=unit)
@@ -305,9 +284,9 @@ def unit_report(*, survey_round: Round, unit: Unit, language: str) -> Report:
         enough = bool(score and score.enough)
         reason = ""
         if score is None:
-            reason = _("No scores have been computed for this unit in this round yet.")
+            reason = wording.not_computed()
         elif not enough:
-            reason = _not_enough_reason(score.n, minimum, score.withheld)
+            reason = wording.withheld_sentence(score.n, minimum, score.withheld)
         strongest, weakest = _strongest_and_weakest(_criteria(score, names)) if enough else ([], [])
         return Report(
             language=lang, unit=unit, survey_round=survey_round,

@@ -30,8 +30,8 @@ Each function runs a fixed, small number of queries whatever the number of units
 - ``run_status(*, survey_round, with_error) -> dict``: the last run's state for the status JSON.
 - ``overview(*, survey_round, unit, user) -> dict`` and ``unit_page(*, survey_round, unit,
   language, sort) -> dict``: everything the round overview and the unit page show (7 queries each).
-- Wording shared with the report: ``rank_text(3, 12)`` "3rd of 12", ``change_text(3.13, -5)``
-  "+3.13 points, down 5 places", ``too_few_text(28, 30)`` "28 responses, fewer than the 30 needed";
+- Rank and change for the pages: ``rank_text(3, 12)`` "3rd of 12", ``change_text(3.13, -5)``
+  "+3.13 points, down 5 places" (why figures are withheld, numbers and languages: ``scoring.wording``);
   rows for tables: ``child_rows``, ``sort_children``, ``item_rows`` (weakest first),
   ``factor_rows``, ``indicator_rows``, ``expectation_rows``.
 
@@ -40,19 +40,17 @@ rows carry ``enough`` and a ``reason`` instead.
 """
 
 import unicodedata
-from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.http import Http404
-from django.template.defaultfilters import floatformat
-from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from fieldwork.models import Round
 from fieldwork.selectors import get_round_for_user
 from questionnaires.definition import YESNO
-from scoring import disclosure
+from scoring import wording
 from scoring.models import ApiToken, ScoreRun, UnitScore
 from units import access
 from units.models import Role, Unit
@@ -179,7 +177,7 @@ def headline_label(definition_doc) -> str:
 def labels(survey_round: Round, language: str) -> dict:
     """Item, factor, indicator and expectation labels of the round's questionnaire, in the language
     ("vi", "en"; a regional variant such as "en-gb" reads as its language, anything else as vi)."""
-    language = (language or "vi")[:2].lower()
+    language = wording.language_of(language or "vi")
     definition = survey_round.questionnaire.parsed
     doc = definition.doc
     scoring = doc["scoring"]
@@ -230,8 +228,8 @@ def round_sources(*, survey_round: Round, unit: Unit) -> dict:
     total = sum(score.n for _unit, score in children if score is not None)
     rows = [{"unit": child, "score": score, "n": score.n if score else 0, "enough": bool(score and score.enough),
              "share": (100.0 * score.n / total) if score and total else None,
-             "reason": "" if score and score.enough else (too_few_text(score.n, minimum, score.withheld)
-                                                           if score else _("no responses"))}
+             "reason": "" if score and score.enough else (wording.withheld_reason(score.n, minimum, score.withheld)
+                                                           if score else wording.no_responses())}
             for child, score in children]
     rows.sort(key=lambda r: (-r["n"], r["unit"].code))
     return {"rows": rows, "total": total}
@@ -323,13 +321,13 @@ def _entries(user, survey_round, roles):
 
 
 # ---------------------------------------------------------------------------------------------
-# Wording shared by the pages and the report
+# Rank and change, as the pages write them
 
 
 def ordinal(number: int) -> str:
     """3 → "3rd" in English; other languages write the plain number (the translation of
     "%(rank)s of %(total)s" carries their wording, e.g. "hạng 3/12")."""
-    if not (get_language() or "").startswith("en"):
+    if wording.language_of() != "en":
         return str(number)
     if 10 <= number % 100 <= 20:
         return f"{number}th"
@@ -348,11 +346,8 @@ def change_text(points, places) -> str:
     """ "+3.13 points, down 5 places" (places: positive = up); empty when there is nothing to compare."""
     parts = []
     if points is not None:
-        number = str(floatformat(abs(points), 2))  # rounded half up (number_format would cut)
-        shown = Decimal(repr(points)).quantize(Decimal("0.01"), ROUND_HALF_UP)  # the sign of what is written
-        sign = "+" if shown > 0 else "−" if shown < 0 else "±"
         parts.append(ngettext("%(value)s point", "%(value)s points", 1 if abs(points) == 1 else 2)
-                     % {"value": f"{sign}{number}"})
+                     % {"value": wording.signed(points, 2)})
     if places is not None:
         if places > 0:
             parts.append(ngettext("up %(count)d place", "up %(count)d places", places) % {"count": places})
@@ -362,14 +357,6 @@ def change_text(points, places) -> str:
             parts.append(_("same place"))
     return ", ".join(parts)
 
-
-def too_few_text(n, minimum, withheld="") -> str:
-    """Why a unit's figures are not shown: "28 responses, fewer than the 30 needed", or withheld to
-    protect a smaller unit (``scoring.disclosure``)."""
-    if withheld == disclosure.PROTECTS:
-        return disclosure.protects_text(n)
-    return ngettext("%(n)d response, fewer than the %(minimum)d needed",
-                    "%(n)d responses, fewer than the %(minimum)d needed", n) % {"n": n, "minimum": minimum}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -447,7 +434,7 @@ def child_rows(children, minimum) -> list[dict]:
             "rank": score.rank if enough else None, "rank_text": rank_text(score.rank, score.rank_of) if enough else "",
             "change_points": score.change_points if enough else None,
             "change_text": change_text(score.change_points, score.change_places) if enough else "",
-            "reason": (too_few_text(score.n, minimum, score.withheld) if score else _("no responses"))
+            "reason": (wording.withheld_reason(score.n, minimum, score.withheld) if score else wording.no_responses())
             if not enough else "",
         })
     return rows
@@ -524,20 +511,21 @@ def unit_page(*, survey_round: Round, unit: Unit, language: str, sort: str = "ra
     for row in siblings:
         row["rank_text"] = rank_text(row["rank"], row["rank_of"]) if row["enough"] else ""
         row["reason"] = "" if row["enough"] else (
-            too_few_text(row["n"], texts["min_responses"], row["withheld"]) if row["scored"] else _("no responses"))
+            wording.withheld_reason(row["n"], texts["min_responses"], row["withheld"]) if row["scored"]
+            else wording.no_responses())
     return {
         "survey_round": survey_round, "unit": unit, "score": score, "labels": texts, "enough": enough,
         "approximate_ci": texts["headline_method"] == "mean_of_factors",
-        "reason": "" if enough else (too_few_text(score.n, texts["min_responses"], score.withheld) if score
-                                     else _("No scores have been computed for this unit in this round yet.")),
+        "reason": "" if enough else (wording.withheld_sentence(score.n, texts["min_responses"], score.withheld)
+                                     if score else wording.not_computed()),
         "rank_text": rank_text(score.rank, score.rank_of) if enough else "",
         "change_text": change_text(score.change_points, score.change_places) if enough else "",
         "factors": factor_rows(score, texts) if enough else [],
         "items": item_rows(score, texts) if enough else [],
         "indicators": indicator_rows(score, texts) if enough else [],
         "expectations": expectation_rows(score, texts) if enough else [],
-        "trend": [{**point, "reason": "" if point["enough"] else too_few_text(point["n"], texts["min_responses"],
-                                                                             point["withheld"])}
+        "trend": [{**point, "reason": "" if point["enough"] else wording.withheld_reason(
+                       point["n"], texts["min_responses"], point["withheld"])}
                   for point in trend(survey_round=survey_round, unit=unit)],
         "children": children, "sort": sort, "factor_codes": list(texts["factors"]),
         "sort_headers": sort_headers(sort, texts),

@@ -34,10 +34,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import Exists, Max, OuterRef, Q, Subquery
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from fieldwork.models import Response, Round, token_digest
-from scoring import disclosure
+from scoring import wording
 from scoring.engine import without_gc
 from scoring.models import ApiToken, ScorePending, ScoreRun, UnitScore
 from units.models import Unit
@@ -464,8 +464,9 @@ def scores_for_api(*, survey_round: Round, unit: Unit, whole_round: bool = True)
     """The score API's body for a unit in a round, from the stored scores; None if none are stored.
 
     A withheld unit (too few responses, or withheld to protect one: ``scoring.disclosure``) has n and
-    the reason, never a figure. ``responses_used`` (the round's whole count) only for a reader who
-    sees the whole round (``whole_round``)."""
+    the reason, never a figure: the pages' sentence (``scoring.wording``), in English as all the JSON.
+    ``responses_used`` (the round's whole count) only for a reader who sees the whole round
+    (``whole_round``)."""
     score = UnitScore.objects.select_related("run").filter(round=survey_round, unit=unit).first()
     if score is None:
         return None
@@ -486,11 +487,9 @@ def scores_for_api(*, survey_round: Round, unit: Unit, whole_round: bool = True)
         "run": score.run_id,
     }
     if not score.enough:
-        minimum = survey_round.questionnaire.min_responses
-        body["withheld"] = (
-            "withheld so that the figures of a unit with too few responses cannot be worked out from it"
-            if score.withheld == disclosure.PROTECTS
-            else f"fewer than {minimum} valid responses: figures are not shown")
+        with translation.override("en"):
+            body["withheld"] = wording.withheld_sentence(score.n, survey_round.questionnaire.min_responses,
+                                                         score.withheld)
         return body
     headline_ci = [score.headline_low, score.headline_high] if score.headline_low is not None else None
     body.update({

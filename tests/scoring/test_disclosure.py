@@ -135,7 +135,8 @@ class WithheldEverywhereTests(KioskTestCase):
 
         self.assertEqual((body["n"], body["enough"], body["rank"]), (35, False, None))
         self.assertEqual((body["headline"]["value"], body["factors"], body["items"]), (None, {}, {}))
-        self.assertIn("cannot be worked out", body["withheld"])
+        self.assertEqual(body["withheld"], "35 valid responses: figures withheld so that those of a unit with too "
+                                           "few responses cannot be worked out from them.")
         self.assertEqual(self.client.get(f"/api/v1/scores/{self.round.pk}/08").json()["responses_used"], 80)
 
     def test_the_csv_exports_leave_the_protecting_units_cells_blank_with_the_reason(self):
@@ -148,7 +149,7 @@ class WithheldEverywhereTests(KioskTestCase):
                 self.assertTrue(rows)
                 first_figure = 5 if table == "units" else 2  # units: code, name, parent, level, n
                 for row in rows:
-                    self.assertIn("cannot be worked out", row[-1])
+                    self.assertEqual(row[-1], "35 responses, withheld so that a unit with too few cannot be worked out")
                     self.assertEqual(set(row[first_figure:-1]), {""}, row)
 
     def test_the_workbook_leaves_the_protecting_unit_blank(self):

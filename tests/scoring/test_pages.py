@@ -187,7 +187,7 @@ class TooFewResponsesTests(PageTestCase):
         response = self.open_as(self.other_head, self.unit_url("02230"))
         html = response.content.decode()
 
-        self.assertContains(response, "28 responses, fewer than the 30 needed")
+        self.assertContains(response, "Only 28 valid responses: at least 30 are needed before figures are shown.")
         for testid in ("headline", "factors", "items", "indicators", "expectations"):
             self.assertNotIn(f'data-testid="{testid}"', html)
         self.assertNotIn("100.0", html)  # its (untrustworthy) rates are all 100

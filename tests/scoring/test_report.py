@@ -107,7 +107,7 @@ class ReportPageTests(ScoredRoundTestCase):
         rows = re.findall(r'<tr class="report-muted" data-testid="sub-unit-not-enough">(.*?)</tr>', html, re.S)
         self.assertEqual(len(rows), 2)
         other = next(row for row in rows if "02230" in row)
-        self.assertIn("Not enough responses (5 of at least 30)", other)
+        self.assertIn("5 responses, fewer than the 30 needed", other)
         self.assertNotIn("%", other)
 
     def test_a_unit_below_the_minimum_gets_the_reason_instead_of_figures(self):
@@ -198,7 +198,7 @@ class ReportPdfTests(ScoredRoundTestCase):
             self.assertIn(row.code, html)
         for paragraph in report.method[:3]:
             self.assertIn(paragraph.split(" ")[0], text)
-        self.assertIn("Not enough responses (5 of at least 30)", text)
+        self.assertIn("5 responses, fewer than the 30 needed", text)
 
 
 class ServicesQuestionnaireTests(ScoredRoundTestCase):

@@ -117,5 +117,6 @@ class SmallUnitScoreTests(KioskTestCase):
         self.assertIsNone(body["headline"]["ci"])
         self.assertIsNone(body["weighted_headline"]["value"])
         self.assertEqual((body["factors"], body["items"], body["indicators"], body["expectations"]), ({}, {}, {}, []))
-        self.assertIn("fewer than 30 valid responses", body["withheld"])
+        self.assertEqual(body["withheld"], f"Only {body['n']} valid responses: at least 30 are needed before figures "
+                                           "are shown.")
         self.assertFalse(body["enough"])
