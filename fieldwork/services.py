@@ -20,7 +20,7 @@ from questionnaires.answers import AnswerErrors, pack_answers
 from questionnaires.models import QuestionnaireVersion
 from scoring.models import ScorePending, UnitCounts
 from scoring.services import score_run_trigger, score_run_trigger_soon
-from surveyapp.internals import execute_prepared
+from surveyapp.internals import execute_prepared, mark_loaded
 from surveyapp.limits import INT_MAX, whole_number
 from units.models import Unit
 
@@ -665,13 +665,11 @@ def _submit_fast(*, unit, kiosk, payload, response_id, round_id, started, submit
         return None
 
     def stored():
-        response = Response(
+        return mark_loaded(Response(
             id=response_id, round=survey_round, unit=unit, kiosk=kiosk, channel=Response.Channel.KIOSK,
             language=params["language"], seconds_taken=params["seconds"], submitted_at=submitted, received_at=now,
             answers=packed.slots, texts=packed.texts, dossier_hash=params["dossier"], over_quota=row[0],
-        )
-        response._state.adding, response._state.db = False, connection.alias
-        return response
+        ), connection.alias)
 
     # A debounced recompute of the round's scores, from this process's next batch of triggers.
     transaction.on_commit(lambda: score_run_trigger_soon(survey_round.pk, "responses"))

@@ -60,6 +60,16 @@ def skip_connection_health_check(connection=None):
     (default_connection if connection is None else connection).health_check_done = True
 
 
+def mark_loaded(instance, using):
+    """Make a model instance built in memory for a row the caller has just stored by hand (raw SQL)
+    behave as one Django loaded from database ``using``: ``save()`` updates that row instead of
+    inserting it again (a primary key with a default makes Django insert a new instance outright),
+    and related objects are read from that database. ``Model.from_db`` would need every field in
+    the model's order."""
+    instance._state.adding, instance._state.db = False, using
+    return instance
+
+
 _prepared = weakref.WeakKeyDictionary()  # psycopg2 connection -> names of the statements prepared on it
 
 

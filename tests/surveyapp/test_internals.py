@@ -5,17 +5,20 @@ import time
 
 import pytest
 from django.core.cache import cache
-from django.db import InterfaceError, OperationalError, connection
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.test import TestCase
 from django.test.utils import CaptureQueriesContext
 
+from fieldwork.models import Response
 from surveyapp.internals import (
     cache_add_many_nx,
     cache_client,
     cache_eval,
     execute_prepared,
+    mark_loaded,
     skip_connection_health_check,
 )
+from tests.fieldwork.base import KioskTestCase
 
 
 class CacheHelperTests(TestCase):
@@ -99,6 +102,7 @@ class ConnectionHelperTests(TestCase):
             cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:
+                cursor.execute("SELECT pg_stat_clear_snapshot()")  # else a transaction sees one snapshot of it
                 cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid])
                 if cursor.fetchone()[0] == 0:
                     return pid
@@ -158,3 +162,30 @@ class ConnectionHelperTests(TestCase):
         other.health_check_done = False
 
         self.assertEqual(self.run_prepared(other, a=5, b=5), ((30, "force_generic_plan"), 1, 1))
+
+
+class MarkLoadedTests(KioskTestCase):
+    def stored_response_built_in_memory(self):
+        """A new instance of a response the database holds, as the kiosk's fast path builds one."""
+        self.assertEqual(self.post(self.payload()).status_code, 201)
+        loaded = Response.objects.get()
+        return loaded, Response(**{f.attname: getattr(loaded, f.attname) for f in Response._meta.concrete_fields})
+
+    def saved_statement(self, instance):
+        """What ``save()`` sends for the instance (responses are append-only: either is refused)."""
+        with CaptureQueriesContext(connection) as queries, pytest.raises(IntegrityError), transaction.atomic():
+            instance.save()
+        return [q["sql"].split()[0] for q in queries.captured_queries if "fieldwork_response" in q["sql"]]
+
+    def test_an_instance_built_in_memory_is_inserted_again_by_save_unless_marked_loaded(self):
+        _, built = self.stored_response_built_in_memory()
+
+        self.assertEqual(self.saved_statement(built), ["INSERT"])  # a primary key with a default: inserted outright
+
+    def test_an_instance_marked_loaded_has_the_state_of_one_django_loaded_and_save_updates_its_row(self):
+        loaded, built = self.stored_response_built_in_memory()
+
+        self.assertIs(mark_loaded(built, connection.alias), built)
+
+        self.assertEqual((built._state.adding, built._state.db), (loaded._state.adding, loaded._state.db))
+        self.assertEqual(self.saved_statement(built), ["UPDATE"])
