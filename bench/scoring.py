@@ -170,8 +170,8 @@ def time_the_count():
 def count_parts():
     from django.conf import settings
 
-    return (f"split over up to {getattr(settings, 'SCORING_COUNT_CONNECTIONS', 2)} connections from "
-            f"{getattr(settings, 'SCORING_SPLIT_MIN_BLOCKS', 4000)} table blocks")
+    return (f"split over up to {settings.SCORING_COUNT_CONNECTIONS} connections from "
+            f"{settings.SCORING_SPLIT_MIN_BLOCKS} table blocks")
 
 
 def grouped(timings):

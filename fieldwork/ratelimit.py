@@ -17,7 +17,8 @@ import threading
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+
+from surveyapp.internals import cache_eval
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +49,9 @@ def allow(kind: str, key, limit: int | None = None, lease: int | None = None) ->
     wanted = _spend_held_or_ask(held_key, window, lease)
     if wanted == 0:
         return True, left
-    cache_key = cache.make_and_validate_key(f"rate:{kind}:{key}:{window}")
     try:
-        # One round trip, by the client of Django's cache (a plain integer, as the cache stores them).
-        grant = cache._cache.get_client(cache_key, write=True).eval(_GRANT, 1, cache_key, 61, wanted, limit)
+        # One round trip, on the server of Django's cache (a plain integer, as the cache stores them).
+        grant = cache_eval(_GRANT, f"rate:{kind}:{key}:{window}", 61, wanted, limit)
     except Exception:  # noqa: BLE001 - any Redis failure: let the request through
         log.warning("rate limit skipped: Redis unavailable", exc_info=True)
         grant = None

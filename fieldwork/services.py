@@ -4,11 +4,9 @@ import datetime
 import functools
 import hmac
 import json
-import re
 import secrets
 import time
 import uuid
-import weakref
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -22,6 +20,7 @@ from questionnaires.answers import AnswerErrors, pack_answers
 from questionnaires.models import QuestionnaireVersion
 from scoring.models import ScorePending, UnitCounts
 from scoring.services import score_run_trigger, score_run_trigger_soon
+from surveyapp.internals import execute_prepared, mark_loaded
 from surveyapp.limits import INT_MAX, whole_number
 from units.models import Unit
 
@@ -612,26 +611,6 @@ SELECT over_quota FROM ins
 """
 
 
-_prepared = weakref.WeakKeyDictionary()  # database connection -> names of the statements prepared on it
-
-
-def _execute_prepared(cursor, name, sql, params):
-    """Run ``sql`` (named %(x)s::type parameters) as a prepared statement of the connection: planning
-    the statement costs more than running it, so it is planned once per connection, not per call.
-
-    PostgreSQL would still plan each execution anew for its parameters (it judges that cheap); the
-    session's plan_cache_mode makes it keep one generic plan instead (1.6 → 0.9 ms for STORE_SQL).
-    Django itself prepares nothing, so the setting touches only statements prepared here."""
-    raw = cursor.db.connection
-    names = _parameter_names(sql)
-    if name not in _prepared.setdefault(raw, set()):
-        positional = re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m.group(1)) + 1}", sql)
-        cursor.execute(f"PREPARE {name} AS {positional}")
-        cursor.execute("SET plan_cache_mode = force_generic_plan")
-        _prepared[raw].add(name)
-    cursor.execute(f"EXECUTE {name} ({', '.join(['%s'] * len(names))})", [params[n] for n in names])
-
-
 def smallint_array_literal(values) -> str:
     """PostgreSQL's text form of a smallint[] (``{1,NULL,3}``) for whole numbers and None.
 
@@ -639,11 +618,6 @@ def smallint_array_literal(values) -> str:
     then parses one constant per element. The text form is made here in a fraction of the time
     (3 instead of 23 µs for the 42 answers of sipas-2017) and read by the server in one go."""
     return "{" + ",".join("NULL" if value is None else str(int(value)) for value in values) + "}"
-
-
-@functools.cache
-def _parameter_names(sql):
-    return list(dict.fromkeys(re.findall(r"%\((\w+)\)s", sql)))
 
 
 def _remembered_round(round_id):
@@ -684,20 +658,18 @@ def _submit_fast(*, unit, kiosk, payload, response_id, round_id, started, submit
         **_time_bounds(started, submitted, now),
     }
     with connection.cursor() as cursor:
-        _execute_prepared(cursor, "fieldwork_store_response", STORE_SQL, params)
+        execute_prepared(cursor, "fieldwork_store_response", STORE_SQL, params)
         row = cursor.fetchone()
     if row is None:
         _round_memory.pop(round_id, None)
         return None
 
     def stored():
-        response = Response(
+        return mark_loaded(Response(
             id=response_id, round=survey_round, unit=unit, kiosk=kiosk, channel=Response.Channel.KIOSK,
             language=params["language"], seconds_taken=params["seconds"], submitted_at=submitted, received_at=now,
             answers=packed.slots, texts=packed.texts, dossier_hash=params["dossier"], over_quota=row[0],
-        )
-        response._state.adding, response._state.db = False, connection.alias
-        return response
+        ), connection.alias)
 
     # A debounced recompute of the round's scores, from this process's next batch of triggers.
     transaction.on_commit(lambda: score_run_trigger_soon(survey_round.pk, "responses"))

@@ -359,12 +359,12 @@ def count_responses(cursor, survey_round, counters, by_field, *, split=False):
     params = [survey_round.pk, survey_round.score_over_quota]
     for statement in COUNT_SETTINGS:
         cursor.execute(statement)
-    parts = max(1, int(getattr(settings, "SCORING_COUNT_CONNECTIONS", 2))) if split else 1
+    parts = max(1, settings.SCORING_COUNT_CONNECTIONS) if split else 1
     if parts > 1:
         cursor.execute(f"SELECT pg_export_snapshot(), pg_relation_size('{Response._meta.db_table}') "
                        "/ current_setting('block_size')::int")
         snapshot, blocks = cursor.fetchone()
-        if blocks < getattr(settings, "SCORING_SPLIT_MIN_BLOCKS", 4000):
+        if blocks < settings.SCORING_SPLIT_MIN_BLOCKS:
             parts = 1
     if parts == 1:
         cursor.execute(counters.full_sql(by_field=by_field), params)

@@ -40,6 +40,7 @@ from fieldwork.models import Response, Round, token_digest
 from scoring import wording
 from scoring.engine import without_gc
 from scoring.models import ApiToken, ScorePending, ScoreRun, UnitScore
+from surveyapp.internals import cache_add_many_nx
 from units.models import Unit
 
 logger = logging.getLogger(__name__)
@@ -172,18 +173,14 @@ def _claim_queued_keys(reasons: dict) -> dict:
     this call set the key, False when it was there}, or ``REDIS_UNAVAILABLE`` for each when Redis
     did not answer (each round is then requested by the database alone, as ``score_run_request``
     does without Redis, with no second wait for Redis)."""
-    keys = {round_id: cache.make_and_validate_key(_queued_key(round_id)) for round_id in reasons}
+    keys = {round_id: _queued_key(round_id) for round_id in reasons}
     try:
-        client = cache._cache.get_client(write=True)  # the server Django writes its keys to
-        pipeline = client.pipeline(transaction=False)
-        for round_id, key in keys.items():
-            # As Django's RedisCache.add stores a value: serialized by the cache, set only if absent.
-            pipeline.set(key, cache._cache._serializer.dumps(reasons[round_id]), nx=True, ex=QUEUED_KEY_TTL)
-        answers = pipeline.execute()
+        claimed = cache_add_many_nx({keys[round_id]: reason for round_id, reason in reasons.items()},
+                                    QUEUED_KEY_TTL)
     except Exception:
         logger.warning("Redis unavailable: debouncing score runs of %s rounds by the database only", len(keys))
         return dict.fromkeys(keys, REDIS_UNAVAILABLE)
-    return {round_id: bool(answer) for round_id, answer in zip(keys, answers, strict=True)}
+    return {round_id: claimed[key] for round_id, key in keys.items()}
 
 
 def _queue_run(round_id, reason, resend) -> ScoreRun:

@@ -23,9 +23,9 @@ def _english():
 @pytest.fixture(autouse=True)
 def _empty_cache():
     """Each test starts with none of this run's cache keys (other runs may share the Redis database)."""
-    from django.core.cache import cache
+    from surveyapp.internals import cache_client
 
-    client = cache._cache.get_client(write=True)
+    client = cache_client()
     prefix = settings.CACHES["default"]["KEY_PREFIX"]
     keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
     if keys:

@@ -49,3 +49,12 @@ def test_database_connections_are_kept_and_checked_unless_the_environment_says_o
     tuned = manage("shell", "-c", show, DB_CONN_MAX_AGE="5", DB_CONN_HEALTH_CHECKS="0").stdout.split()[-2:]
 
     assert (default, tuned) == (["60", "True"], ["5", "False"])
+
+
+def test_a_full_score_recompute_splits_its_count_as_declared_unless_the_environment_says_otherwise():
+    show = "from django.conf import settings as s; print(s.SCORING_COUNT_CONNECTIONS, s.SCORING_SPLIT_MIN_BLOCKS)"
+
+    default = manage("shell", "-c", show).stdout.split()[-2:]
+    tuned = manage("shell", "-c", show, SCORING_COUNT_CONNECTIONS="1", SCORING_SPLIT_MIN_BLOCKS="0").stdout.split()[-2:]
+
+    assert (default, tuned) == (["2", "4000"], ["1", "0"])
