@@ -28,6 +28,7 @@ had no error, the check passed and the scores agree.
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -108,6 +109,23 @@ def wait_healthy(address, children, timeout=90):
             pass
         time.sleep(0.5)
     return False
+
+
+def group_cpu(pgid):
+    """CPU seconds (user and system) of the live processes of a process group: a child of ``start`` and what it
+    started (granian's workers, Celery's pool process; ``ip netns exec`` execs its command, keeping the pid)."""
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def django_setup(env):
@@ -193,6 +211,8 @@ def main():
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("needs root: it makes network namespaces and veth pairs")
+    if shutil.which("socat") is None:
+        sys.exit("needs socat: the relays from the hosts' network to PostgreSQL and Redis on 127.0.0.1")
     if not 1 <= args.hosts <= 9:
         parser.error("--hosts: 1 to 9")
     hosts = host_plan(args.hosts)
@@ -201,7 +221,8 @@ def main():
     def on_signal(signum, frame):
         raise KeyboardInterrupt
 
-    for signum in (signal.SIGTERM, signal.SIGHUP):
+    # SIGINT too: a shell starts a background job with SIGINT ignored, and Python would keep it so.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, on_signal)
 
     children, relays = [], []
@@ -252,6 +273,7 @@ def main():
         from django.utils import timezone
 
         load_began = timezone.now()
+        cpu_before = {name: group_cpu(proc.pid) for name, proc in children + relays}
         load = subprocess.run([
             python, str(HERE / "load.py"), *[arg for *_, address in hosts for arg in ("--url", f"http://{address}:{PORT}")],
             "--plan", str(plan), "--rate", str(args.rate), "--duration", str(args.duration),
@@ -264,6 +286,10 @@ def main():
             print(f"==> the score refreshes did not settle within {SETTLE_TIMEOUT} s", flush=True)
             return 1
         print(f"==> every pending score change taken in, {settled:.0f} s after the load", flush=True)
+        cpu = {name: group_cpu(proc.pid) - cpu_before[name] for name, proc in children + relays}
+        print("CPU seconds from the load's start to the last refresh: " + ", ".join(
+            [f"{name} {seconds:.1f}" for name, seconds in cpu.items() if not name.startswith("relay")]
+            + [f"socat relays {sum(s for n, s in cpu.items() if n.startswith('relay')):.1f}"]), flush=True)
         rounds, differ, rows, runs = compare_scores(load_began)
         print("score runs since the load began: " + ", ".join(
             f"{count} {kind} {status}" for (status, kind), count in sorted(runs.items())), flush=True)
