@@ -17,8 +17,8 @@ bench/load.py then runs in the root namespace with one --url per host (the conne
 in turn, as a load balancer would) and checks every acknowledged response stored exactly once.
 After the load, this waits until every pending score change has been taken in by a refresh of the
 workers (no pending change, no queued or running run) and compares each round's stored UnitScore
-rows with a full recompute (scoring.engine.compute_round(full=True)), as
-tests/scoring/test_incremental.py does.
+rows with a full recompute (scoring.engine.compute_round(full=True)) by
+tests/scoring/test_incremental.py's own stored_scores and full_scores.
 
 Whatever happens (failure, Ctrl-C, SIGTERM, SIGHUP) it stops every process it started and deletes
 the namespaces and veths; leftovers of a killed earlier run are removed first. The scratch database
@@ -34,7 +34,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -46,7 +45,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from dev import start, stop_all  # noqa: E402  (make run's own process handling)
 
-from bench.serve import environment, forget_queued, keep_vacuumed  # noqa: E402
+from bench.serve import environment, forget_queued, keep_vacuumed, wait_healthy  # noqa: E402
 
 PREFIX = "sipas-mh"  # namespaces sipas-mh1, sipas-mh2; veths smh1r (root side) / smh1n (inside)
 SUBNET = "10.200.{n}"  # 10.200.N.0/24 for host N: .1 the root side, .2 the host
@@ -93,22 +92,6 @@ def network_up(hosts):
         sh("ip", "-n", namespace, "link", "set", "lo", "up")
         print(f"==> host {namespace}: {host_address} (root side {root_address}, veth {root_veth}/{inside_veth})",
               flush=True)
-
-
-def wait_healthy(address, children, timeout=90):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if any(proc.poll() is not None for _, proc in children):
-            return False
-        try:
-            request = urllib.request.Request(f"http://{address}:{PORT}/healthz", headers={"X-Forwarded-Proto": "https"})
-            with urllib.request.urlopen(request, timeout=2) as answer:
-                if answer.status == 200:
-                    return True
-        except OSError:
-            pass
-        time.sleep(0.5)
-    return False
 
 
 def group_cpu(pgid):
@@ -159,31 +142,22 @@ def wait_settled(timeout):
     return None
 
 
-STORED = ("unit_id", "n", "enough", "withheld", "headline", "headline_low", "headline_high", "weighted_headline",
-          "factors", "items", "indicators", "expectations", "rank", "rank_of", "change_points", "change_places")
-
-
 def compare_scores(since):
-    """Each open round's stored UnitScore rows against a full recompute (not stored): the rounds compared, the
-    rounds that differ, the unit rows compared, and the runs since ``since`` by status and fullness."""
+    """Each round's stored UnitScore rows against a full recompute (not stored), with the test suite's own
+    ``stored_scores`` and ``full_scores`` (tests/scoring/test_incremental.py): the rounds compared, the rounds
+    that differ, the unit rows compared, and the score runs since ``since`` by status and kind."""
     from collections import Counter
 
     from fieldwork.models import Round
-    from scoring.engine import compute_round
-    from scoring.models import ScoreRun, UnitScore
+    from scoring.models import ScoreRun
+    from tests.scoring.test_incremental import full_scores, stored_scores
 
     rounds = differ = rows = 0
     for survey_round in Round.objects.select_related("questionnaire", "unit").order_by("pk"):
-        stored = sorted(UnitScore.objects.filter(round=survey_round).values_list(*STORED))
-        full = []
-        for u in compute_round(survey_round, full=True).units:
-            low, high = u.headline_ci or (None, None)
-            full.append((u.unit_id, u.n, u.enough, u.withheld, u.headline, low, high, u.weighted_headline, u.factors,
-                         u.items, u.indicators, u.expectations, u.rank, u.rank_of, u.change_points,
-                         u.change_places))
+        stored, full = stored_scores(survey_round), full_scores(survey_round)
         rounds += 1
         rows += len(full)
-        if stored != sorted(full):
+        if stored != full:
             differ += 1
             print(f"  round {survey_round.pk}: the stored scores differ from a full recompute", flush=True)
     runs = Counter((status, "full" if full else "incremental") for status, full in
@@ -264,7 +238,7 @@ def main():
                     *celery, "beat", "--loglevel", "WARNING", "--schedule",
                     str(ROOT / "var" / "multihost" / "celerybeat")], host_env))
         for _, _, _, _, host_address in hosts:
-            if not wait_healthy(host_address, children + relays):
+            if not wait_healthy(PORT, children + relays, timeout=90, host=host_address):
                 print(f"==> the host at {host_address} did not become healthy", flush=True)
                 return 1
         print("==> ready: " + ", ".join(f"http://{address}:{PORT}/" for *_, address in hosts), flush=True)
