@@ -12,7 +12,9 @@ would be with the database server's.
 
 In each namespace: granian (as bench/serve.py runs it, bound to the namespace's address) and a
 Celery worker on the shared queue; one Celery beat (in the first namespace: a deployment runs ONE).
-The database is a scratch one made anew by bench/synthetic.py (--database, default sipas_multihost).
+The database is a scratch one made anew by bench/synthetic.py (--database, default sipas_multihost),
+without scores: the first run of each round counts everything while the submissions land (it starts
+at once), the next ones add the changes (MIN_INTERVAL later), so both kinds meet concurrent writes.
 bench/load.py then runs in the root namespace with one --url per host (the connections shared out
 in turn, as a load balancer would) and checks every acknowledged response stored exactly once.
 After the load, this waits until every pending score change has been taken in by a refresh of the
@@ -206,7 +208,7 @@ def main():
         network_down(hosts)  # what a killed earlier run left
         started = time.monotonic()
         subprocess.run([sys.executable, str(HERE / "synthetic.py"), "--database", args.database, "--responses",
-                        str(args.responses), "--scores", "--plan", str(plan)], check=True, cwd=ROOT)
+                        str(args.responses), "--plan", str(plan)], check=True, cwd=ROOT)
         print(f"==> scratch database {args.database} made in {time.monotonic() - started:.0f} s", flush=True)
         env = environment(args.database)
         env["ALLOWED_HOSTS"] = ",".join(address for *_, address in hosts)
