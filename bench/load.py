@@ -1,13 +1,16 @@
 """The load generator: many simulated kiosks submitting responses over real HTTP.
 
     .venv/bin/python bench/load.py [--url http://127.0.0.1:8100] [--duration 60] [--rate 0] [--connections 48]
+    .venv/bin/python bench/load.py --url http://10.200.1.2:8100 --url http://10.200.2.2:8100   # two web hosts
 
 Reads the plan made by bench/synthetic.py (the kiosks' device tokens, their rounds and units'
 weights, a pool of valid answer sets) and sends ``POST /api/kiosk/v1/responses`` as the kiosks do:
 each request from one kiosk with its own token, a new response id, answers drawn from the pool, over
 keep-alive HTTP/1.1 connections (one asyncio process with raw sockets, so the generator stays cheap
 on the cores it shares with the server). Kiosks are picked by their unit's weight (a few busy desks,
-most quiet), each at most --kiosk-max per second (under the per-device limit of the API).
+most quiet), each at most --kiosk-max per second (under the per-device limit of the API). With
+--url given more than once, the connections are shared out over the base URLs in turn (as a load
+balancer would), and the accepted count of each is printed.
 
 --rate 0 sends as fast as the server answers (closed loop over --connections); --rate N schedules N
 requests a second and measures each latency from its scheduled time, so a server falling behind
@@ -82,12 +85,25 @@ class Kiosks:
         return None  # the busy ones are all resting: the caller waits a moment
 
 
+def targets(urls, connections):
+    """The (host, port) each of ``connections`` connections goes to: the base URLs in turn."""
+    if not urls:
+        raise ValueError("no base URL")
+    addresses = []
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme != "http" or not parts.hostname:
+            raise ValueError(f"not an http:// base URL: {url!r}")
+        addresses.append((parts.hostname, parts.port or 80))
+    return [addresses[i % len(addresses)] for i in range(connections)]
+
+
 class Run:
     def __init__(self, args, plan):
         self.args = args
         self.plan = plan
-        parts = urlsplit(args.url)
-        self.host, self.port = parts.hostname, parts.port or 80
+        self.targets = targets(args.url, args.connections)
+        self.ports = sorted({port for _, port in self.targets})
         rng = random.Random(args.seed)
         kiosks = plan["kiosks"][: args.kiosks] if args.kiosks else plan["kiosks"]
         self.kiosks = Kiosks(kiosks, args.kiosk_max, rng)
@@ -96,6 +112,7 @@ class Run:
         self.statuses = Counter()  # counted requests only
         self.latencies = []
         self.acked = []  # ids answered 201 (whole run, warm-up too)
+        self.acked_by_target = Counter()  # "host:port" -> 201 answers (whole run)
         self.unanswered = []  # ids sent whose answer never came (connection lost, timeout)
         self.sent = 0
         self.counting_from = self.stop_at = 0.0
@@ -113,13 +130,13 @@ class Run:
             self._clock = (second, datetime.fromtimestamp(second, VIETNAM).isoformat())
         return self._clock[1]
 
-    def request(self, kiosk, response_id):
+    def request(self, kiosk, response_id, host, port):
         submitted = self.stamp()
         started = (datetime.fromisoformat(submitted) - timedelta(seconds=180)).isoformat()
         body = (f'{{"id":"{response_id}","round":{kiosk["round"]},"questionnaire":"{self.plan["questionnaire"]}",'
                 f'"started_at":"{started}","submitted_at":"{submitted}","language":"vi",'
                 f'"answers":{self.answers[self.rng.randrange(len(self.answers))]}}}').encode()
-        head = (f"POST /api/kiosk/v1/responses HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+        head = (f"POST /api/kiosk/v1/responses HTTP/1.1\r\nHost: {host}:{port}\r\n"
                 f"Authorization: Kiosk {kiosk['token']}\r\nContent-Type: application/json\r\n"
                 f"X-Forwarded-Proto: https\r\nContent-Length: {len(body)}\r\n\r\n").encode()
         return head + body
@@ -138,7 +155,7 @@ class Run:
         now = time.perf_counter()
         return None if now >= self.stop_at else now
 
-    async def connection(self):
+    async def connection(self, host, port):
         reader = writer = None
         while True:
             due = await self.next_turn()
@@ -152,8 +169,8 @@ class Run:
             counted = due >= self.counting_from
             try:
                 if writer is None:
-                    reader, writer = await asyncio.open_connection(self.host, self.port)
-                writer.write(self.request(kiosk, response_id))
+                    reader, writer = await asyncio.open_connection(host, port)
+                writer.write(self.request(kiosk, response_id, host, port))
                 self.sent += 1
                 head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.args.timeout)
                 status = int(head[9:12])
@@ -173,6 +190,7 @@ class Run:
                 continue
             if status == 201:
                 self.acked.append(response_id)
+                self.acked_by_target[f"{host}:{port}"] += 1
             if counted:
                 self.statuses[status] += 1
                 self.last_done = time.perf_counter()
@@ -222,7 +240,7 @@ class Run:
         self.counting_from = self.started + self.args.warmup
         self.stop_at = self.counting_from + self.args.duration
         self.wall_start = datetime.now(UTC)
-        tasks = [asyncio.create_task(self.connection()) for _ in range(self.args.connections)]
+        tasks = [asyncio.create_task(self.connection(host, port)) for host, port in self.targets]
         watchers = [asyncio.create_task(self.progress()), asyncio.create_task(self.lag_probe())]
         await asyncio.gather(*tasks)
         for watcher in watchers:
@@ -240,10 +258,10 @@ def _cpu_seconds(pid):
         return 0.0
 
 
-def server_processes(port, database_url):
-    """{name: [pids]} of this machine's server side: the web server on the port (gunicorn, or granian
-    with its worker processes), the Celery worker of the same database, and the PostgreSQL backends
-    connected to it (to share the CPU out per response)."""
+def server_processes(ports, database_url):
+    """{name: [pids]} of this machine's server side: the web servers on the ports (gunicorn, or granian
+    with its worker processes; in any network namespace), the Celery workers of the same database,
+    and the PostgreSQL backends connected to it (to share the CPU out per response)."""
     groups = {"web": [], "celery": [], "postgres": []}
     parents = {}
     database = urlsplit(database_url).path.lstrip("/")
@@ -262,8 +280,8 @@ def server_processes(port, database_url):
                 parents[int(entry)] = int(f.read().rpartition(")")[2].split()[1])
         except (OSError, ValueError, IndexError):
             pass
-        if (("gunicorn" in cmdline and f"127.0.0.1:{port}" in cmdline)
-                or ("granian" in cmdline and f"--port {port} " in cmdline)):
+        if any(("gunicorn" in cmdline and f":{port} " in f"{cmdline} ")
+               or ("granian" in cmdline and f"--port {port} " in cmdline) for port in ports):
             groups["web"].append(int(entry))
         elif "celery" in cmdline and "worker" in cmdline and f"/{database}".encode() in environ:
             groups["celery"].append(int(entry))
@@ -316,7 +334,9 @@ def check_database(database_url, run):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--url", default="http://127.0.0.1:8100")
+    parser.add_argument("--url", action="append",
+                        help="the server's base URL (default http://127.0.0.1:8100); given more than once, "
+                             "the connections are shared out over them in turn")
     parser.add_argument("--plan", default=str(ROOT / "var" / "load" / "plan.json"))
     parser.add_argument("--duration", type=float, default=60, help="counted seconds (default %(default)s)")
     parser.add_argument("--warmup", type=float, default=5, help="seconds first, not counted (default %(default)s)")
@@ -332,6 +352,11 @@ def main():
     parser.add_argument("--database-url", help="where to check the ids (default: the plan's database on "
                                                "DATABASE_URL's server or 127.0.0.1:5432)")
     args = parser.parse_args()
+    args.url = args.url or ["http://127.0.0.1:8100"]
+    try:
+        targets(args.url, 1)
+    except ValueError as error:
+        parser.error(str(error))
     plan = json.loads(Path(args.plan).read_text())
 
     url = args.database_url
@@ -344,14 +369,14 @@ def main():
     run = Run(args, plan)
     mode = f"{args.rate:.0f} requests/s scheduled" if args.rate else "as fast as possible"
     print(f"{len(run.kiosks.kiosks):,} kiosks, {args.connections} connections, {mode}, "
-          f"{args.warmup:.0f} s warm-up + {args.duration:.0f} s against {args.url}", flush=True)
+          f"{args.warmup:.0f} s warm-up + {args.duration:.0f} s against {', '.join(args.url)}", flush=True)
     cpu_before = os.times()
-    server_before = cpu_by_group(server_processes(run.port, url))
+    server_before = cpu_by_group(server_processes(run.ports, url))
     # Database connections come and go (CONN_MAX_AGE): follow them every 5 s, keep the last CPU seen.
     server_after = {name: dict(pids) for name, pids in server_before.items()}
 
     def watch():
-        for name, pids in cpu_by_group(server_processes(run.port, url)).items():
+        for name, pids in cpu_by_group(server_processes(run.ports, url)).items():
             server_after[name].update(pids)
 
     run.watch = watch
@@ -383,6 +408,9 @@ def main():
     print("latency ms: " + "  ".join(f"p{p} {percentile(latencies, p) * 1000:.1f}" for p in (50, 95, 99))
           + f"  max {latencies[-1] * 1000 if latencies else float('nan'):.1f}")
     print(f"statuses: {dict(sorted(run.statuses.items(), key=str))}; errors: {sum(errors.values())}")
+    if len(args.url) > 1:
+        print("accepted per host (whole run): " + ", ".join(
+            f"{target} {run.acked_by_target[target]:,}" for target in sorted({f"{h}:{p}" for h, p in run.targets})))
     if run.disk is not None:
         # A commit waits for the WAL's fdatasync: a disk stall holds up every request in flight.
         print(run.disk.summary())

@@ -103,13 +103,13 @@ def forget_queued(env):
     client.close()
 
 
-def wait_healthy(port, children, timeout=60):
+def wait_healthy(port, children, timeout=60, host="127.0.0.1"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if any(proc.poll() is not None for _, proc in children):
             return False
         try:
-            request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz",
+            request = urllib.request.Request(f"http://{host}:{port}/healthz",
                                              headers={"X-Forwarded-Proto": "https"})
             with urllib.request.urlopen(request, timeout=2) as answer:
                 if answer.status == 200:

@@ -116,3 +116,26 @@ def test_the_load_generator_reads_a_whole_answer_and_stops_where_the_next_one_be
     # in a thread of its own: the browser tests' Playwright leaves an event loop running in this one
     with ThreadPoolExecutor(1) as thread:
         assert thread.submit(asyncio.run, read()).result() == b"HTTP/1.1 next"
+
+
+def test_the_load_generator_shares_its_connections_out_over_the_base_urls_in_turn():
+    from bench.load import targets
+
+    assert targets(["http://10.200.1.2:8100", "http://10.200.2.2:8100"], 5) == [
+        ("10.200.1.2", 8100), ("10.200.2.2", 8100), ("10.200.1.2", 8100), ("10.200.2.2", 8100), ("10.200.1.2", 8100)]
+    assert targets(["http://127.0.0.1"], 2) == [("127.0.0.1", 80), ("127.0.0.1", 80)]
+    for wrong in ([], ["https://127.0.0.1:8100"], ["127.0.0.1:8100"]):
+        with pytest.raises(ValueError):
+            targets(wrong, 1)
+
+
+def test_the_multihost_bench_gives_each_host_its_own_subnet_and_points_it_at_the_root_side_address():
+    from bench.multihost import host_plan, with_host
+
+    assert host_plan(2) == [("sipas-mh1", "smh1r", "smh1n", "10.200.1.1", "10.200.1.2"),
+                            ("sipas-mh2", "smh2r", "smh2n", "10.200.2.1", "10.200.2.2")]
+    assert all(len(name) <= 15 for _, root, inside, _, _ in host_plan(9) for name in (root, inside))  # IFNAMSIZ
+    assert (with_host("postgresql://postgres:secret@127.0.0.1:5432/sipas_multihost?sslmode=disable", "10.200.1.1")
+            == "postgresql://postgres:secret@10.200.1.1:5432/sipas_multihost?sslmode=disable")
+    assert with_host("redis://127.0.0.1:6379/13", "10.200.2.1") == "redis://10.200.2.1:6379/13"
+    assert with_host("redis://localhost/0", "10.200.2.1") == "redis://10.200.2.1/0"
