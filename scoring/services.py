@@ -5,7 +5,7 @@ change itself: a ``fieldwork.models.ResponseChange`` row (+1 stored or restored,
 ``Round.counts_reset_at`` when the stored counts are wrong as a whole (``score_over_quota``
 changed). Nothing else tells scoring: the beat task ``poll_changes`` runs every
 ``SCORE_POLL_SECONDS`` and ``score_runs_poll`` queues a run of every round with changes and no run
-waiting (``rounds_needing_scores``, one query over the change log's round index). The run consumes
+waiting (``rounds_with_changes``, one query over the change log's round index). The run consumes
 the round's changes in the transaction that counts them (``scoring.engine``).
 
 Debouncing: at most one queued run per round (a partial unique constraint). A run that has not
@@ -319,34 +319,40 @@ def score_runs_reap() -> tuple[int, int]:
     return failed, len(stale)
 
 
-def rounds_needing_scores():
-    """Rounds whose scores are behind: with changes in fieldwork's change log not taken in yet (every
-    stored, excluded or restored response leaves one, and a run consumes them) or a counts reset
-    asked for, whatever their status (a late arrival may reach a closed round); and open rounds with
-    responses but no done run, or whose latest run failed after the last done one (its changes may be
-    counted but not stored: the next run counts in full, see ``_needs_full``).
+def rounds_with_changes():
+    """Rounds with changes in fieldwork's change log not taken in yet (every stored, excluded or
+    restored response leaves one, and a run consumes them) or a counts reset asked for, whatever
+    their status (a late arrival may reach a closed round): what the poll looks for every few
+    seconds. One query, reading ``ResponseChange`` by its round index and the rounds' own row,
+    never the responses."""
+    return Round.objects.exclude(status=Round.Status.DRAFT).filter(_changed())
 
-    Reads ``ResponseChange`` by its round index, ``Round`` and ``ScoreRun`` rows, never the
-    responses' times: at millions of responses a "received after the last run" test is a scan."""
+
+def _changed():
+    return Exists(ResponseChange.objects.filter(round=OuterRef("pk"))) | Q(counts_reset_at__isnull=False)
+
+
+def rounds_needing_scores():
+    """Rounds whose scores are behind: ``rounds_with_changes``, and open rounds with responses but
+    no done run, or whose latest run failed after the last done one (its changes may be counted but
+    not stored: the next run counts in full, see ``_needs_full``). The every-5-minutes beat's check:
+    the test for responses may read the responses table (a round without any has no row to stop at)."""
     runs = ScoreRun.objects.filter(round=OuterRef("pk"))
     last_done = runs.filter(status=ScoreRun.Status.DONE).order_by("-started_at").values("started_at")[:1]
     rounds = Round.objects.exclude(status=Round.Status.DRAFT).annotate(watermark=Subquery(last_done))
-    return rounds.filter(
-        Exists(ResponseChange.objects.filter(round=OuterRef("pk")))
-        | Q(counts_reset_at__isnull=False)
-        | (Q(status=Round.Status.OPEN) & (
-            (Q(watermark__isnull=True) & Exists(Response.objects.filter(round=OuterRef("pk"))))
-            | Exists(runs.filter(status=ScoreRun.Status.FAILED, started_at__gte=OuterRef("watermark")))))
-    )
+    return rounds.filter(_changed() | (Q(status=Round.Status.OPEN) & (
+        (Q(watermark__isnull=True) & Exists(Response.objects.filter(round=OuterRef("pk"))))
+        | Exists(runs.filter(status=ScoreRun.Status.FAILED, started_at__gte=OuterRef("watermark"))))))
 
 
-def score_runs_request_stale(*, reason: str) -> list[int]:
-    """Queue a run of every round whose scores are behind and that has no run waiting (a queued run
-    sees every change committed before it starts): the beat's poll (``SCORE_POLL_SECONDS``). Returns
-    the rounds queued; one that could not be is logged, and the next poll tries it again."""
+def score_runs_request_stale(*, reason: str, rounds=None) -> list[int]:
+    """Queue a run of every round of ``rounds`` (default: ``rounds_needing_scores()``) that has no run
+    waiting (a queued run sees every change committed before it starts). Returns the rounds queued;
+    one that could not be is logged, and the next call tries it again."""
+    rounds = rounds_needing_scores() if rounds is None else rounds
     waiting = ScoreRun.objects.filter(round=OuterRef("pk"), status=ScoreRun.Status.QUEUED)
     queued = []
-    for round_id in rounds_needing_scores().exclude(Exists(waiting)).values_list("pk", flat=True):
+    for round_id in rounds.exclude(Exists(waiting)).values_list("pk", flat=True):
         try:
             score_run_request(round_id=round_id, reason=reason)
         except Exception:
@@ -354,6 +360,12 @@ def score_runs_request_stale(*, reason: str) -> list[int]:
         else:
             queued.append(round_id)
     return queued
+
+
+def score_runs_poll() -> list[int]:
+    """The beat's poll, every ``SCORE_POLL_SECONDS``: queue a run of every round with changes and no
+    run waiting. Returns their ids."""
+    return score_runs_request_stale(reason="changes", rounds=rounds_with_changes())
 
 
 # ---------------------------------------------------------------------------------------------

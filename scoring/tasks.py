@@ -14,7 +14,7 @@ def recompute_round(run_id):
 def poll_changes():
     """Beat, every SCORE_POLL_SECONDS: queue a run of every round whose responses changed (fieldwork's
     change log) and that has none waiting."""
-    return {"requested": services.score_runs_request_stale(reason="changes")}
+    return {"requested": services.score_runs_poll()}
 
 
 @shared_task

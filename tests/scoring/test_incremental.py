@@ -15,7 +15,7 @@ from fieldwork.services import kiosk_create, response_submit, round_create
 from questionnaires.services import definition_files, questionnaire_load_file
 from scoring.engine import compute_round
 from scoring.models import ScoreRun, UnitCounts, UnitScore
-from scoring.services import score_run_execute, score_runs_request_stale
+from scoring.services import score_run_execute, score_runs_poll
 from tests.base import make_unit, make_user
 from tests.fieldwork.base import KioskTestCase, full_answers
 from tests.scoring.test_runs import _submit, _wait_for
@@ -166,7 +166,7 @@ def test_a_real_worker_refreshes_incrementally_and_agrees_with_the_full_recomput
     with celery_worker():
         with transaction.atomic():  # one run for both (the worker cannot start before they commit)
             responses = [_submit(commune, kiosk, survey_round, **{"G.0": g}) for g in (5, 3)]
-        score_runs_request_stale(reason="changes")  # the beat's poll (tests/scoring/test_poll.py runs a real beat)
+        score_runs_poll()  # the beat's poll (tests/scoring/test_poll.py runs a real beat)
         _wait_for(lambda: ScoreRun.objects.filter(status="done").exists())
         first = ScoreRun.objects.get()
         assert first.full  # nothing was counted before: the first run counts everything
@@ -177,7 +177,7 @@ def test_a_real_worker_refreshes_incrementally_and_agrees_with_the_full_recomput
             _submit(other, kiosk, survey_round, **{"F1.2": 0})
             _submit(other, kiosk, survey_round, **{"G.0": 1})  # over quota
             response_exclude(response=responses[1], reason="test", user=admin)
-        score_runs_request_stale(reason="changes")
+        score_runs_poll()
         _wait_for(lambda: ScoreRun.objects.filter(status="done").count() == 2)
 
     second = ScoreRun.objects.exclude(pk=first.pk).get()
@@ -203,7 +203,7 @@ class CountingRuleChangeTests(KioskTestCase):
         round_update(survey_round=self.round, score_over_quota=True)
         self.round.refresh_from_db()
         self.assertIsNotNone(self.round.counts_reset_at)  # fieldwork records it, with the rule
-        self.assertEqual(score_runs_request_stale(reason="changes"), [self.round.pk])  # the poll sees it
+        self.assertEqual(score_runs_poll(), [self.round.pk])  # the poll sees it
         run = ScoreRun.objects.get(status="queued")
         run = score_run_execute(run_id=run.pk)
 
@@ -211,7 +211,7 @@ class CountingRuleChangeTests(KioskTestCase):
         self.assertEqual(stored_scores(self.round), full_scores(self.round))  # made under the new rule
         self.round.refresh_from_db()
         self.assertIsNone(self.round.counts_reset_at)  # taken: the next run adds changes only
-        self.assertEqual(score_runs_request_stale(reason="changes"), [])
+        self.assertEqual(score_runs_poll(), [])
 
 
 class ByFieldTests(KioskTestCase):
