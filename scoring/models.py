@@ -36,7 +36,7 @@ class ScoreRun(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            # Debouncing: at most one queued run per round; more triggers join it.
+            # Debouncing: at most one queued run per round; more requests join it.
             models.UniqueConstraint(fields=["round"], condition=Q(status="queued"), name="score_run_one_queued"),
             models.UniqueConstraint(fields=["round"], condition=Q(status="running"), name="score_run_one_running"),
         ]

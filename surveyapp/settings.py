@@ -160,7 +160,7 @@ CACHES = {
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "surveyapp"),
         # A Redis that hangs must not hang the kiosk API with it: callers that can do without the
-        # cache (rate limit, score triggers, login throttle) give up after these seconds.
+        # cache (rate limit, login throttle) give up after these seconds.
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
 }
