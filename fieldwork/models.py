@@ -51,7 +51,7 @@ class Round(models.Model):
     first_opened_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Set (in the same transaction) when a change makes the scores' stored counts wrong as a whole
     # (score_over_quota changed): the next score run takes it, clears it and counts every response
-    # again. Read by the scores' poll (scoring.services.rounds_needing_scores), never by fieldwork.
+    # again. Read by the scores' poll (scoring.services.rounds_with_changes), never by fieldwork.
     counts_reset_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
