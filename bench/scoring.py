@@ -90,7 +90,7 @@ def add_responses(survey_round, count, start, chunk, excluded_by, *, excluded=0.
     """``count`` synthetic responses numbered from ``start``, ``chunk`` per INSERT (as in
     bench/quota_progress.py: valid answers, skewed units); about 2 % over quota, a share
     ``excluded`` excluded. With ``pending``, each also leaves the +1 pending change a submission
-    leaves (scoring.models.ScorePending), for the incremental refresh to take in."""
+    leaves (fieldwork.models.ResponseChange), for the incremental refresh to take in."""
     from django.db import connection, transaction
 
     definition = survey_round.questionnaire.parsed

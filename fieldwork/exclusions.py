@@ -22,10 +22,9 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fieldwork.models import Exclusion, ExclusionLog, Response, Round
+from fieldwork.models import Exclusion, ExclusionLog, Response, ResponseChange, Round
 from fieldwork.quotas import QuotaFull, quota_reclaim, quota_release
 from questionnaires.answers import unpack_answers
-from scoring.models import ScorePending
 from units import access
 from units.models import Unit
 
@@ -38,17 +37,6 @@ NOTE_MAX_LENGTH = Exclusion._meta.get_field("note").max_length
 
 class ExclusionError(Exception):
     pass
-
-
-def scores_changed(round_id: int) -> None:
-    """Called after the commit of every exclusion or restoration in the round.
-
-    The next score aggregation must leave excluded responses out (and count restored ones again):
-    request a (debounced) recompute of the round. Never raises.
-    """
-    from scoring.services import score_run_trigger
-
-    score_run_trigger(round_id, "exclusion")
 
 
 def review_min_seconds() -> int:
@@ -104,8 +92,8 @@ def response_exclude(*, response: Response, reason: str, note: str = "", user) -
         ExclusionLog.objects.create(response=response, round_id=round_id, action=ExclusionLog.Action.EXCLUDE,
                                     reason=reason, note=note, by=user)
         quota_release(response=response, answers=_answers(response))
-        ScorePending.objects.create(round_id=round_id, response=response, sign=-1)
-        transaction.on_commit(lambda: scores_changed(round_id))
+        # The scores leave it out at their next refresh (their poll sees this row within seconds).
+        ResponseChange.objects.create(round_id=round_id, response=response, sign=-1)
     return exclusion
 
 
@@ -132,8 +120,7 @@ def response_restore(*, response: Response, user, note: str = "") -> None:
         exclusion.delete()
         ExclusionLog.objects.create(response=response, round_id=round_id, action=ExclusionLog.Action.RESTORE,
                                     reason=exclusion.reason, note=note, by=user)
-        ScorePending.objects.create(round_id=round_id, response=response, sign=1)
-        transaction.on_commit(lambda: scores_changed(round_id))
+        ResponseChange.objects.create(round_id=round_id, response=response, sign=1)  # counted again
 
 
 # ---------------------------------------------------------------------------------------------

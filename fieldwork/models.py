@@ -49,6 +49,10 @@ class Round(models.Model):
     # The first opening, kept when the round is reopened: no kiosk response can have been completed
     # before it (fieldwork.services checks every submission against it).
     first_opened_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set (in the same transaction) when a change makes the scores' stored counts wrong as a whole
+    # (score_over_quota changed): the next score run takes it, clears it and counts every response
+    # again. Read by the scores' poll (scoring.services.rounds_with_changes), never by fieldwork.
+    counts_reset_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -170,6 +174,29 @@ class Response(models.Model):
         if started is None:
             return None
         return min(cls.SECONDS_TAKEN_MAX, max(0, int((submitted - started).total_seconds())))
+
+
+class ResponseChange(models.Model):
+    """The change log the scores read (a transactional outbox): +1 for a stored or restored response,
+    -1 for an excluded one, written in the same transaction as the change. The scores' beat polls
+    for rounds that have some (by the round index) and their next run consumes (deletes) them in the
+    transaction that adds them to its counts, so each change counts exactly once.
+
+    The table keeps its first name, ``scoring_scorepending``: the model moved here from scoring
+    without touching the database (migration 0008), so that processes of the previous release,
+    writing that table while a deploy runs, and this one share it."""
+
+    id = models.BigAutoField(primary_key=True)
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="+")
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="+", db_index=False)
+    sign = models.SmallIntegerField()
+
+    class Meta:
+        db_table = "scoring_scorepending"
+        constraints = [models.CheckConstraint(condition=Q(sign__in=[-1, 1]), name="score_pending_sign")]
+
+    def __str__(self):
+        return f"{self.sign:+d} {self.response_id}"
 
 
 class Quota(models.Model):

@@ -14,12 +14,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from fieldwork.models import Kiosk, Response, Round, token_digest
+from fieldwork.models import Kiosk, Response, ResponseChange, Round, token_digest
 from fieldwork.quotas import STRATUM_ITEMS, QuotaFull, quota_claim
 from questionnaires.answers import AnswerErrors, pack_answers
 from questionnaires.models import QuestionnaireVersion
-from scoring.models import ScorePending, UnitCounts
-from scoring.services import score_run_trigger, score_run_trigger_soon
 from surveyapp.internals import execute_prepared, mark_loaded
 from surveyapp.limits import INT_MAX, whole_number
 from units.models import Unit
@@ -110,16 +108,18 @@ def round_update(*, survey_round: Round, questionnaire=None, **fields) -> Round:
             raise RoundError("the questionnaire of a round that has been opened cannot change")
         survey_round.questionnaire = questionnaire
     counted_over_quota = survey_round.score_over_quota
+    changed = ["questionnaire", *fields]
     for name, value in fields.items():
         if name not in ROUND_EDITABLE:
             raise RoundError(f"'{name}' cannot be changed")
         setattr(survey_round, name, value)
-    with transaction.atomic():
-        survey_round.save()
-        if survey_round.score_over_quota != counted_over_quota:
-            # The stored counts were made under the other rule: the next run must count everything.
-            UnitCounts.objects.filter(round=survey_round).delete()
-            transaction.on_commit(lambda: score_run_trigger(survey_round.pk, "settings"))
+    if survey_round.score_over_quota != counted_over_quota:
+        # The scores' stored counts were made under the other rule: their next run (queued by the
+        # scores' poll, which sees this) counts every response again. Saved with the rule itself.
+        survey_round.counts_reset_at = timezone.now()
+        changed.append("counts_reset_at")
+    # Only these columns: a whole-row save would write back a counts_reset_at read before a run cleared it.
+    survey_round.save(update_fields=changed)
     return survey_round
 
 
@@ -489,13 +489,11 @@ def response_submit(*, unit: Unit, payload, channel=Response.Channel.KIOSK, kios
                 response.over_quota = True
             response.save(force_insert=True)
             # The scores' counts take it in at their next refresh (same transaction: never lost).
-            ScorePending.objects.create(round_id=survey_round.pk, response_id=response.pk, sign=1)
+            ResponseChange.objects.create(round_id=survey_round.pk, response_id=response.pk, sign=1)
             if kiosk is not None:
                 _count_kiosk_day(kiosk.pk, timezone.localdate(now))
     except IntegrityError:
         return _existing(response)
-    # A debounced recompute of the round's scores, from this process's next batch of triggers.
-    transaction.on_commit(lambda: score_run_trigger_soon(survey_round.pk, "responses"))
     return SubmitResult(response, created=True)
 
 
@@ -545,7 +543,7 @@ def _kiosk_again(kiosk: Kiosk) -> Kiosk:
 # the response's times cannot be true (fieldwork.services._time_bounds: the same comparisons as
 # _check_times), or when the id or dossier is already there (ON CONFLICT): the caller then takes the
 # careful path, which says why.
-# The pending score change and the kiosk's count for the day are written with it.
+# The change-log row for the scores (ResponseChange) and the kiosk's count for the day are written with it.
 STORE_SQL = """
 WITH quota AS (
     SELECT q.id, q.filled >= q.target AS is_full, COALESCE(NULLIF(q.policy, ''), r.quota_policy) = 'close' AS closes
@@ -604,11 +602,11 @@ kiosk_day AS (
     INSERT INTO fieldwork_kioskday (kiosk_id, day, responses) SELECT %(kiosk)s::int, %(day)s::date, 1 FROM ins
     ON CONFLICT (kiosk_id, day) DO UPDATE SET responses = fieldwork_kioskday.responses + 1
 ),
-pending AS (
-    INSERT INTO scoring_scorepending (round_id, response_id, sign) SELECT %(round)s::int, id, 1 FROM ins
+change AS (
+    INSERT INTO {change_table} (round_id, response_id, sign) SELECT %(round)s::int, id, 1 FROM ins
 )
 SELECT over_quota FROM ins
-"""
+""".replace("{change_table}", ResponseChange._meta.db_table)
 
 
 def smallint_array_literal(values) -> str:
@@ -671,8 +669,6 @@ def _submit_fast(*, unit, kiosk, payload, response_id, round_id, started, submit
             answers=packed.slots, texts=packed.texts, dossier_hash=params["dossier"], over_quota=row[0],
         ), connection.alias)
 
-    # A debounced recompute of the round's scores, from this process's next batch of triggers.
-    transaction.on_commit(lambda: score_run_trigger_soon(survey_round.pk, "responses"))
     return SubmitResult(None, created=True, response_id=response_id, make=stored)
 
 

@@ -52,9 +52,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count
 
-from fieldwork.models import Dossier, DossierList, Exclusion, Response, Round
+from fieldwork.models import Dossier, DossierList, Exclusion, Response, ResponseChange, Round
 from scoring import disclosure, formulas
-from scoring.models import ScorePending, UnitCounts, UnitScore
+from scoring.models import UnitCounts, UnitScore
 from units.models import PATH_SEPARATOR, Unit
 
 logger = logging.getLogger(__name__)
@@ -208,10 +208,11 @@ class Counters:
         return [self.filters[i].format_map(refs) for i in indexes]
 
     def sql(self, *, delta=True):
-        """The round's pending changes counted, consuming them (a DELETE … RETURNING in the same
-        statement), each response with its sign: +1 stored or restored, -1 excluded. Excluded
-        responses are then not filtered out: their -1 is the point. The inner SELECT reads each
-        answer slot once; OFFSET 0 keeps PostgreSQL from folding it into the outer query."""
+        """The round's pending changes (fieldwork.models.ResponseChange) counted, consuming them (a
+        DELETE … RETURNING in the same statement), each response with its sign: +1 stored or
+        restored, -1 excluded. Excluded responses are then not filtered out: their -1 is the point.
+        The inner SELECT reads each answer slot once; OFFSET 0 keeps PostgreSQL from folding it into
+        the outer query."""
         if not delta:
             raise ValueError("the full count is full_sql()")
         stratum = f"r.answers[{self.field_slot}]" if self.field_slot else "NULL::smallint"
@@ -219,7 +220,7 @@ class Counters:
         columns = ",\n  ".join(f"coalesce(sum(r.sign) FILTER (WHERE {condition}), 0)"
                                for condition in self._conditions(range(len(self.names)), "s{}"))
         return (
-            f"WITH consumed AS (DELETE FROM {ScorePending._meta.db_table} WHERE round_id = %s\n"
+            f"WITH consumed AS (DELETE FROM {ResponseChange._meta.db_table} WHERE round_id = %s\n"
             "  RETURNING response_id, sign)\n"
             f"SELECT unit_id, stratum,\n  {columns}\n"
             f"FROM (SELECT r.unit_id, {stratum} AS stratum, p.sign{slots}\n"
@@ -329,7 +330,7 @@ def _count_full(survey_round, counters, tree, by_field):
             # One snapshot for clearing the pending changes and counting: a response committed
             # in between must be either counted here or left pending, never both.
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        cursor.execute(f"DELETE FROM {ScorePending._meta.db_table} WHERE round_id = %s", [survey_round.pk])
+        cursor.execute(f"DELETE FROM {ResponseChange._meta.db_table} WHERE round_id = %s", [survey_round.pk])
         own = {}
         # Other connections see only committed rows: inside a caller's transaction, count alone.
         for unit_id, stratum, vector in count_responses(cursor, survey_round, counters, by_field, split=outermost):
@@ -695,13 +696,15 @@ def _compute_round(survey_round: Round, progress=None, *, full=True) -> RoundRes
     if full:
         top = totals.get(survey_round.unit_id)
         return RoundResult(units=results, responses_used=top[0] if top else 0)
-    return RoundResult(units=results, responses_used=_responses_used(survey_round, totals), full=False,
+    return RoundResult(units=results, responses_used=_responses_used(survey_round, totals, touched), full=False,
                        removed=removed, published_updates=updates)
 
 
-def _responses_used(survey_round, totals):
+def _responses_used(survey_round, totals, touched):
     if survey_round.unit_id in totals:
         return totals[survey_round.unit_id][0]
+    if survey_round.unit_id in touched:
+        return 0  # the changes left the round without a counted response (its counts were dropped)
     top = UnitScore.objects.filter(round=survey_round, unit_id=survey_round.unit_id).values_list("n", flat=True)
     return next(iter(top), 0)
 

@@ -36,30 +36,13 @@ class ScoreRun(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            # Debouncing: at most one queued run per round; more triggers join it.
+            # Debouncing: at most one queued run per round; more requests join it.
             models.UniqueConstraint(fields=["round"], condition=Q(status="queued"), name="score_run_one_queued"),
             models.UniqueConstraint(fields=["round"], condition=Q(status="running"), name="score_run_one_running"),
         ]
 
     def __str__(self):
         return f"run {self.pk} of round {self.round_id}: {self.status}"
-
-
-class ScorePending(models.Model):
-    """A change a round's counts have not taken in yet: +1 for a stored response (or a restored
-    one), -1 for an excluded one. Written in the same transaction as the change; consumed (deleted)
-    in the same transaction that adds it to UnitCounts, so each change counts exactly once."""
-
-    id = models.BigAutoField(primary_key=True)
-    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="+")
-    response = models.ForeignKey("fieldwork.Response", on_delete=models.CASCADE, related_name="+", db_index=False)
-    sign = models.SmallIntegerField()
-
-    class Meta:
-        constraints = [models.CheckConstraint(condition=Q(sign__in=[-1, 1]), name="score_pending_sign")]
-
-    def __str__(self):
-        return f"{self.sign:+d} {self.response_id}"
 
 
 class UnitCounts(models.Model):

@@ -1,46 +1,41 @@
-"""Score runs: requesting a recompute of a round (debounced), running it, and reading the result.
+"""Score runs: queuing a recompute of a round when its responses changed, running it, and reading the result.
 
-Debouncing, in three layers:
+Scoring pulls. fieldwork records every change the scores must take in, in the transaction of the
+change itself: a ``fieldwork.models.ResponseChange`` row (+1 stored or restored, -1 excluded), and
+``Round.counts_reset_at`` when the stored counts are wrong as a whole (``score_over_quota``
+changed). Nothing else tells scoring: the beat task ``poll_changes`` runs every
+``SCORE_POLL_SECONDS`` and ``score_runs_poll`` queues a run of every round with changes and no run
+waiting (``rounds_with_changes``, one query over the change log's round index). The run consumes
+the round's changes in the transaction that counts them (``scoring.engine``).
 
-* Each web process gathers its submissions' triggers and sends each round's once a batch, at most
-  ``SCORE_TRIGGER_BATCH_SECONDS`` after the commits (``_TriggerBatch``, ``score_run_trigger_soon``),
-  the batch's Redis keys (below) in one round trip.
-* Redis key ``score-run-queued:<round>``, set with ``cache.add()`` by whoever queues a run and
-  deleted by the worker that claims it. While it is there, a run that has not started yet exists and
-  will see every response committed before it starts, so a trigger costs one Redis call and no query:
-  a burst of 1,000 submissions queues one run. The key expires by itself (``QUEUED_KEY_TTL``) in case
-  the worker could not delete it.
-* The database: at most one queued run per round (a partial unique constraint). A trigger that gets
-  past the key inserts a queued run, or finds the queued one and leaves it alone.
+Debouncing: at most one queued run per round (a partial unique constraint). A run that has not
+started yet sees every change committed before it starts, so a round with a queued run is skipped by
+the poll, and a burst of 1,000 submissions makes one run.
 
 A run starts at least ``MIN_INTERVAL`` seconds after the round's previous run started, and up to
 ``RUN_SPREAD`` more when it has to wait (the task is enqueued with a countdown). Two runs of a round
 never run together (the partial unique constraint on "running"): a run claimed while another runs
-is left queued and tried again later.
+is left queued and tried again later. A queued run whose task was lost (the broker down when it was
+sent, or restarted empty) is sent again by the reaper (``score_runs_reap``) after ``STALE_QUEUED``.
 """
 
-import functools
 import json
 import logging
-import os
 import secrets
-import threading
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, Max, OuterRef, Q, Subquery
 from django.utils import timezone, translation
 
-from fieldwork.models import Response, Round, token_digest
+from fieldwork.models import Response, ResponseChange, Round, token_digest
 from scoring import wording
 from scoring.engine import without_gc
-from scoring.models import ApiToken, ScorePending, ScoreRun, UnitScore
-from surveyapp.internals import cache_add_many_nx
+from scoring.models import ApiToken, ScoreRun, UnitScore
 from units.models import Unit
 
 logger = logging.getLogger(__name__)
@@ -52,12 +47,10 @@ MIN_INTERVAL = 60  # seconds between the starts of two runs of a round
 # 3.5 kB at a national round) slows every commit of the kiosks (bench/load.py saw p99 go from
 # 20-50 ms to 0.4-1.2 s during it). Spread out, the same work is a trickle.
 RUN_SPREAD = 20
-QUEUED_KEY_TTL = 90  # seconds; longer than MIN_INTERVAL + RUN_SPREAD, so the key outlives its countdown
-REDIS_UNAVAILABLE = "redis-unavailable"  # a batch's answer for a key when Redis did not answer
 STALE_QUEUED = timedelta(minutes=10)  # a queued run this old lost its task (broker down): enqueue it again
 ERROR_LINES = 12  # of the traceback, kept in ScoreRun.error
 # Runs that count every response again; the others add the changes since the last count (the
-# engine counts in full anyway when there is nothing stored to add to).
+# engine counts in full anyway when there is nothing stored to add to, and after a counts reset).
 FULL_REASONS = ("command", "settings")
 
 
@@ -72,118 +65,20 @@ def _engine(survey_round, progress=None, full=True):
 ENGINE = _engine
 
 
-def _queued_key(round_id) -> str:
-    return f"score-run-queued:{round_id}"
-
-
 # ---------------------------------------------------------------------------------------------
 # Requesting a run
 
 
-def score_run_trigger(round_id: int, reason: str, *, key_claimed=None) -> None:
-    """``score_run_request`` for callers that must never fail because of it (a citizen's submission,
-    an exclusion): Redis, the database or the broker being down is logged, and the beat catches up."""
-    try:
-        score_run_request(round_id=round_id, reason=reason, key_claimed=key_claimed)
-    except Exception:
-        logger.exception("could not request a score run of round %s (%s)", round_id, reason)
-
-
-class _TriggerBatch:
-    """Score triggers gathered in this process and sent from a timer thread, each round once a batch.
-
-    A kiosk submission's trigger would otherwise be a Redis call inside the request, after its
-    commit: 0.09 ms of the web process's CPU for every response (and, with Redis hanging, seconds of
-    the citizen's wait), where a round needs one call a minute at most. Every trigger is still sent
-    after the commit it stands for, at most ``SCORE_TRIGGER_BATCH_SECONDS`` later. The timer thread
-    is not a daemon, so a process that exits normally sends what it holds first; one killed in
-    between leaves its responses' pending score changes for the beat (``scoring.tasks``), which
-    requests a run of every round that has some."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._reasons = {}  # round id -> the reason of its first trigger in this batch
-        self._timer = None
-        os.register_at_fork(after_in_child=self._forget)  # a forked child has no timer thread
-
-    def add(self, round_id: int, reason: str, delay: float) -> None:
-        with self._lock:
-            self._reasons.setdefault(round_id, reason)
-            if self._timer is None:
-                self._timer = threading.Timer(delay, self.send)
-                self._timer.name = "score-trigger-batch"
-                self._timer.start()
-
-    def send(self) -> None:
-        with self._lock:
-            reasons, self._reasons, self._timer = self._reasons, {}, None
-        try:
-            # The rounds' Redis keys in one round trip (a national load touches every round each second).
-            claimed = _claim_queued_keys(reasons)
-            for round_id, reason in reasons.items():
-                score_run_trigger(round_id, reason, key_claimed=claimed.get(round_id))
-        finally:
-            connections.close_all()  # this thread's own database connection, if it opened one
-
-    def _forget(self):
-        self._lock, self._reasons, self._timer = threading.Lock(), {}, None
-
-
-_trigger_batch = _TriggerBatch()
-
-
-def score_run_trigger_soon(round_id: int, reason: str) -> None:
-    """``score_run_trigger`` within ``SCORE_TRIGGER_BATCH_SECONDS``, once for all the triggers of the
-    round in this process meanwhile (see ``_TriggerBatch``); at once when the setting is 0. Call it
-    after the commit, as ``score_run_trigger``."""
-    delay = settings.SCORE_TRIGGER_BATCH_SECONDS
-    if delay <= 0:
-        score_run_trigger(round_id, reason)
-    else:
-        _trigger_batch.add(round_id, reason, delay)
-
-
-def score_run_request(*, round_id: int, reason: str, key_claimed=None) -> ScoreRun | None:
-    """Make sure a run of the round is queued; returns it, or None when the Redis key says one is.
+def score_run_request(*, round_id: int, reason: str) -> tuple[ScoreRun, bool]:
+    """Make sure a run of the round is queued: (the run, whether this call queued it) — False when
+    one was queued already (it will see every change committed before it starts).
 
     The task is enqueued once per queued run, after the commit, with a countdown that keeps runs of a
-    round at least ``MIN_INTERVAL`` seconds apart. ``key_claimed``: the caller has already tried to
-    set the round's key (``_claim_queued_keys``): True it did, False it was there, REDIS_UNAVAILABLE
-    Redis did not answer; None: try here.
-    """
-    key = _queued_key(round_id)
-    if key_claimed is None:
-        try:
-            key_claimed = cache.add(key, reason, timeout=QUEUED_KEY_TTL)
-        except Exception:
-            key_claimed = REDIS_UNAVAILABLE
-    if key_claimed is REDIS_UNAVAILABLE:
-        logger.warning("Redis unavailable: debouncing score runs of round %s by the database only", round_id)
-    elif not key_claimed:
-        return None  # a run is queued and has not started: it will see this change
-    try:
-        return _queue_run(round_id, reason, resend=key_claimed is True)
-    except Exception:
-        _forget_key(key)  # no run stands behind the key
-        raise
+    round at least ``MIN_INTERVAL`` seconds apart."""
+    return _queue_run(round_id, reason)
 
 
-def _claim_queued_keys(reasons: dict) -> dict:
-    """``cache.add`` of the rounds' queued-run keys in one Redis round trip: {round id: True when
-    this call set the key, False when it was there}, or ``REDIS_UNAVAILABLE`` for each when Redis
-    did not answer (each round is then requested by the database alone, as ``score_run_request``
-    does without Redis, with no second wait for Redis)."""
-    keys = {round_id: _queued_key(round_id) for round_id in reasons}
-    try:
-        claimed = cache_add_many_nx({keys[round_id]: reason for round_id, reason in reasons.items()},
-                                    QUEUED_KEY_TTL)
-    except Exception:
-        logger.warning("Redis unavailable: debouncing score runs of %s rounds by the database only", len(keys))
-        return dict.fromkeys(keys, REDIS_UNAVAILABLE)
-    return {round_id: claimed[key] for round_id, key in keys.items()}
-
-
-def _queue_run(round_id, reason, resend) -> ScoreRun:
+def _queue_run(round_id, reason) -> tuple[ScoreRun, bool]:
     for _attempt in range(3):
         try:
             with transaction.atomic():
@@ -192,20 +87,13 @@ def _queue_run(round_id, reason, resend) -> ScoreRun:
         except IntegrityError:
             existing = ScoreRun.objects.filter(round_id=round_id, status=ScoreRun.Status.QUEUED).first()
             if existing is not None:
-                # Join the queued run. When we have just set the Redis key, it had expired or Redis
-                # lost it, perhaps with the run's task (Redis restarted empty): send the task again.
-                # A second task of the same run is harmless (runs are claimed by compare-and-swap),
-                # and the key keeps this to once per QUEUED_KEY_TTL. With Redis down, the beat does it.
-                if resend:
-                    countdown = _countdown(round_id)
-                    transaction.on_commit(functools.partial(_enqueue, existing.pk, countdown))
-                return existing
+                return existing, False  # join it: it will see this change (a lost task: score_runs_reap)
             # the queued run started in between: try again
     else:
         raise RuntimeError(f"could not queue a score run of round {round_id}")
     countdown = _countdown(round_id)
     transaction.on_commit(lambda: _enqueue(run.pk, countdown))
-    return run
+    return run, True
 
 
 def _countdown(round_id) -> int:
@@ -230,13 +118,6 @@ def _enqueue(run_id: int, countdown: int) -> None:
         logger.exception("could not enqueue score run %s", run_id)
 
 
-def _forget_key(key) -> None:
-    try:
-        cache.delete(key)
-    except Exception:
-        logger.warning("could not delete the Redis key %s; it expires by itself", key)
-
-
 # ---------------------------------------------------------------------------------------------
 # Running
 
@@ -258,10 +139,10 @@ def score_run_execute(*, run_id: int, progress=None) -> ScoreRun | None:
     run = ScoreRun.objects.select_related("round__questionnaire", "round__unit").filter(pk=run_id).first()
     if not claimed:
         return run  # done, failed or running elsewhere (or gone): nothing to do
-    _forget_key(_queued_key(run.round_id))  # from now on, changes need a new run
+    reset = _take_counts_reset(run)
     try:
         with without_gc():  # scoring.engine.without_gc: storing makes as many objects as the figures
-            full = run.reason in FULL_REASONS or _needs_full(run)
+            full = reset or run.reason in FULL_REASONS or _needs_full(run)
             result = ENGINE(run.round, progress=_progress_recorder(run, progress), full=full)
             _store(run, result, started)
     except Exception:
@@ -269,6 +150,17 @@ def score_run_execute(*, run_id: int, progress=None) -> ScoreRun | None:
         _fail(run.pk, _error_text())
     run.refresh_from_db()
     return run
+
+
+def _take_counts_reset(run) -> bool:
+    """Whether fieldwork asked for the stored counts to be made again (``Round.counts_reset_at``),
+    clearing the request. The update waits for a settings change still being committed (its row
+    lock), and the round is read again after it, so the count uses the rule that asked for it. A run
+    that fails after this leaves a failed run, and the next one counts in full (``_needs_full``)."""
+    reset = Round.objects.filter(pk=run.round_id, counts_reset_at__isnull=False).update(counts_reset_at=None)
+    if reset:
+        run.round.refresh_from_db()
+    return bool(reset)
 
 
 def _needs_full(run) -> bool:
@@ -427,30 +319,53 @@ def score_runs_reap() -> tuple[int, int]:
     return failed, len(stale)
 
 
-def rounds_needing_scores():
-    """Open rounds whose scores are behind: with pending changes not taken in yet (every stored,
-    excluded or restored response leaves one, and a run consumes them), with responses but no done
-    run, or whose latest run failed after the last done one (its changes may be counted but not
-    stored: the next run counts in full, see ``_needs_full``).
+def rounds_with_changes():
+    """Rounds with changes in fieldwork's change log not taken in yet (every stored, excluded or
+    restored response leaves one, and a run consumes them) or a counts reset asked for, whatever
+    their status (a late arrival may reach a closed round): what the poll looks for every few
+    seconds. One query, reading ``ResponseChange`` by its round index and the rounds' own row,
+    never the responses."""
+    return Round.objects.exclude(status=Round.Status.DRAFT).filter(_changed())
 
-    Reads ``ScorePending`` by its round index and ``ScoreRun`` rows, never the responses' times: at
-    millions of responses a "received after the last run" test is a scan (there is no index on it)."""
+
+def _changed():
+    return Exists(ResponseChange.objects.filter(round=OuterRef("pk"))) | Q(counts_reset_at__isnull=False)
+
+
+def rounds_needing_scores():
+    """Rounds whose scores are behind: ``rounds_with_changes``, and open rounds with responses but
+    no done run, or whose latest run failed after the last done one (its changes may be counted but
+    not stored: the next run counts in full, see ``_needs_full``). The every-5-minutes beat's check:
+    the test for responses may read the responses table (a round without any has no row to stop at)."""
     runs = ScoreRun.objects.filter(round=OuterRef("pk"))
     last_done = runs.filter(status=ScoreRun.Status.DONE).order_by("-started_at").values("started_at")[:1]
-    rounds = Round.objects.filter(status=Round.Status.OPEN).annotate(watermark=Subquery(last_done))
-    return rounds.filter(
-        Exists(ScorePending.objects.filter(round=OuterRef("pk")))
-        | (Q(watermark__isnull=True) & Exists(Response.objects.filter(round=OuterRef("pk"))))
-        | Exists(runs.filter(status=ScoreRun.Status.FAILED, started_at__gte=OuterRef("watermark")))
-    )
+    rounds = Round.objects.exclude(status=Round.Status.DRAFT).annotate(watermark=Subquery(last_done))
+    return rounds.filter(_changed() | (Q(status=Round.Status.OPEN) & (
+        (Q(watermark__isnull=True) & Exists(Response.objects.filter(round=OuterRef("pk"))))
+        | Exists(runs.filter(status=ScoreRun.Status.FAILED, started_at__gte=OuterRef("watermark"))))))
 
 
-def score_runs_request_stale() -> list[int]:
-    """Request a run of every open round whose scores are behind; returns their ids."""
-    round_ids = list(rounds_needing_scores().values_list("pk", flat=True))
-    for round_id in round_ids:
-        score_run_request(round_id=round_id, reason="beat")
-    return round_ids
+def score_runs_request_stale(*, reason: str, rounds=None) -> list[int]:
+    """Queue a run of every round of ``rounds`` (default: ``rounds_needing_scores()``) that has no run
+    waiting (a queued run sees every change committed before it starts). Returns the rounds queued;
+    one that could not be is logged, and the next call tries it again."""
+    rounds = rounds_needing_scores() if rounds is None else rounds
+    waiting = ScoreRun.objects.filter(round=OuterRef("pk"), status=ScoreRun.Status.QUEUED)
+    queued = []
+    for round_id in rounds.exclude(Exists(waiting)).values_list("pk", flat=True):
+        try:
+            score_run_request(round_id=round_id, reason=reason)
+        except Exception:
+            logger.exception("could not queue a score run of round %s", round_id)
+        else:
+            queued.append(round_id)
+    return queued
+
+
+def score_runs_poll() -> list[int]:
+    """The beat's poll, every ``SCORE_POLL_SECONDS``: queue a run of every round with changes and no
+    run waiting. Returns their ids."""
+    return score_runs_request_stale(reason="changes", rounds=rounds_with_changes())
 
 
 # ---------------------------------------------------------------------------------------------

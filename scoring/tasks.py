@@ -11,7 +11,15 @@ def recompute_round(run_id):
 
 
 @shared_task
+def poll_changes():
+    """Beat, every SCORE_POLL_SECONDS: queue a run of every round whose responses changed (fieldwork's
+    change log) and that has none waiting."""
+    return {"requested": services.score_runs_poll()}
+
+
+@shared_task
 def recompute_open_rounds():
-    """Beat: fail runs of lost workers, and queue a run of every open round whose scores are behind."""
+    """Beat: fail runs of lost workers, enqueue again runs whose task was lost, and queue a run of
+    every round whose scores are behind."""
     failed, enqueued = services.score_runs_reap()
-    return {"reaped": failed, "re-enqueued": enqueued, "requested": services.score_runs_request_stale()}
+    return {"reaped": failed, "re-enqueued": enqueued, "requested": services.score_runs_request_stale(reason="beat")}

@@ -57,7 +57,8 @@ def round_overview(request, round_id):
 def recompute(request, round_id):
     """Queue a recompute of the round (officers and administrators of the round's unit)."""
     survey_round = get_round_for_user(request.user, round_id, access.FIELDWORK, whole=True)
-    if score_run_request(round_id=survey_round.pk, reason="page") is None:
+    _run, queued = score_run_request(round_id=survey_round.pk, reason="page")
+    if not queued:
         messages.info(request, _("A recompute is already queued; it will include every response received so far."))
     else:
         messages.success(request, _("Recompute queued. This page follows its progress."))

@@ -2,7 +2,7 @@
 
 App code calls only these small functions; tests/surveyapp/test_internals.py pins each against the
 installed versions, so an upgrade that changes what they lean on fails there first. Each exists for
-speed on a hot path (a kiosk submission, a batch of score-run triggers): keep them as cheap as the
+speed on a hot path (a kiosk submission): keep them as cheap as the
 code they replaced.
 """
 
@@ -31,22 +31,6 @@ def cache_eval(script, key, *args):
     they are, anything else pickled."""
     full_key = cache.make_and_validate_key(key)
     return cache._cache.get_client(full_key, write=True).eval(script, 1, full_key, *args)
-
-
-def cache_add_many_nx(mapping, timeout):
-    """``cache.add`` of each key of ``mapping`` (as given to ``cache.add``) with its value, in one
-    round trip (a pipeline of SET NX EX): {key: True when this call set it, False when it was
-    there}. Written exactly as ``cache.add`` writes, so ``cache.get`` reads them back. ``timeout``:
-    seconds, more than 0 (``cache.add`` with 0 stores nothing), or None to keep the keys. Raises
-    what redis-py raises when Redis does not answer, as ``cache.add`` does."""
-    timeout = cache.get_backend_timeout(timeout)
-    if timeout == 0:
-        raise ValueError("a timeout of 0 stores nothing: give seconds, or None")
-    backend = cache._cache
-    pipeline = backend.get_client(write=True).pipeline(transaction=False)
-    for key, value in mapping.items():
-        pipeline.set(cache.make_and_validate_key(key), backend._serializer.dumps(value), nx=True, ex=timeout)
-    return {key: bool(answer) for key, answer in zip(mapping, pipeline.execute(), strict=True)}
 
 
 # --------------------------------------------------------------------------------------------

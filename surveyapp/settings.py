@@ -160,7 +160,7 @@ CACHES = {
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "surveyapp"),
         # A Redis that hangs must not hang the kiosk API with it: callers that can do without the
-        # cache (rate limit, score triggers, login throttle) give up after these seconds.
+        # cache (rate limit, login throttle) give up after these seconds.
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
 }
@@ -256,9 +256,11 @@ KIOSK_CLOCK_SKEW_SECONDS = env_int("KIOSK_CLOCK_SKEW_SECONDS", 300)
 # A kiosk response completed before its round closed and queued offline is still stored for this many
 # days after the close; later, and anything completed after the close, is refused.
 LATE_ARRIVAL_GRACE_DAYS = env_int("LATE_ARRIVAL_GRACE_DAYS", 7)
-# Kiosk submissions ask for a score run from a batch per web process, sent this many seconds after
-# the first of them (scoring.services._TriggerBatch); 0 asks at once, inside each request.
-SCORE_TRIGGER_BATCH_SECONDS = env_float("SCORE_TRIGGER_BATCH_SECONDS", 1.0)
+# How often the beat polls fieldwork's change log for rounds whose responses changed and queues a
+# score run of each (scoring.tasks.poll_changes; one indexed query). With the minute between two runs
+# of a round (scoring.services.MIN_INTERVAL), a quiet round's scores take in a response within this
+# many seconds plus the run's own time.
+SCORE_POLL_SECONDS = env_int("SCORE_POLL_SECONDS", 5)
 # A response completed faster than this is flagged for review as "too fast".
 REVIEW_MIN_SECONDS = env_int("REVIEW_MIN_SECONDS", 60)
 # A full recompute of a round's scores reads the responses table in this many parts at once, each on
@@ -307,8 +309,11 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     # Later issues add their periodic jobs here, one entry each with its reason.
-    # Every 5 minutes: fail score runs of lost workers and queue a recompute of every open round with
-    # responses or exclusions newer than its last run (catches triggers lost while Redis was down).
+    # Scoring pulls: every SCORE_POLL_SECONDS, queue a score run of every round with responses stored,
+    # excluded or restored since its last run (fieldwork only records them, in its change log).
+    "scoring-poll-changes": {"task": "scoring.tasks.poll_changes", "schedule": float(SCORE_POLL_SECONDS)},
+    # Every 5 minutes: fail score runs of lost workers and send again the task of a run queued long
+    # ago (lost with the broker), and queue a run of every round whose scores are behind.
     "scoring-recompute-open-rounds": {"task": "scoring.tasks.recompute_open_rounds", "schedule": 300.0},
 }
 

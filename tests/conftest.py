@@ -3,12 +3,8 @@ from django.conf import settings
 
 
 def pytest_configure(config):
-    # The test tweaks of settings: a fast password hasher, and score runs asked for at once, since a
-    # trigger batch's timer thread has its own database connection, which cannot see a test's
-    # transaction (tests/scoring/test_trigger_batch.py tests the batch; the drills' servers run with
-    # it, as production does).
+    # The test tweaks of settings: a fast password hasher.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.SCORE_TRIGGER_BATCH_SECONDS = 0
 
 
 @pytest.fixture(autouse=True)

@@ -46,9 +46,38 @@ def celery_worker(name="test", timeout=30):
                 raise RuntimeError(f"the Celery worker did not answer within {timeout} s")
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
+
+
+@contextmanager
+def celery_beat(tmp_path, timeout=30):
+    """Start ``celery beat`` in a subprocess (settings.CELERY_BEAT_SCHEDULE, its schedule file in
+    ``tmp_path``); wait until it has started; stop it afterwards. It sends to the queue of
+    ``celery_worker``'s workers (CELERY_QUEUE, inherited)."""
+    env = {**os.environ, "DATABASE_URL": database_url_for_tests(), "REDIS_URL": settings.REDIS_URL}
+    log = tmp_path / "beat.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "surveyapp", "beat", "--schedule", str(tmp_path / "schedule"),
+         "--pidfile", str(tmp_path / "beat.pid"), "--loglevel", "INFO", "--logfile", str(log)],
+        env=env, cwd=ROOT, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while not (log.exists() and "beat: Starting" in log.read_text(errors="replace")):
+            if proc.poll() is not None:
+                raise RuntimeError(f"celery beat exited with code {proc.returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"celery beat did not start within {timeout} s")
+            time.sleep(0.1)
+        yield proc
+    finally:
+        _stop(proc)
+
+
+def _stop(proc):
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

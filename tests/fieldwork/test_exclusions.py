@@ -1,7 +1,6 @@
 import datetime
 import io
 import uuid
-from unittest import mock
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -9,10 +8,9 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from fieldwork import exclusions
 from fieldwork.exclusions import ExclusionError, flagged_responses, response_exclude, response_restore
 from fieldwork.ids import uuid7
-from fieldwork.models import Exclusion, ExclusionLog, Quota, Response, Round
+from fieldwork.models import Exclusion, ExclusionLog, Quota, Response, ResponseChange, Round
 from fieldwork.quotas import quota_set
 from fieldwork.services import kiosk_create, response_submit, round_create
 from tests.fieldwork.base import KioskTestCase, full_answers
@@ -70,18 +68,29 @@ class ExcludingAndRestoringTests(ExclusionTestCase):
         self.assertLess(timezone.now() - log.at, datetime.timedelta(minutes=1))
         self.assertTrue(Response.objects.filter(pk=response.pk).exists())
 
-    def test_excluding_and_restoring_tell_the_scores_after_the_commit(self):
+    def test_excluding_and_restoring_leave_the_scores_a_change_each_in_the_same_transaction(self):
         response = self.submit()
+        ResponseChange.objects.all().delete()  # the submission's own
 
-        with mock.patch.object(exclusions, "scores_changed") as scores_changed:
-            with self.captureOnCommitCallbacks(execute=True) as callbacks:
-                response_exclude(response=response, reason="duplicate", user=self.province_officer)
-                scores_changed.assert_not_called()
-            with self.captureOnCommitCallbacks(execute=True):
-                response_restore(response=response, user=self.province_officer)
+        with self.captureOnCommitCallbacks(execute=True) as callbacks:
+            response_exclude(response=response, reason="duplicate", user=self.province_officer)
+        self.assertEqual(list(ResponseChange.objects.values_list("round_id", "response_id", "sign")),
+                         [(self.round.pk, response.pk, -1)])
+        response_restore(response=response, user=self.province_officer)
 
-        self.assertEqual(len(callbacks), 1)
-        self.assertEqual(scores_changed.call_args_list, [mock.call(self.round.pk), mock.call(self.round.pk)])
+        self.assertEqual(callbacks, [])  # nothing is sent to the scores: they read the log on their schedule
+        self.assertEqual(list(ResponseChange.objects.order_by("pk").values_list("sign", flat=True)), [-1, 1])
+
+    def test_a_refused_restoration_leaves_no_change_for_the_scores(self):
+        response = self.submit()
+        response_exclude(response=response, reason="duplicate", user=self.province_officer)
+        before = ResponseChange.objects.count()
+        response_restore(response=response, user=self.province_officer)
+
+        with self.assertRaises(ExclusionError):
+            response_restore(response=response, user=self.province_officer)  # not excluded any more
+
+        self.assertEqual(ResponseChange.objects.count(), before + 1)
 
     def test_restoring_logs_it_and_removes_the_exclusion(self):
         response = self.submit()

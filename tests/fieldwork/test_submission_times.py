@@ -9,9 +9,8 @@ from django.test import override_settings
 from django.utils import timezone
 
 from fieldwork import services
-from fieldwork.models import Kiosk, Response, Round
+from fieldwork.models import Kiosk, Response, ResponseChange, Round
 from fieldwork.services import kiosk_issue_token, round_close, round_open
-from scoring.models import ScorePending
 from tests.fieldwork.base import KioskTestCase
 
 DAY, HOUR, MINUTE = datetime.timedelta(days=1), datetime.timedelta(hours=1), datetime.timedelta(minutes=1)
@@ -53,7 +52,7 @@ class SubmissionTimeTests(KioskTestCase):
 
         self.assertEqual(answer.status_code, status, answer.content)
         self.assertIn(words, answer.json()["errors"][field][0])
-        self.assertEqual((Response.objects.count(), ScorePending.objects.count()), (0, 0))
+        self.assertEqual((Response.objects.count(), ResponseChange.objects.count()), (0, 0))
 
     def assert_stored(self, body):
         self.assertTrue(self.fast_path_stores(body))

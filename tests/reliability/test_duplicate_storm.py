@@ -15,10 +15,9 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from fieldwork.models import Kiosk, Response, Round
+from fieldwork.models import Kiosk, Response, ResponseChange, Round
 from fieldwork.services import kiosk_create, kiosk_issue_token, round_create
 from questionnaires.services import definition_files, questionnaire_load_file
-from scoring.models import ScorePending
 from tests.base import make_unit
 from tests.fieldwork.base import full_answers
 from tests.reliability.processes import django_env, post_json, web_server
@@ -71,7 +70,7 @@ def test_one_response_sent_by_two_kiosks_queues_and_a_retrying_client_at_once_is
     assert {answer["id"] for _kiosk, _status, answer in answers} == {body["id"]}
     assert {answer["status"] for _kiosk, _status, answer in answers} == {"stored"}
     assert Response.objects.count() == 1
-    assert ScorePending.objects.count() == 1  # counted once by the scores too
+    assert ResponseChange.objects.count() == 1  # counted once by the scores too
     assert {kiosk for kiosk, _s, _a in answers if _s == 201} <= {"A", "B"}
     status, answer = other_unit
     assert status == 409

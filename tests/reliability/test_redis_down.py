@@ -2,10 +2,10 @@
 
 granian and a Celery worker run against the test database and a private redis-server of this
 drill (never the machine's shared Redis). While it is down every kiosk submission is stored and
-answered at once (the rate limit fails open, the score trigger falls back on the database), the
-health check says 503. When it is back, empty (as after a crash without persistence: the queued
-task is lost), the beat task re-enqueues the run left queued, and the scores take in every
-response.
+answered at once (the rate limit fails open; a submission only records its change in fieldwork's
+change log, in PostgreSQL), the health check says 503. When it is back, empty (as after a crash
+without persistence: the queued task is lost), the beat's reaper re-enqueues the run left queued,
+and the scores take in every response.
 
 Found by this drill: a worker holding a task with a countdown (a score run waiting out the minute
 between runs) when the broker connection drops dies (Celery/kombu 5.7) instead of reconnecting. The
@@ -21,8 +21,8 @@ import pytest
 from django.db.models import F
 from django.utils import timezone
 
-from fieldwork.models import Response
-from scoring.models import ScorePending, ScoreRun, UnitScore
+from fieldwork.models import Response, ResponseChange
+from scoring.models import ScoreRun, UnitScore
 from scoring.services import STALE_QUEUED
 from tests.fieldwork.base import full_answers
 from tests.reliability.drill_data import drill_round
@@ -70,12 +70,13 @@ def test_with_redis_down_kiosks_keep_submitting_and_scores_catch_up_when_it_retu
             # Redis up: five responses, then a worker scores them.
             outbox = Outbox(site, token)
             outbox.send_all([kiosk_body(survey_round) for _ in range(5)], threads=1)
+            celery_call(env, "scoring.tasks.poll_changes")  # (what the beat sends every SCORE_POLL_SECONDS)
             worker = workers.enter_context(celery_worker(env, name="redis-drill"))
             wait_until(lambda: ScoreRun.objects.filter(status="done", responses_used=5).exists(), 60,
                        "the first run")
             # One more: its run waits out the minute between runs, its task held by the worker.
             outbox.send(kiosk_body(survey_round))
-            # (asked for by the web process's batch of score triggers, within a second)
+            celery_call(env, "scoring.tasks.poll_changes")
             wait_until(lambda: ScoreRun.objects.filter(status="queued").exists(), 10, "the next run queued")
             queued = ScoreRun.objects.get(status="queued")
             time.sleep(1)
@@ -90,7 +91,7 @@ def test_with_redis_down_kiosks_keep_submitting_and_scores_catch_up_when_it_retu
                 timings.append(time.monotonic() - started)
                 assert status == 201, answer
             assert Response.objects.count() == 26
-            assert ScoreRun.objects.get(status="queued") == queued  # they joined it (its task is lost with Redis)
+            assert ScoreRun.objects.get(status="queued") == queued  # it will take them in (its task is lost with Redis)
 
             print(f"{time.strftime('%X')} 20 stored with Redis down; starting Redis")
             redis.start()  # back, and empty
@@ -121,7 +122,7 @@ def test_with_redis_down_kiosks_keep_submitting_and_scores_catch_up_when_it_retu
     queued.refresh_from_db()
     assert (queued.status, queued.error, queued.responses_used) == ("done", "", 30), queued.error
     assert UnitScore.objects.get(round=survey_round, unit=commune).n == 30
-    assert not ScorePending.objects.exists()
+    assert not ResponseChange.objects.exists()
     assert outbox.failures == [] and len(outbox.acknowledged) == 10
     print(f"\nsubmissions with Redis down: {len(timings)}, all 201; latency max {max(timings) * 1000:.0f} ms, "
           f"median {sorted(timings)[len(timings) // 2] * 1000:.0f} ms")

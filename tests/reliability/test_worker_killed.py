@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from fieldwork.services import response_submit
 from scoring.models import ScoreRun, UnitScore
-from scoring.tasks import recompute_open_rounds
+from scoring.tasks import poll_changes, recompute_open_rounds
 from tests.fieldwork.base import full_answers
 from tests.reliability.drill_data import drill_round
 from tests.reliability.processes import celery_worker, django_env, wait_until
@@ -53,6 +53,7 @@ def test_a_worker_killed_while_storing_scores_leaves_the_previous_scores_and_the
     # 1. Three responses, scored by a healthy worker: the complete run a reader should keep seeing.
     for _ in range(3):
         submit(commune, kiosk, survey_round)
+    poll_changes()  # the beat's poll of fieldwork's change log
     first = ScoreRun.objects.get()
     with celery_worker(env, name="healthy"):
         wait_until(lambda: run_finished(first.pk), 60, "the first run")
@@ -61,10 +62,11 @@ def test_a_worker_killed_while_storing_scores_leaves_the_previous_scores_and_the
     complete = scores(survey_round)
     assert complete == [("02212", 3, first.pk), ("08", 3, first.pk)]
 
-    # 2. Two more responses; the run they ask for stalls half-way through storing, and is killed.
+    # 2. Two more responses; the run the poll queues for them stalls half-way through storing, and is killed.
     ScoreRun.objects.filter(pk=first.pk).update(started_at=F("started_at") - datetime.timedelta(minutes=1))
     for _ in range(2):
         submit(commune, kiosk, survey_round)
+    poll_changes()
     doomed = ScoreRun.objects.get(status="queued")
     stalling = django_env(DATABASE_URL=database_url_for_tests(), DRILL_STALL_MARKER=str(marker))
     with celery_worker(stalling, app="tests.reliability.stalling_app", name="doomed") as worker:

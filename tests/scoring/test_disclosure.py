@@ -9,11 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from fieldwork.models import Response
+from fieldwork.models import Response, ResponseChange
 from fieldwork.services import round_close, round_create
 from scoring.disclosure import PROTECTS, TOO_FEW, withheld_units
 from scoring.engine import previous_round
-from scoring.models import ScorePending, UnitScore
+from scoring.models import UnitScore
 from tests.base import make_unit
 from tests.fieldwork.base import KioskTestCase, full_answers
 from tests.scoring.test_incremental import full_scores, refresh, stored_scores
@@ -179,8 +179,8 @@ class WithheldEverywhereTests(KioskTestCase):
     def test_when_the_small_unit_reaches_the_minimum_a_refresh_shows_its_sibling_again_as_a_full_run_does(self):
         before = set(Response.objects.values_list("pk", flat=True))
         insert_responses(self.round, self.other_commune, full_answers(), count=25)  # 30 now
-        ScorePending.objects.bulk_create([  # as the submission service records them
-            ScorePending(round_id=self.round.pk, response_id=pk, sign=1)
+        ResponseChange.objects.bulk_create([  # as the submission service records them
+            ResponseChange(round_id=self.round.pk, response_id=pk, sign=1)
             for pk in Response.objects.exclude(pk__in=before).values_list("pk", flat=True)])
         run = refresh(self.round)
 

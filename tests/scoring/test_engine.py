@@ -345,8 +345,8 @@ class CountingFormTests(EngineTestCase):
     def test_the_lookup_count_and_the_filter_count_agree_even_on_values_out_of_range(self):
         from django.db import connection
 
+        from fieldwork.models import ResponseChange
         from scoring.engine import Counters, count_responses
-        from scoring.models import ScorePending
 
         definition = self.round.questionnaire.parsed
         at = definition.positions
@@ -360,7 +360,7 @@ class CountingFormTests(EngineTestCase):
                                 channel=Response.Channel.PAPER, language="vi", submitted_at=timezone.now(),
                                 received_at=timezone.now(), answers=odd)
         for response in Response.objects.filter(round=self.round):
-            ScorePending.objects.create(round=self.round, response=response, sign=1)
+            ResponseChange.objects.create(round=self.round, response=response, sign=1)
         counters = Counters(definition)
 
         with connection.cursor() as cursor:

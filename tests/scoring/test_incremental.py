@@ -9,12 +9,13 @@ from django.db import transaction
 from django.db.models import F
 
 from fieldwork.exclusions import response_exclude, response_restore
-from fieldwork.models import Response
+from fieldwork.models import Response, ResponseChange
 from fieldwork.quotas import quota_set
 from fieldwork.services import kiosk_create, response_submit, round_create
 from questionnaires.services import definition_files, questionnaire_load_file
 from scoring.engine import compute_round
-from scoring.models import ScorePending, ScoreRun, UnitCounts, UnitScore
+from scoring.models import ScoreRun, UnitCounts, UnitScore
+from scoring.services import score_run_execute, score_runs_poll
 from tests.base import make_unit, make_user
 from tests.fieldwork.base import KioskTestCase, full_answers
 from tests.scoring.test_runs import _submit, _wait_for
@@ -90,7 +91,7 @@ class IncrementalTests(KioskTestCase):
 
     def test_the_changes_are_taken_in_once(self):
         self.submit()
-        self.assertEqual(ScorePending.objects.count(), 1)
+        self.assertEqual(ResponseChange.objects.count(), 1)
 
         first = refresh(self.round)  # nothing stored yet: counts in full
         stored = stored_scores(self.round)
@@ -98,7 +99,7 @@ class IncrementalTests(KioskTestCase):
 
         self.assertEqual((first.full, again.full), (True, False))
         self.assertEqual(stored_scores(self.round), stored)
-        self.assertFalse(ScorePending.objects.exists())
+        self.assertFalse(ResponseChange.objects.exists())
 
     def test_a_unit_whose_only_response_is_excluded_disappears_as_in_a_full_count(self):
         only = self.submit(self.other_commune)
@@ -165,6 +166,7 @@ def test_a_real_worker_refreshes_incrementally_and_agrees_with_the_full_recomput
     with celery_worker():
         with transaction.atomic():  # one run for both (the worker cannot start before they commit)
             responses = [_submit(commune, kiosk, survey_round, **{"G.0": g}) for g in (5, 3)]
+        score_runs_poll()  # the beat's poll (tests/scoring/test_poll.py runs a real beat)
         _wait_for(lambda: ScoreRun.objects.filter(status="done").exists())
         first = ScoreRun.objects.get()
         assert first.full  # nothing was counted before: the first run counts everything
@@ -175,6 +177,7 @@ def test_a_real_worker_refreshes_incrementally_and_agrees_with_the_full_recomput
             _submit(other, kiosk, survey_round, **{"F1.2": 0})
             _submit(other, kiosk, survey_round, **{"G.0": 1})  # over quota
             response_exclude(response=responses[1], reason="test", user=admin)
+        score_runs_poll()
         _wait_for(lambda: ScoreRun.objects.filter(status="done").count() == 2)
 
     second = ScoreRun.objects.exclude(pk=first.pk).get()
@@ -194,13 +197,21 @@ class CountingRuleChangeTests(KioskTestCase):
         quota_set(survey_round=self.round, unit=self.commune, target=1)
         _submit(self.commune, self.kiosk, self.round)
         _submit(self.commune, self.kiosk, self.round)  # over quota
-        self.assertEqual(compute_round(self.round, full=True).responses_used, 1)
+        self.assertEqual(refresh(self.round).responses_used, 1)  # counts stored under the rule that leaves it out
+        ScoreRun.objects.update(started_at=F("started_at") - datetime.timedelta(minutes=1))
 
         round_update(survey_round=self.round, score_over_quota=True)
-        refreshed = compute_round(self.round, full=False)
+        self.round.refresh_from_db()
+        self.assertIsNotNone(self.round.counts_reset_at)  # fieldwork records it, with the rule
+        self.assertEqual(score_runs_poll(), [self.round.pk])  # the poll sees it
+        run = ScoreRun.objects.get(status="queued")
+        run = score_run_execute(run_id=run.pk)
 
-        self.assertTrue(refreshed.full)
-        self.assertEqual(refreshed.responses_used, 2)
+        self.assertEqual((run.status, run.full, run.responses_used), ("done", True, 2))
+        self.assertEqual(stored_scores(self.round), full_scores(self.round))  # made under the new rule
+        self.round.refresh_from_db()
+        self.assertIsNone(self.round.counts_reset_at)  # taken: the next run adds changes only
+        self.assertEqual(score_runs_poll(), [])
 
 
 class ByFieldTests(KioskTestCase):

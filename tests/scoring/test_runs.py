@@ -1,5 +1,5 @@
 """Score runs: debounced requests, claiming, atomic replacement, failures, the reaper, the command,
-the triggers (kiosk submissions, exclusions, beat) and one run through a real Celery worker.
+the beat's poll of fieldwork's change log, and one run through a real Celery worker.
 
 Steps are tested by calling them directly with a small engine of our own plugged into the
 documented hook ``scoring.services.ENGINE``; the end-to-end test runs the real engine in a real
@@ -12,7 +12,6 @@ import time
 from unittest import mock
 
 import pytest
-from django.core.cache import cache
 from django.core.cache.backends.redis import RedisCache
 from django.core.management import call_command
 from django.db import connection, transaction
@@ -22,19 +21,20 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from fieldwork.exclusions import response_exclude
-from fieldwork.models import Response
-from fieldwork.services import kiosk_create, response_submit, round_create
+from fieldwork.models import Response, ResponseChange
+from fieldwork.services import kiosk_create, response_submit, round_close, round_create
 from questionnaires.services import definition_files, questionnaire_load_file
 from scoring import engine, services
 from scoring.engine import RoundResult, UnitResult
-from scoring.models import ScorePending, ScoreRun, UnitScore
+from scoring.models import ScoreRun, UnitScore
 from scoring.services import (
     rounds_needing_scores,
+    rounds_with_changes,
     score_run_execute,
     score_run_request,
     score_runs_reap,
 )
-from scoring.tasks import recompute_open_rounds, recompute_round
+from scoring.tasks import poll_changes, recompute_open_rounds, recompute_round
 from tests.base import make_unit
 from tests.fieldwork.base import KioskTestCase, full_answers
 from tests.workers import celery_worker
@@ -84,26 +84,13 @@ class RequestingRunsTests(ScoreRunTestCase):
         enqueue = self.spy_on_enqueue()
 
         with self.captureOnCommitCallbacks(execute=True):
-            first = score_run_request(round_id=self.round.pk, reason="responses")
-            second = score_run_request(round_id=self.round.pk, reason="responses")
+            first, queued = score_run_request(round_id=self.round.pk, reason="responses")
+            second, joined = score_run_request(round_id=self.round.pk, reason="exclusion")
 
-        self.assertIsNotNone(first)
-        self.assertIsNone(second)  # the Redis key said a run is queued: no query at all
+        # The second joined the queued run (the database allows one queued run a round).
+        self.assertEqual((second, queued, joined), (first, True, False))
         self.assertEqual(list(ScoreRun.objects.values_list("status", "reason")), [("queued", "responses")])
         enqueue.assert_called_once_with(args=[first.pk], countdown=0)
-
-    def test_without_the_redis_key_the_database_still_allows_one_queued_run_and_its_task_is_sent_again(self):
-        enqueue = self.spy_on_enqueue()
-        with self.captureOnCommitCallbacks(execute=True):
-            first = score_run_request(round_id=self.round.pk, reason="responses")
-            cache.clear()  # the key expired, or Redis restarted empty and lost the task with it
-            again = score_run_request(round_id=self.round.pk, reason="exclusion")
-            third = score_run_request(round_id=self.round.pk, reason="exclusion")
-
-        self.assertEqual(again, first)
-        self.assertIsNone(third)  # the key is back: no query, no task
-        self.assertEqual(ScoreRun.objects.count(), 1)
-        self.assertEqual(enqueue.call_args_list, [mock.call(args=[first.pk], countdown=0)] * 2)
 
     def test_a_run_starts_a_minute_after_the_previous_one_started_and_up_to_the_spread_later(self):
         enqueue = self.spy_on_enqueue()
@@ -111,7 +98,7 @@ class RequestingRunsTests(ScoreRunTestCase):
             seconds=20), finished_at=timezone.now())
 
         with self.captureOnCommitCallbacks(execute=True):
-            run = score_run_request(round_id=self.round.pk, reason="responses")
+            run, _ = score_run_request(round_id=self.round.pk, reason="responses")
 
         self.assertEqual(enqueue.call_args.kwargs["args"], [run.pk])
         self.assertTrue(40 <= enqueue.call_args.kwargs["countdown"] <= 41 + services.RUN_SPREAD)
@@ -138,10 +125,10 @@ class RequestingRunsTests(ScoreRunTestCase):
     def test_once_a_run_has_started_a_new_request_queues_another(self):
         self.spy_on_enqueue()
         self.engine(FakeEngine(unit_result(self.province)))
-        first = score_run_request(round_id=self.round.pk, reason="responses")
-        score_run_execute(run_id=first.pk)  # claiming deletes the Redis key
+        first, _ = score_run_request(round_id=self.round.pk, reason="responses")
+        score_run_execute(run_id=first.pk)  # from its start, changes need a new run
 
-        second = score_run_request(round_id=self.round.pk, reason="responses")
+        second, _ = score_run_request(round_id=self.round.pk, reason="responses")
 
         self.assertNotEqual(second.pk, first.pk)
         self.assertEqual(second.status, "queued")
@@ -331,7 +318,7 @@ class HousekeepingTests(ScoreRunTestCase):
         self.submit_response()
         failing = self.engine(FakeEngine(error=RuntimeError("lost the database half way")))
         score_run_execute(run_id=self.queued_run().pk)
-        ScorePending.objects.all().delete()  # as if that run had taken the change in before failing
+        ResponseChange.objects.all().delete()  # as if that run had taken the change in before failing
         self.assertEqual(list(rounds_needing_scores()), [self.round])
 
         engine_calls = self.engine(mock.Mock(wraps=engine.compute_round))
@@ -392,61 +379,102 @@ class RecomputeCommandTests(ScoreRunTestCase):
         self.assertEqual(ScoreRun.objects.get().status, "failed")
 
 
-class TriggerTests(ScoreRunTestCase):
-    def test_a_burst_of_kiosk_submissions_queues_one_run_with_one_redis_call_each(self):
-        enqueue = self.spy_on_enqueue()
-        with self.captureOnCommitCallbacks(execute=True):
-            self.assertEqual(self.post(self.payload()).status_code, 201)
+class PollTests(ScoreRunTestCase):
+    """Submissions and exclusions only write fieldwork's change log; the beat's poll queues the runs."""
 
+    def poll(self):
+        with self.captureOnCommitCallbacks(execute=True):
+            return poll_changes()
+
+    def test_a_burst_of_kiosk_submissions_asks_nothing_of_scoring_and_one_poll_queues_one_run(self):
+        enqueue = self.spy_on_enqueue()
         with CaptureQueriesContext(connection) as queries:
-            with self.captureOnCommitCallbacks(execute=True):
+            with self.captureOnCommitCallbacks(execute=True) as callbacks:
                 for _ in range(5):
                     self.assertEqual(self.post(self.payload()).status_code, 201)
-        run_queries = [q["sql"] for q in queries.captured_queries if "scoring_scorerun" in q["sql"]]
 
-        self.assertEqual(run_queries, [])  # the Redis key answered
-        self.assertEqual(list(ScoreRun.objects.values_list("status", "reason")), [("queued", "responses")])
+        self.assertEqual([q["sql"] for q in queries.captured_queries if "scoring_scorerun" in q["sql"]], [])
+        self.assertEqual(callbacks, [])  # nothing after the commits either
+        self.assertFalse(ScoreRun.objects.exists())
+        self.assertEqual(ResponseChange.objects.filter(round=self.round, sign=1).count(), 5)
+
+        self.assertEqual(self.poll(), {"requested": [self.round.pk]})
+
+        self.assertEqual(list(ScoreRun.objects.values_list("status", "reason")), [("queued", "changes")])
         enqueue.assert_called_once()
-        self.assertEqual(cache.get(f"score-run-queued:{self.round.pk}"), "responses")
 
-    def test_a_submission_is_stored_when_the_broker_is_down(self):
+    def test_a_round_with_a_queued_run_is_left_to_it(self):
+        enqueue = self.spy_on_enqueue()
+        self.post(self.payload())
+        self.poll()
+        self.post(self.payload())  # the queued run has not started: it will see this one
+
+        self.assertEqual(self.poll(), {"requested": []})
+
+        self.assertEqual(ScoreRun.objects.count(), 1)
+        enqueue.assert_called_once()
+
+    def test_a_poll_reads_the_change_log_by_its_round_index_in_one_query(self):
+        self.post(self.payload())
+
+        with CaptureQueriesContext(connection) as queries:
+            self.assertEqual(list(rounds_with_changes()), [self.round])
+
+        (sql,) = [q["sql"] for q in queries.captured_queries]
+        self.assertIn('"scoring_scorepending"', sql)  # ResponseChange's table (it kept its name)
+        self.assertNotIn('"fieldwork_response"', sql)  # never the responses: a round without any has none to stop at
+
+    def test_with_the_broker_down_the_poll_leaves_the_run_queued_for_the_reaper(self):
         enqueue = self.spy_on_enqueue()
         enqueue.side_effect = OperationalError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
 
-        with self.captureOnCommitCallbacks(execute=True):
-            answer = self.post(self.payload())
+        self.assertEqual(self.post(self.payload()).status_code, 201)
+        self.assertEqual(self.poll(), {"requested": [self.round.pk]})
 
-        self.assertEqual(answer.status_code, 201)
         enqueue.assert_called_once()
         self.assertEqual(ScoreRun.objects.get().status, "queued")  # the beat's reaper enqueues it later
 
     def test_a_submission_is_stored_when_redis_is_down(self):
-        enqueue = self.spy_on_enqueue()
         with mock.patch.object(RedisCache, "add", side_effect=ConnectionError("Redis is down")):
-            with self.captureOnCommitCallbacks(execute=True):
-                answers = [self.post(self.payload()).status_code for _ in range(2)]
+            answers = [self.post(self.payload()).status_code for _ in range(2)]
 
         self.assertEqual(answers, [201, 201])
-        self.assertEqual(ScoreRun.objects.filter(status="queued").count(), 1)  # the database debounced
-        enqueue.assert_called_once()
+        self.assertEqual(ResponseChange.objects.count(), 2)
 
-    def test_a_retry_of_a_stored_response_requests_nothing(self):
+    def test_a_retry_of_a_stored_response_records_no_second_change(self):
         body = self.payload()
         self.post(body)
 
-        with self.captureOnCommitCallbacks(execute=True) as callbacks:
-            self.assertEqual(self.post(body).status_code, 200)
+        self.assertEqual(self.post(body).status_code, 200)
 
-        self.assertEqual(callbacks, [])
+        self.assertEqual(ResponseChange.objects.count(), 1)
 
-    def test_an_exclusion_requests_a_run(self):
+    def test_an_exclusion_is_polled_and_its_run_takes_it_in(self):
         self.spy_on_enqueue()
         response = response_submit(unit=self.commune, kiosk=self.kiosk, payload=self.payload()).response
+        score_run_execute(run_id=score_run_request(round_id=self.round.pk, reason="test")[0].pk)
+        self.assertEqual(self.poll(), {"requested": []})
 
-        with self.captureOnCommitCallbacks(execute=True):
-            response_exclude(response=response, reason="test", user=self.province_officer)
+        response_exclude(response=response, reason="test", user=self.province_officer)
+        self.assertEqual(self.poll(), {"requested": [self.round.pk]})
+        run = score_run_execute(run_id=ScoreRun.objects.get(status="queued").pk)
 
-        self.assertEqual(list(ScoreRun.objects.values_list("status", "reason")), [("queued", "exclusion")])
+        self.assertEqual((run.status, run.responses_used), ("done", 0))
+        self.assertFalse(ResponseChange.objects.exists())
+
+    def test_a_late_arrival_in_a_closed_round_is_polled_too(self):
+        self.spy_on_enqueue()
+        self.post(self.payload())
+        round_close(survey_round=self.round)
+
+        self.assertEqual(self.poll(), {"requested": [self.round.pk]})
+
+    def test_the_beat_polls_every_score_poll_seconds(self):
+        from django.conf import settings
+
+        entry = settings.CELERY_BEAT_SCHEDULE["scoring-poll-changes"]
+        self.assertEqual((entry["task"], entry["schedule"]), ("scoring.tasks.poll_changes", 5.0))
+        self.assertEqual(settings.SCORE_POLL_SECONDS, 5)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -487,8 +515,10 @@ def test_submissions_and_an_exclusion_are_scored_by_a_real_worker(django_user_mo
     with celery_worker():
         with transaction.atomic():  # (so that the worker cannot start before the third arrives)
             responses = [_submit(commune, kiosk, survey_round) for _ in range(3)]
+        assert not ScoreRun.objects.exists()  # the submissions only wrote fieldwork's change log
+        poll_changes()  # the beat's poll (tests/scoring/test_poll.py runs a real beat)
         first = ScoreRun.objects.get()  # three submissions, one run
-        assert first.reason == "responses"
+        assert first.reason == "changes"
         _wait_for(lambda: ScoreRun.objects.filter(pk=first.pk, status__in=["done", "failed"]).exists())
         first.refresh_from_db()
         assert (first.status, first.error, first.responses_used) == ("done", "", 3)
@@ -498,8 +528,9 @@ def test_submissions_and_an_exclusion_are_scored_by_a_real_worker(django_user_mo
         # The next run may start a minute after this one did: pretend that minute has passed.
         ScoreRun.objects.filter(pk=first.pk).update(started_at=F("started_at") - datetime.timedelta(minutes=1))
         response_exclude(response=responses[0], reason="test", user=officer)
+        poll_changes()
         second = ScoreRun.objects.exclude(pk=first.pk).get()
-        assert second.reason == "exclusion"
+        assert second.reason == "changes"
         _wait_for(lambda: ScoreRun.objects.filter(pk=second.pk, status__in=["done", "failed"]).exists())
 
     second.refresh_from_db()

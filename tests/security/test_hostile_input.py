@@ -20,11 +20,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
 
-from fieldwork.models import Quota, QuotaDay, Response
+from fieldwork.models import Quota, QuotaDay, Response, ResponseChange
 from fieldwork.quotas import quota_set
 from fieldwork.services import kiosk_create, kiosk_issue_token
 from questionnaires.services import DEFINITIONS_DIR
-from scoring.models import ScorePending, ScoreRun
+from scoring.models import ScoreRun
 from tests.fieldwork.base import KioskTestCase, full_answers
 
 HOSTILE = settings(
@@ -78,7 +78,7 @@ class HostileSubmissionTests(HypothesisTestCase, KioskTestCase):  # (each exampl
     def counts(self):
         quotas = Quota.objects.aggregate(filled=Sum("filled"), over=Sum("over"))
         return {
-            "responses": Response.objects.count(), "pending": ScorePending.objects.count(),
+            "responses": Response.objects.count(), "pending": ResponseChange.objects.count(),
             "runs": ScoreRun.objects.count(), "quota_days": QuotaDay.objects.aggregate(n=Sum("responses"))["n"],
             **quotas,
         }

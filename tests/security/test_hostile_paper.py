@@ -17,9 +17,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
 
-from fieldwork.models import Response
+from fieldwork.models import Response, ResponseChange
 from fieldwork.paper import PaperImportError, paper_import_csv, paper_template_csv
-from scoring.models import ScorePending
 from tests.fieldwork.base import KioskTestCase, full_answers
 from tests.security.test_hostile_input import HOSTILE, ODD_TEXT
 
@@ -52,7 +51,7 @@ class HostilePaperTests(HypothesisTestCase, KioskTestCase):
         return out.getvalue()
 
     def stored(self):
-        return Response.objects.count(), ScorePending.objects.count()
+        return Response.objects.count(), ResponseChange.objects.count()
 
     def assert_all_or_nothing(self, text, before):
         """Imported whole, or refused whole with every message naming a line."""

@@ -11,7 +11,6 @@ from django.test.utils import CaptureQueriesContext
 
 from fieldwork.models import Response
 from surveyapp.internals import (
-    cache_add_many_nx,
     cache_client,
     cache_eval,
     execute_prepared,
@@ -32,39 +31,6 @@ class CacheHelperTests(TestCase):
 
         self.assertIs(cache_client(), cache_client())  # surveyapp.cache: one redis.Redis per pool
         self.assertEqual(self.stored("internals:written")[0], b"5")
-
-    def test_keys_added_in_one_pipeline_read_back_through_cache_get(self):
-        values = {"internals:text": "responses", "internals:number": 7, "internals:dict": {"a": [1, "b"]}}
-
-        claimed = cache_add_many_nx(values, 60)
-
-        self.assertEqual(claimed, dict.fromkeys(values, True))
-        self.assertEqual({key: cache.get(key) for key in values}, values)
-        self.assertTrue(all(55 <= self.stored(key)[1] <= 60 for key in values))
-
-    def test_a_key_added_in_a_pipeline_is_stored_byte_for_byte_as_cache_add_stores_it(self):
-        for value in ("responses", 7, 2**70, {"a": 1}, None):
-            cache.add("internals:by-add", value, 60)
-            cache_add_many_nx({"internals:by-pipeline": value}, 60)
-
-            self.assertEqual(self.stored("internals:by-pipeline")[0], self.stored("internals:by-add")[0], value)
-            cache.delete_many(["internals:by-add", "internals:by-pipeline"])
-
-    def test_a_key_already_there_is_left_as_it_is_and_reported_not_set_as_cache_add_does(self):
-        cache.set("internals:there", "first", 60)
-
-        claimed = cache_add_many_nx({"internals:there": "second", "internals:new": "second"}, 60)
-
-        self.assertEqual(claimed, {"internals:there": False, "internals:new": True})
-        self.assertEqual(cache.get("internals:there"), "first")
-        self.assertFalse(cache.add("internals:new", "third", 60))
-
-    def test_keys_added_with_no_timeout_are_kept_and_a_timeout_of_zero_is_refused(self):
-        cache_add_many_nx({"internals:kept": 1}, None)
-
-        self.assertEqual(self.stored("internals:kept")[1], -1)  # no expiry
-        with pytest.raises(ValueError, match="stores nothing"):
-            cache_add_many_nx({"internals:gone": 1}, 0)
 
     def test_a_script_gets_the_full_key_django_uses_and_its_arguments_in_order(self):
         echo = "return {KEYS[1], ARGV[1], ARGV[2]}"
