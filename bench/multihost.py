@@ -129,11 +129,12 @@ def wait_settled(timeout):
     or None at the timeout."""
     from django.db import connection
 
-    from scoring.models import ScorePending, ScoreRun
+    from fieldwork.models import ResponseChange
+    from scoring.models import ScoreRun
 
     began = time.monotonic()
     while time.monotonic() - began < timeout:
-        pending = ScorePending.objects.count()
+        pending = ResponseChange.objects.count()
         busy = ScoreRun.objects.filter(status__in=[ScoreRun.Status.QUEUED, ScoreRun.Status.RUNNING]).count()
         if not pending and not busy:
             return time.monotonic() - began
@@ -256,7 +257,7 @@ def main():
             "--warmup", str(args.warmup), "--connections", str(args.connections),
             "--database-url", env["DATABASE_URL"]], cwd=ROOT)
         print(f"==> the load generator exited with {load.returncode}", flush=True)
-        time.sleep(3)  # the web processes' last score triggers go out within SCORE_TRIGGER_BATCH_SECONDS
+        time.sleep(3)  # the beat polls the change log every SCORE_POLL_SECONDS and queues the last runs
         settled = wait_settled(SETTLE_TIMEOUT)
         if settled is None:
             print(f"==> the score refreshes did not settle within {SETTLE_TIMEOUT} s", flush=True)
