@@ -75,10 +75,6 @@ def score_run_request(*, round_id: int, reason: str) -> tuple[ScoreRun, bool]:
 
     The task is enqueued once per queued run, after the commit, with a countdown that keeps runs of a
     round at least ``MIN_INTERVAL`` seconds apart."""
-    return _queue_run(round_id, reason)
-
-
-def _queue_run(round_id, reason) -> tuple[ScoreRun, bool]:
     for _attempt in range(3):
         try:
             with transaction.atomic():
