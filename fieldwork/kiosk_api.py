@@ -12,14 +12,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from fieldwork import ratelimit
 from fieldwork.quotas import closed_for_unit
-from fieldwork.services import (
-    KioskAuthError,
-    SubmissionError,
-    kiosk_authenticate,
-    kiosk_heartbeat,
-    open_round_for_unit,
-    response_submit,
-)
+from fieldwork.responses import SubmissionError, response_submit
+from fieldwork.services import KioskAuthError, kiosk_authenticate, kiosk_heartbeat, open_round_for_unit
 from surveyapp.internals import skip_connection_health_check
 from surveyapp.limits import INT_MAX, whole_number
 

@@ -13,14 +13,8 @@ from django.views.decorators.http import require_http_methods
 from fieldwork.forms import PairingForm, ResponseForm
 from fieldwork.ids import uuid7
 from fieldwork.models import Response
-from fieldwork.services import (
-    KioskAuthError,
-    SubmissionError,
-    kiosk_authenticate,
-    kiosk_pair,
-    open_round_for_unit,
-    response_submit,
-)
+from fieldwork.responses import SubmissionError, response_submit
+from fieldwork.services import KioskAuthError, kiosk_authenticate, kiosk_pair, open_round_for_unit
 
 TOKEN_COOKIE = "sipas_kiosk"
 TEN_YEARS = 10 * 365 * 24 * 3600

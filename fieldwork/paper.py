@@ -1,6 +1,6 @@
 """Paper forms: one entered by a survey officer, or many imported from a CSV file.
 
-Both go through ``fieldwork.services.response_submit`` (channel PAPER, no kiosk), so a paper form
+Both go through ``fieldwork.responses.response_submit`` (channel PAPER, no kiosk), so a paper form
 is checked and stored exactly as a kiosk response is. A paper form has no clock times: its
 ``submitted_at`` is the start of the day written on the form (Vietnam time) and ``started_at`` is
 empty. Every form has an id made before it is sent, so sending it again stores nothing new: the
@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fieldwork.models import Response, Round
-from fieldwork.services import SubmissionError, SubmitResult, response_submit
+from fieldwork.responses import SubmissionError, SubmitResult, response_submit
 from questionnaires.answers import AnswerErrors, pack_answers
 from questionnaires.definition import SMALLINT_MAX, condition_items
 from surveyapp.spreadsheet import CsvReadError, Problems, csv_records, csv_text

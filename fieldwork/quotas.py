@@ -1,4 +1,5 @@
-"""Quotas: claiming a place atomically, releasing it on exclusion, setting targets.
+"""Quotas: the rules (MATCHING), claiming a place with the response, releasing it on exclusion,
+setting targets, and which groups a kiosk must no longer ask.
 
 A response matches every quota of its round whose unit is the response's unit or an ancestor,
 and whose stratum (if any) the response's answer equals. It is in quota when every matching quota
@@ -6,10 +7,8 @@ has room; then each of them counts it. Places are claimed under row locks taken 
 concurrent submissions never push a quota past its target (the database also refuses it).
 """
 
-from dataclasses import dataclass
-
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from fieldwork.models import Quota, Round
@@ -31,40 +30,81 @@ class QuotaFull(Exception):
         super().__init__(", ".join(str(q) for q in quotas))
         self.quotas = quotas
 
-    @property
-    def closes(self):
-        return any(q.effective_policy == Quota.Policy.CLOSE for q in self.quotas)
+
+def quota_keys(*, unit: Unit, answers: dict | None) -> dict:
+    """What a response's quotas are found by (the parameters of MATCHING): its unit's path and those
+    above it, and its answers to the stratum questions as "item=value". ``answers=None``: every
+    stratum, for "which of this unit's quotas are closed"."""
+    if answers is None:
+        strata = None
+    else:
+        strata = [f"{item}={answers[item]}" for item in STRATUM_ITEMS if isinstance(answers.get(item), str)]
+    return {"paths": unit.ancestor_paths(), "strata": strata}
 
 
-def _matching(survey_round: Round, unit: Unit, answers: dict):
-    stratum = Q(stratum_item="")
-    for item in STRATUM_ITEMS:
-        value = answers.get(item)
-        if isinstance(value, str):
-            stratum |= Q(stratum_item=item, stratum_value=value)
-    return Quota.objects.filter(round=survey_round, unit__path__in=unit.ancestor_paths()).filter(stratum)
+# The quota rules, once. A response matches every quota of its round whose unit is the response's
+# unit or above it and whose stratum is empty or the response's answer; a quota is full when it has
+# counted its target; a full quota closes the survey when its policy, or else its round's, is
+# "close" (Quota.effective_policy says the same for display). Parameters: round, paths, strata
+# (None: every stratum). Used by the statement that stores a response (fieldwork.responses) and by
+# everything below, so that claiming, releasing and "is this group closed" never disagree.
+MATCHING = """
+    SELECT q.id, q.filled >= q.target AS is_full,
+           COALESCE(NULLIF(q.policy, ''), r.quota_policy) = 'close' AS closes
+    FROM fieldwork_quota q
+    JOIN units_unit u ON u.id = q.unit_id
+    JOIN fieldwork_round r ON r.id = q.round_id
+    WHERE q.round_id = %(round)s::int AND u.path = ANY(%(paths)s::text[])
+      AND (q.stratum_item = '' OR %(strata)s::text[] IS NULL
+           OR q.stratum_item || '=' || q.stratum_value = ANY(%(strata)s::text[]))
+"""
+
+# Claiming, as common table expressions of the storing statement (fieldwork.responses.STORE_SQL).
+# CLAIM_LOCK locks the matching quotas in id order (so concurrent claims never deadlock) as
+# ``quota``; ``verdict`` says whether the response is over quota (some matching quota is full) and
+# whether it is refused (a full quota closes the survey and the statement's ``refuse_when_closed``
+# says this response may be turned away: a kiosk's, not queued offline).
+CLAIM_LOCK = f"""
+quota AS ({MATCHING} ORDER BY q.id FOR UPDATE OF q),
+verdict AS (
+    SELECT COALESCE(bool_or(is_full), false) AS over_quota,
+           COALESCE(bool_or(is_full AND closes), false) AND %(refuse_when_closed)s::boolean AS refused
+    FROM quota
+)"""
+# CLAIM_COUNT runs after the insert, which it reads as ``stored`` (id, over_quota): an in-quota
+# response takes a place in every matching quota (and its day's count); an over-quota one counts
+# one turned away in each full quota. Nothing when nothing was stored.
+CLAIM_COUNT = """
+claimed AS (
+    UPDATE fieldwork_quota SET filled = filled + 1
+    WHERE id IN (SELECT id FROM quota) AND EXISTS (SELECT 1 FROM stored WHERE NOT over_quota)
+    RETURNING id
+),
+turned_away AS (
+    UPDATE fieldwork_quota SET "over" = "over" + 1
+    WHERE id IN (SELECT id FROM quota WHERE is_full) AND EXISTS (SELECT 1 FROM stored WHERE over_quota)
+),
+quota_day AS (
+    INSERT INTO fieldwork_quotaday (quota_id, day, responses) SELECT id, %(day)s::date, 1 FROM claimed
+    ON CONFLICT (quota_id, day) DO UPDATE SET responses = fieldwork_quotaday.responses + 1
+)"""
 
 
-@dataclass
-class Claim:
-    in_quota: bool
-    full: list  # the full quotas that turned the response away (empty when in quota)
+def _matching(survey_round: Round, unit: Unit, answers: dict | None, *, lock=False) -> list[tuple]:
+    """(id, is_full, closes) of the quotas a response matches, locked in id order if ``lock``."""
+    sql = MATCHING + (" ORDER BY q.id FOR UPDATE OF q" if lock else " ORDER BY q.id")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"round": survey_round.pk, **quota_keys(unit=unit, answers=answers)})
+        return cursor.fetchall()
 
 
-def quota_claim(*, survey_round: Round, unit: Unit, answers: dict) -> Claim:
-    """Claim a place in every matching quota, or none. Call inside the transaction that stores
-    the response, so that a failed insert gives the places back."""
-    assert transaction.get_connection().in_atomic_block, "claim quota inside the response's transaction"
-    quotas = list(_matching(survey_round, unit, answers).select_for_update().select_related("round").order_by("pk"))
-    if not quotas:
-        return Claim(True, [])
-    full = [q for q in quotas if q.filled >= q.target]
-    if full:
-        Quota.objects.filter(pk__in=[q.pk for q in full]).update(over=F("over") + 1)
-        return Claim(False, full)
-    Quota.objects.filter(pk__in=[q.pk for q in quotas]).update(filled=F("filled") + 1)
-    _count_day([q.pk for q in quotas], timezone.localdate(), +1)
-    return Claim(True, [])
+def _quotas(ids) -> list[Quota]:
+    return list(Quota.objects.filter(pk__in=ids).select_related("unit", "round").order_by("pk"))
+
+
+def quota_closing(*, survey_round: Round, unit: Unit, answers: dict) -> list[Quota]:
+    """The full quotas that close the survey for this response (read only: why it was refused)."""
+    return _quotas([pk for pk, is_full, closes in _matching(survey_round, unit, answers) if is_full and closes])
 
 
 def _count_day(quota_ids, day, delta):
@@ -85,22 +125,25 @@ def quota_release(*, response, answers: dict) -> None:
     """Give back the places of an in-quota response that is being excluded."""
     if response.over_quota:
         return
-    ids = list(_matching(response.round, response.unit, answers).select_for_update().order_by("pk")
-               .filter(filled__gt=0).values_list("pk", flat=True))
-    Quota.objects.filter(pk__in=ids).update(filled=F("filled") - 1)
-    _count_day(ids, timezone.localdate(response.received_at), -1)
+    ids = [pk for pk, _full, _closes in _matching(response.round, response.unit, answers, lock=True)]
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE fieldwork_quota SET filled = filled - 1 WHERE id = ANY(%s) AND filled > 0 RETURNING id",
+                       [ids])
+        released = [row[0] for row in cursor.fetchall()]
+    _count_day(released, timezone.localdate(response.received_at), -1)
 
 
 def quota_reclaim(*, response, answers: dict) -> None:
     """Take the places back when an exclusion is reversed; QuotaFull if a quota filled meanwhile."""
     if response.over_quota:
         return
-    quotas = list(_matching(response.round, response.unit, answers).select_for_update().order_by("pk"))
-    full = [q for q in quotas if q.filled >= q.target]
+    matching = _matching(response.round, response.unit, answers, lock=True)
+    full = [pk for pk, is_full, _closes in matching if is_full]
     if full:
-        raise QuotaFull(full)
-    Quota.objects.filter(pk__in=[q.pk for q in quotas]).update(filled=F("filled") + 1)
-    _count_day([q.pk for q in quotas], timezone.localdate(response.received_at), +1)
+        raise QuotaFull(_quotas(full))
+    ids = [pk for pk, _full, _closes in matching]
+    Quota.objects.filter(pk__in=ids).update(filled=F("filled") + 1)
+    _count_day(ids, timezone.localdate(response.received_at), +1)
 
 
 @transaction.atomic
@@ -145,11 +188,8 @@ def closed_for_unit(*, survey_round: Round, unit: Unit):
     """What a kiosk of this unit must no longer ask: (whole unit closed?, [closed strata]).
 
     Only full quotas whose policy closes the survey count; flagged quotas keep accepting."""
-    full = (
-        Quota.objects.filter(round=survey_round, unit__path__in=unit.ancestor_paths(), filled__gte=F("target"))
-        .filter(Q(policy=Quota.Policy.CLOSE) | Q(policy="", round__quota_policy=Quota.Policy.CLOSE))
-        .values_list("stratum_item", "stratum_value")
-    )
+    closing = [pk for pk, is_full, closes in _matching(survey_round, unit, None) if is_full and closes]
+    full = Quota.objects.filter(pk__in=closing).values_list("stratum_item", "stratum_value")
     strata = [{"item": item, "value": value} for item, value in full if item]
     return any(not item for item, _ in full), strata
 

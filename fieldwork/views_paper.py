@@ -20,8 +20,8 @@ from fieldwork import paper
 from fieldwork.forms import ResponseForm
 from fieldwork.ids import uuid7
 from fieldwork.models import Round
+from fieldwork.responses import SubmissionError
 from fieldwork.selectors import get_round_for_user
-from fieldwork.services import SubmissionError
 from surveyapp.spreadsheet import more_problems
 
 

@@ -37,7 +37,7 @@ class KioskTestCase(BaseTestCase):
         cls.kiosk, _ = kiosk_create(unit=cls.commune, name="Quầy 1")
         cls.token = kiosk_issue_token(kiosk=cls.kiosk)
         # Opened and paired a day ago: the tests' responses, started minutes before they are sent
-        # however long a test class runs, are not earlier than both (fieldwork.services._check_times).
+        # however long a test class runs, are not earlier than both (fieldwork.responses._check_times).
         cls.round.first_opened_at = cls.kiosk.first_paired_at = timezone.now() - timezone.timedelta(days=1)
         cls.round.save(update_fields=["first_opened_at"])
         cls.kiosk.save(update_fields=["first_paired_at"])

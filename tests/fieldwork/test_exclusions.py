@@ -12,7 +12,8 @@ from fieldwork.exclusions import ExclusionError, flagged_responses, response_exc
 from fieldwork.ids import uuid7
 from fieldwork.models import Exclusion, ExclusionLog, Quota, Response, ResponseChange, Round
 from fieldwork.quotas import quota_set
-from fieldwork.services import kiosk_create, response_submit, round_create
+from fieldwork.responses import response_submit
+from fieldwork.services import kiosk_create, round_create
 from tests.fieldwork.base import KioskTestCase, full_answers
 
 

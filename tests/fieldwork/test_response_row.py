@@ -11,7 +11,8 @@ from django.test import SimpleTestCase, TransactionTestCase
 
 from fieldwork.ids import uuid7
 from fieldwork.models import Response, Round
-from fieldwork.services import response_submit, round_create, smallint_array_literal
+from fieldwork.responses import response_submit, smallint_array_literal
+from fieldwork.services import round_create
 from questionnaires.models import QuestionnaireVersion
 from tests.fieldwork.base import KioskTestCase
 
@@ -159,7 +160,7 @@ class FastPathResultTests(KioskTestCase):
         result = response_submit(unit=self.commune, kiosk=self.kiosk, payload=body)
 
         self.assertEqual((str(result.response_id), result.created), (body["id"], True))
-        self.assertIsNone(result._response)  # the fast path stored it; no instance made yet
+        self.assertIsNone(result._response)  # the statement stored it; no instance made yet
         stored = Response.objects.get(pk=body["id"])
         made = result.response
         self.assertIs(result.response, made)

@@ -339,6 +339,6 @@ class CommitBeforeAnswerTests(TransactionTestCase):
 
     def test_the_careful_path_answers_201_after_the_commit(self):
         body = self.case.payload(self.case)
-        del body["round"]  # the open round is looked up: the careful path
+        del body["round"]  # the open round is looked up, not remembered
 
         self.assertCommittedWhenAnswered(body)

@@ -1,16 +1,16 @@
 """Submissions that cannot be true: a kiosk response completed before its round first opened or its
 kiosk was first paired, ahead of the server's clock by more than the skew, or arriving at a closed
-round too late. Each case is sent through the API and also given to the fast path's statement alone
-(``_submit_fast``), which must store nothing the careful path refuses."""
+round too late. Each case is sent through the API and also given to the storing statement alone
+(``responses._store``), which must store nothing that the explanation of a refusal refuses."""
 
 import datetime
 
 from django.test import override_settings
 from django.utils import timezone
 
-from fieldwork import services
+from fieldwork import responses
 from fieldwork.models import Kiosk, Response, ResponseChange, Round
-from fieldwork.services import kiosk_issue_token, round_close, round_open
+from fieldwork.services import kiosk_create, kiosk_issue_token, round_close, round_open
 from tests.fieldwork.base import KioskTestCase
 
 DAY, HOUR, MINUTE = datetime.timedelta(days=1), datetime.timedelta(hours=1), datetime.timedelta(minutes=1)
@@ -33,21 +33,20 @@ class SubmissionTimeTests(KioskTestCase):
         Kiosk.objects.filter(pk=self.kiosk.pk).update(**fields)
         self.kiosk.refresh_from_db()
 
-    def fast_path_stores(self, body):
-        """What the fast path's statement does with this body on its own: stores it (True) or not."""
-        response_id, round_id, started, submitted, dossier = services._parse_envelope(body)
-        remembered = Round.objects.select_related("questionnaire", "unit").get(pk=round_id)
-        remembered.status = Round.Status.OPEN  # as a process that saw it open a minute ago remembers it
-        services._remember(services._round_memory, round_id, remembered)
-        try:
-            result = services._submit_fast(unit=self.commune, kiosk=self.kiosk, payload=body, response_id=response_id,
-                                           round_id=round_id, started=started, submitted=submitted, dossier=dossier)
-        finally:
-            services._round_memory.pop(round_id, None)
-        return result is not None
+    def statement_stores(self, body):
+        """What the storing statement alone does with this body (stores it: True), given the round as
+        a process that saw it open a minute ago remembers it: it must store nothing that
+        _why_not_stored refuses, whatever the process remembers."""
+        envelope = responses._parse_envelope(body)
+        remembered = Round.objects.select_related("questionnaire", "unit").get(pk=envelope.round_id)
+        remembered.status = Round.Status.OPEN
+        packed = responses._checked_answers(body, remembered, envelope.dossier, Response.Channel.KIOSK)
+        submission = responses._Submission(envelope, body, Response.Channel.KIOSK, self.commune, self.kiosk,
+                                           remembered, packed)
+        return responses._store(submission) is not None
 
     def assert_refused(self, body, status, field, words):
-        self.assertFalse(self.fast_path_stores(body), "the fast path stored what the careful path refuses")
+        self.assertFalse(self.statement_stores(body), "the statement stored what the explanation refuses")
         answer = self.post(body)
 
         self.assertEqual(answer.status_code, status, answer.content)
@@ -55,7 +54,7 @@ class SubmissionTimeTests(KioskTestCase):
         self.assertEqual((Response.objects.count(), ResponseChange.objects.count()), (0, 0))
 
     def assert_stored(self, body):
-        self.assertTrue(self.fast_path_stores(body))
+        self.assertTrue(self.statement_stores(body))
         body = {**body, "id": self.payload()["id"]}
 
         answer = self.post(body)
@@ -64,8 +63,8 @@ class SubmissionTimeTests(KioskTestCase):
         self.assertEqual(Response.objects.count(), 2)
 
     def test_a_kiosk_whose_first_pairing_was_never_recorded_is_bounded_by_nothing_on_both_paths(self):
-        # Only rows written outside the services lack it (bench/synthetic.py's used to): the fast path
-        # must then store as the careful path does, not fall back on every submission.
+        # Only rows written outside the services lack it (bench/synthetic.py's used to): the statement
+        # must then store them, not refuse and fall back to looking again on every submission.
         self.set_kiosk(first_paired_at=None)
 
         self.assert_stored(self.payload())
@@ -124,7 +123,7 @@ class SubmissionTimeTests(KioskTestCase):
         self.assert_stored(self.payload(started_at=ago(6 * HOUR + 3 * MINUTE), submitted_at=ago(6 * HOUR)))
 
     def test_the_first_pairing_is_kept_from_the_first_token(self):
-        kiosk, _ = services.kiosk_create(unit=self.commune, name="Quầy mới")
+        kiosk, _ = kiosk_create(unit=self.commune, name="Quầy mới")
         kiosk_issue_token(kiosk=kiosk)
         kiosk.refresh_from_db()
 

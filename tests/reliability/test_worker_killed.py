@@ -18,7 +18,7 @@ import pytest
 from django.db.models import F
 from django.utils import timezone
 
-from fieldwork.services import response_submit
+from fieldwork.responses import response_submit
 from scoring.models import ScoreRun, UnitScore
 from scoring.tasks import poll_changes, recompute_open_rounds
 from tests.fieldwork.base import full_answers

@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from fieldwork.services import response_submit
+from fieldwork.responses import response_submit
 from scoring.models import ApiToken, ScoreRun, UnitScore
 from scoring.services import api_token_create, score_run_execute
 from tests.fieldwork.base import KioskTestCase

@@ -10,7 +10,8 @@ from django.utils import timezone
 from fieldwork.exclusions import response_exclude
 from fieldwork.models import Dossier, DossierList, Exclusion, Response
 from fieldwork.quotas import quota_set
-from fieldwork.services import response_submit, round_close, round_create
+from fieldwork.responses import response_submit
+from fieldwork.services import round_close, round_create
 from questionnaires.answers import pack_answers
 from questionnaires.models import QuestionnaireVersion
 from questionnaires.services import definition_files, questionnaire_load, questionnaire_load_file

@@ -11,7 +11,8 @@ from django.db.models import F
 from fieldwork.exclusions import response_exclude, response_restore
 from fieldwork.models import Response, ResponseChange
 from fieldwork.quotas import quota_set
-from fieldwork.services import kiosk_create, response_submit, round_create
+from fieldwork.responses import response_submit
+from fieldwork.services import kiosk_create, round_create
 from questionnaires.services import definition_files, questionnaire_load_file
 from scoring.engine import compute_round
 from scoring.models import ScoreRun, UnitCounts, UnitScore

@@ -22,7 +22,8 @@ from kombu.exceptions import OperationalError
 
 from fieldwork.exclusions import response_exclude
 from fieldwork.models import Response, ResponseChange
-from fieldwork.services import kiosk_create, response_submit, round_close, round_create
+from fieldwork.responses import response_submit
+from fieldwork.services import kiosk_create, round_close, round_create
 from questionnaires.services import definition_files, questionnaire_load_file
 from scoring import engine, services
 from scoring.engine import RoundResult, UnitResult

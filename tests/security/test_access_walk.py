@@ -16,8 +16,9 @@ from django.utils import timezone
 
 from fieldwork.models import Response
 from fieldwork.quotas import quota_set
+from fieldwork.responses import response_submit
 from fieldwork.sampling import dossier_list_import, sample_draw
-from fieldwork.services import kiosk_create, kiosk_issue_token, response_submit, round_create
+from fieldwork.services import kiosk_create, kiosk_issue_token, round_create
 from scoring.models import UnitScore
 from scoring.services import api_token_create
 from tests.base import make_unit

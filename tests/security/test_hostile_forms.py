@@ -24,8 +24,8 @@ from fieldwork.models import (
     Sample,
     SampleMember,
 )
+from fieldwork.responses import response_submit
 from fieldwork.sampling import dossier_list_import
-from fieldwork.services import response_submit
 from questionnaires.models import QuestionnaireVersion
 from tests.fieldwork.base import KioskTestCase, full_answers
 from tests.security.test_hostile_input import HOSTILE, ITEM_CODES

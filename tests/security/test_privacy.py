@@ -12,7 +12,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from fieldwork.models import Response
-from fieldwork.services import dossier_hash
+from fieldwork.responses import dossier_hash
 from scoring.models import ScoreRun, UnitScore
 from tests.fieldwork.base import KioskTestCase, full_answers
 

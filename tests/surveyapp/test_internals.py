@@ -132,7 +132,7 @@ class ConnectionHelperTests(TestCase):
 
 class MarkLoadedTests(KioskTestCase):
     def stored_response_built_in_memory(self):
-        """A new instance of a response the database holds, as the kiosk's fast path builds one."""
+        """A new instance of a response the database holds, as the storing statement's caller builds one."""
         self.assertEqual(self.post(self.payload()).status_code, 201)
         loaded = Response.objects.get()
         return loaded, Response(**{f.attname: getattr(loaded, f.attname) for f in Response._meta.concrete_fields})

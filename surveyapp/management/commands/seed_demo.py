@@ -12,7 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from fieldwork.models import Kiosk, Response, Round
-from fieldwork.services import kiosk_create, kiosk_new_pairing_code, response_submit, round_close, round_create
+from fieldwork.responses import response_submit
+from fieldwork.services import kiosk_create, kiosk_new_pairing_code, round_close, round_create
 from questionnaires.samples import sample_answers
 from units.models import Unit
 from units.services import role_grant, units_import_csv
