@@ -3,7 +3,7 @@
 The same rules serve the kiosk API, the no-JavaScript form and paper entry.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from questionnaires.definition import SMALLINT_MAX, Definition, condition_holds
 from surveyapp.limits import control_character, describe
@@ -13,6 +13,7 @@ from surveyapp.limits import control_character, describe
 class PackedAnswers:
     slots: list  # one smallint (or None) per item, in definition order
     texts: dict | None  # text answers by item code, or None when there are none
+    known: dict = field(default_factory=dict)  # the answers filled in from the unit (pack_answers' known)
 
 
 class AnswerErrors(Exception):
@@ -84,8 +85,17 @@ def _check_text(item, value):
     return value.strip()
 
 
-def pack_answers(definition: Definition, answers) -> PackedAnswers:
-    """Check every answer and pack them; raises AnswerErrors naming each bad item."""
+def _empty(value):
+    return value is None or value == "" or value == []
+
+
+def pack_answers(definition: Definition, answers, known: dict | None = None) -> PackedAnswers:
+    """Check every answer and pack them; raises AnswerErrors naming each bad item.
+
+    ``known``: the answers the server knows from the response's unit (``Definition.known_answers``),
+    filled in where the answer is left out; a different answer to such an item is refused (it
+    usually means the wrong unit). None when the unit is not known yet (a paper form checked
+    before its unit is chosen): then an item that would be known may be left out."""
     if not isinstance(answers, dict):
         raise AnswerErrors({"answers": ["must be an object of item codes to answers"]})
     errors = {}
@@ -98,8 +108,15 @@ def pack_answers(definition: Definition, answers) -> PackedAnswers:
         code = item["code"]
         asked = condition_holds(item.get("condition"), given)
         value = answers.get(code)
-        if value is None or value == "" or value == []:
-            if asked and item["required"]:
+        if known and code in known:
+            if not _empty(value) and value != known[code]:
+                errors[code] = [f"is known from the response's unit ('{known[code]}'): leave it out or give "
+                                f"'{known[code]}' (a different answer usually means the wrong unit)"]
+                continue
+            value = known[code]
+        if _empty(value):
+            unit_to_come = known is None and item.get("known_from") is not None
+            if asked and item["required"] and not unit_to_come:
                 errors[code] = ["an answer is required"]
             continue
         if not asked:
@@ -116,7 +133,7 @@ def pack_answers(definition: Definition, answers) -> PackedAnswers:
         given[code] = value
     if errors:
         raise AnswerErrors(errors)
-    return PackedAnswers(slots=slots, texts=texts or None)
+    return PackedAnswers(slots=slots, texts=texts or None, known=known or {})
 
 
 def unpack_answers(definition: Definition, slots, texts) -> dict:

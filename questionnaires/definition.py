@@ -8,6 +8,15 @@ Answers are stored compactly as one ``smallint[]`` per response, one slot per it
 order (``Definition.positions``): satisfaction 1-5 (0 = not applicable), single choice = option
 number (1-based), multiple choice = bit mask of option numbers, yes/no = 1 yes / 2 no, number =
 the number; text answers go to a separate JSON column. NULL = not asked or not answered.
+
+Optional, for what the person is not asked:
+- a section's ``lead`` ({"vi", "en"}): a short lead-in the kiosk may show under its title;
+- an item's ``known_from``: the answer is filled in by the server, not asked. The one source is
+  ``{"unit_level": {unit level: option code}}``: the level of the response's unit, or for a level
+  the map does not list (a department, a service centre), that of the nearest unit above it that
+  it lists. A unit with no listed level on its way up leaves the item asked as usual. Such an
+  item is a single choice without a condition, and no condition may refer to it (a kiosk that is
+  not sent the item could not evaluate one).
 """
 
 import re
@@ -23,6 +32,8 @@ OPTION_CODE = re.compile(r"^[a-z0-9_+-]+$")
 YESNO = [("yes", {"vi": "Có", "en": "Yes"}), ("no", {"vi": "Không", "en": "No"})]
 SMALLINT_MAX = 32767
 MAX_MULTIPLE_OPTIONS = 15  # a bit mask in a smallint
+# The values of units.models.Unit.Level (a test keeps the two equal): the keys of a known_from map.
+UNIT_LEVELS = ("province", "department", "centre", "district", "commune")
 
 
 class DefinitionError(Exception):
@@ -79,6 +90,9 @@ def _check_condition(condition, earlier, where, errors):
     elif set(condition) in ({"item", "equals"}, {"item", "in"}):
         if condition["item"] not in earlier:
             errors.append(f"{where}: condition refers to '{condition['item']}', which is not an earlier item")
+        elif earlier[condition["item"]].get("known_from") is not None:
+            errors.append(f"{where}: condition refers to '{condition['item']}', which is filled in from the unit "
+                          "and not asked (the kiosk is not sent it)")
         elif "in" in condition and not isinstance(condition["in"], list):
             errors.append(f"{where}: 'in' takes a list")
     else:
@@ -122,6 +136,29 @@ def _check_item(item, scale_codes, earlier, errors):
             errors.append(f"{where}: min and max must be whole numbers within ±{SMALLINT_MAX}")
     if item.get("condition") is not None:
         _check_condition(item["condition"], earlier, where, errors)
+    if item.get("known_from") is not None:
+        _check_known_from(item, where, errors)
+
+
+def _check_known_from(item, where, errors):
+    known = item["known_from"]
+    if not isinstance(known, dict) or set(known) != {"unit_level"}:
+        errors.append(f"{where}: known_from takes one source, {{\"unit_level\": {{level: option}}}}")
+        return
+    if item.get("kind") != "single":
+        errors.append(f"{where}: only a single choice can be known from the unit")
+    if item.get("condition") is not None:
+        errors.append(f"{where}: an item known from the unit cannot have a condition")
+    by_level = known["unit_level"]
+    if not isinstance(by_level, dict) or not by_level:
+        errors.append(f"{where}: known_from.unit_level maps unit levels to option codes")
+        return
+    options = {o.get("code") for o in item.get("options") or [] if isinstance(o, dict)}
+    for level, option in by_level.items():
+        if level not in UNIT_LEVELS:
+            errors.append(f"{where}: known_from: '{level}' is not a unit level ({', '.join(UNIT_LEVELS)})")
+        if option not in options:
+            errors.append(f"{where}: known_from: {option!r} is not an option of the item")
 
 
 def check_definition(doc):
@@ -146,6 +183,8 @@ def check_definition(doc):
     for section in sections:
         if not _text_ok(section.get("title")):
             errors.append(f"section {section.get('code')}: title needs 'vi' and 'en'")
+        if section.get("lead") is not None and not _text_ok(section["lead"]):
+            errors.append(f"section {section.get('code')}: lead needs 'vi' and 'en'")
         for item in section.get("items") or []:
             _check_item(item, levels, earlier, errors)
             if isinstance(item.get("code"), str):
@@ -217,6 +256,22 @@ class Definition:
         return {item["code"]: i for i, item in enumerate(self.items, start=1)}
 
     @cached_property
+    def known_from_unit_level(self):
+        """Item code → {unit level: option code}, for the items filled in from the response's unit."""
+        return {item["code"]: item["known_from"]["unit_level"] for item in self.items if item.get("known_from")}
+
+    def known_answers(self, unit_levels) -> dict:
+        """The answers known from a unit, given the levels of the unit and of the units above it,
+        nearest first: each known item takes the option of the nearest level its map lists. An item
+        none of them lists is left out: it is asked."""
+        answers = {}
+        for code, by_level in self.known_from_unit_level.items():
+            option = next((by_level[level] for level in unit_levels if level in by_level), None)
+            if option is not None:
+                answers[code] = option
+        return answers
+
+    @cached_property
     def option_numbers(self):
         """Choice item code → {option code: its number from 1, in definition order}: the stored value
         of a single choice, one more than the bit of a multiple choice (answers.pack_answers)."""
@@ -254,16 +309,14 @@ class Definition:
             "max_length": item.get("max_length") if item["kind"] == "text" else None,
         }
 
-    def api(self):
-        """What a kiosk needs to show the questionnaire offline."""
+    def api(self, known=()):
+        """What a kiosk needs to show the questionnaire offline. The items in ``known`` (their
+        answers are filled in from the kiosk's unit) are left out, and so is a section left empty."""
         doc = self.doc
-        return {
-            "code": doc["code"],
-            "title": doc["title"],
-            "intro": doc["intro"],
-            "thanks": doc["thanks"],
-            "sections": [
-                {"code": s["code"], "title": s["title"], "items": [self.api_item(i) for i in s["items"]]}
-                for s in doc["sections"]
-            ],
-        }
+        sections = []
+        for s in doc["sections"]:
+            items = [self.api_item(i) for i in s["items"] if i["code"] not in known]
+            if items:
+                sections.append({"code": s["code"], "title": s["title"], "lead": s.get("lead"), "items": items})
+        return {"code": doc["code"], "title": doc["title"], "intro": doc["intro"], "thanks": doc["thanks"],
+                "sections": sections}

@@ -10,7 +10,14 @@ and exits 1 if any file has errors. Standard library only.
 
 When several files are checked together, the items they share (perception
 questions, the F5.0 screen, G.0, expectations, demographics) must have the
-same kind and option codes in all of them, so reports can compare versions.
+same kind and option codes in all of them, so reports can compare versions;
+versions of one family (rounds compared over time) must have the same factors
+and scoring, and each scored item the same kind and factor.
+
+Optional keys: a section's "lead" (a lead-in, {"vi", "en"}); an item's
+"known_from": {"unit_level": {unit level: option code}}, an answer the server
+fills in from the response's unit instead of asking it (a single choice
+without a condition, which no condition may refer to).
 """
 import json
 import os
@@ -26,7 +33,10 @@ TOP_KEYS_REQUIRED = {
 }
 ITEM_KEYS_REQUIRED = {"code", "factor", "kind", "text", "required"}
 ITEM_KEYS_OPTIONAL = {"options", "allow_na", "max_choices", "min", "max", "max_length",
-                      "condition", "role"}
+                      "condition", "role", "known_from"}
+SECTION_KEYS = {"code", "title", "items", "lead"}
+# The levels of units.models.Unit.Level: the keys of a known_from map.
+UNIT_LEVELS = {"province", "department", "centre", "district", "commune"}
 KINDS = {"satisfaction", "single", "multiple", "yesno", "number", "text"}
 FACTOR_METHODS = {"mean_of_item_rates", "pooled_answers", "general_item"}
 HEADLINE_METHODS = {"item", "mean_of_factors"}
@@ -38,7 +48,8 @@ VERSION_CODE_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 OPTION_CODE_RE = re.compile(r"^[a-z0-9_+-]+$")
 LANG_RE = re.compile(r"^[a-z]{2,3}$")
 
-# Scored criteria per factor, in factor order, for the known instrument versions.
+# Scored criteria per factor, in factor order, for the known instrument versions (by version code,
+# else by family: a revision keeps its family's criteria).
 EXPECTED_SPLIT = {
     "sipas-2017": [4, 5, 6, 3, 4],            # QĐ 2640/QĐ-BNV: 22 criteria
     "sipas-2023-services": [4, 4, 5, 3, 3],   # QĐ 1001/QĐ-BNV services block: 19 items
@@ -223,7 +234,7 @@ class Checker:
             if not isinstance(sec, dict):
                 self.err(where, "must be an object")
                 continue
-            for k in set(sec) - {"code", "title", "items"}:
+            for k in set(sec) - SECTION_KEYS:
                 self.err(where, f"unknown key {k!r}")
             sc = sec.get("code")
             if not isinstance(sc, str) or not SECTION_CODE_RE.match(sc):
@@ -234,6 +245,8 @@ class Checker:
                 seen.add(sc)
             where = f"section {sc}"
             self.i18n(sec.get("title"), f"{where}.title")
+            if "lead" in sec:
+                self.i18n(sec["lead"], f"{where}.lead")
             items = sec.get("items")
             if not isinstance(items, list) or not items:
                 self.err(where, "items must be a non-empty list")
@@ -324,6 +337,25 @@ class Checker:
                 self.err(where, "general item needs a factor")
             if role == "overall" and factor is not None:
                 self.err(where, "overall item must have factor null")
+        if "known_from" in it:
+            self.known_from(it, kind, where)
+
+    def known_from(self, it, kind, where):
+        known = it["known_from"]
+        if not isinstance(known, dict) or set(known) != {"unit_level"} or not isinstance(known["unit_level"], dict) \
+                or not known["unit_level"]:
+            self.err(where, "known_from must be {\"unit_level\": {unit level: option code, ...}}")
+            return
+        if kind != "single":
+            self.err(where, "only a single choice can be known from the unit")
+        if "condition" in it:
+            self.err(where, "an item known from the unit cannot have a condition")
+        options = _answer_values(it) or set()
+        for level, option in known["unit_level"].items():
+            if level not in UNIT_LEVELS:
+                self.err(where, f"known_from: {level!r} is not a unit level {sorted(UNIT_LEVELS)}")
+            if not isinstance(option, str) or option not in options:
+                self.err(where, f"known_from: {option!r} is not an option code of the item")
 
     def options(self, opts, where):
         if not isinstance(opts, list) or len(opts) < 2:
@@ -501,6 +533,8 @@ class Checker:
             return
         if pos[ref] >= pos[owner]:
             self.err(where, f"references {ref}, which does not come before {owner}")
+        if "known_from" in self.items[ref]:
+            self.err(where, f"references {ref}, which is filled in from the unit and not asked")
         values = [cond["equals"]] if "equals" in cond else cond["in"]
         if not isinstance(values, list) or not values:
             self.err(where, "'in' needs a non-empty list")
@@ -533,7 +567,7 @@ class Checker:
                 if self.items[c].get("factor") == last and \
                         not _mentions(self.items[c].get("condition"), FEEDBACK_CONDITION):
                     self.err(f"item {c}", f"must carry the condition {json.dumps(FEEDBACK_CONDITION)}")
-        split = EXPECTED_SPLIT.get(code)
+        split = EXPECTED_SPLIT.get(code, EXPECTED_SPLIT.get(d.get("family")))
         if split is not None and getattr(self, "criteria", None) is not None:
             got = [len(self.criteria.get(f, [])) for f in self.factor_codes]
             if got != split:
@@ -576,6 +610,28 @@ def _signature(it):
     return (it.get("kind"), opts, it.get("factor"))
 
 
+def _family_rules(docs):
+    """Versions of one family are compared round to round (a change in points and places): the
+    same factors and scoring, and every scored item the same kind and factor in each of them."""
+    by_family = {}
+    for path, ch, doc in docs:
+        by_family.setdefault(doc.get("family"), []).append((path, ch, doc))
+    for members in by_family.values():
+        ref_path, ref, ref_doc = members[0]
+        for path, ch, doc in members[1:]:
+            against = f"{os.path.basename(ref_path)}, of the same family"
+            if getattr(ch, "factor_codes", None) != getattr(ref, "factor_codes", None):
+                ch.err("factors", f"differ from {against}")
+            if doc.get("scoring") != ref_doc.get("scoring"):
+                ch.err("scoring", f"differs from {against}: figures would not compare")
+                continue
+            for spec in (doc.get("scoring") or {}).get("factors", {}).values():
+                for c in list(spec.get("items") or []) + [spec.get("general_item")]:
+                    a, b = ref.items.get(c), ch.items.get(c)
+                    if c is not None and a is not None and b is not None and _signature(a) != _signature(b):
+                        ch.err(f"item {c}", f"differs from {against} (kind, options or factor)")
+
+
 def main(argv):
     here = os.path.dirname(os.path.abspath(__file__))
     files = argv or sorted(os.path.join(here, f) for f in os.listdir(here) if f.endswith(".json"))
@@ -597,6 +653,7 @@ def main(argv):
         if c in codes:
             ch.err("code", f"version code {c!r} also used by {codes[c]}")
         codes[c] = path
+    _family_rules([(p, ch, d) for p, ch, d in checked if d is not None and hasattr(ch, "items")])
     docs = [(p, ch) for p, ch, d in checked if d is not None and hasattr(ch, "items")]
     if len(docs) > 1:
         ref_path, ref = docs[0]
