@@ -1,7 +1,8 @@
 """Made-up answers that look like real citizens' ones: for the demo data set and the benchmarks.
 
 Never used for real responses. Each answer set is valid for its questionnaire version (conditions,
-required items, "not applicable" only where allowed); callers still pass them through the same
+required items, "not applicable" only where allowed; items known from the unit left out, as a kiosk
+leaves them); callers still pass them through the same
 checks as the kiosk API (``pack_answers`` or ``response_submit``).
 """
 
@@ -23,8 +24,8 @@ def sample_answers(definition, rng: random.Random, *, tilt: float = 0.0) -> dict
     mood = rng.choices([-1, 0, 1], weights=[15 - 12 * tilt, 70, 15 + 12 * tilt], k=1)[0]
     answers = {}
     for item in definition.items:
-        if not condition_holds(item.get("condition"), answers):
-            continue
+        if item.get("known_from") or not condition_holds(item.get("condition"), answers):
+            continue  # an answer known from the unit is filled in when the response is stored
         if not item["required"] and rng.random() < 0.35:
             continue
         kind = item["kind"]

@@ -4,6 +4,7 @@ import uuid
 from django.utils import timezone
 
 from fieldwork.services import kiosk_create, kiosk_issue_token, round_create
+from questionnaires.definition import condition_holds
 from questionnaires.services import DEFINITIONS_DIR, definition_files, questionnaire_load_file
 from tests.base import BaseTestCase
 
@@ -14,12 +15,13 @@ SCREENING = {
 
 
 def full_answers(version="sipas-2017", **overrides):
-    """A complete, valid set of answers from someone who gave no feedback: 4 to every criterion
-    and to the overall question, 5 to every "in general" question. None in overrides removes one."""
+    """A complete, valid set of answers from someone who received the result on time and gave no
+    feedback: 4 to every criterion asked and to the overall question, 5 to every "in general"
+    question. None in overrides removes one."""
     doc = json.loads((DEFINITIONS_DIR / f"{version}.json").read_text(encoding="utf-8"))
     answers = dict(SCREENING)
     for item in (item for section in doc["sections"] for item in section["items"]):
-        if item["kind"] == "satisfaction" and not item.get("condition"):
+        if item["kind"] == "satisfaction" and condition_holds(item.get("condition"), SCREENING):
             answers[item["code"]] = 5 if item.get("role") == "general" else 4
     answers.update(overrides)
     return {k: v for k, v in answers.items() if v is not None}

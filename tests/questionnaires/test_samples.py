@@ -13,12 +13,24 @@ def definition(code):
     return Definition.from_doc(json.loads((DEFINITIONS_DIR / f"{code}.json").read_text(encoding="utf-8")))
 
 
-def test_every_synthetic_answer_set_passes_the_apis_checks_for_both_questionnaires():
-    for code in ("sipas-2017", "sipas-2023-services"):
-        version = definition(code)
+def test_every_synthetic_answer_set_passes_the_apis_checks_for_every_questionnaire():
+    for path in sorted(DEFINITIONS_DIR.glob("*.json")):
+        version = definition(path.stem)
+        known = version.known_answers(["commune"])  # what the writer fills in for a commune's response
         rng = random.Random(3)
         for _ in range(2000):
-            pack_answers(version, sample_answers(version, rng))  # raises AnswerErrors if one is invalid
+            pack_answers(version, sample_answers(version, rng), known=known)  # AnswerErrors if one is invalid
+
+
+def test_synthetic_answers_leave_what_the_unit_tells_to_the_writer_and_follow_the_results_condition():
+    version = definition("sipas-2017-r2026")
+    rng = random.Random(11)
+    sets = [sample_answers(version, rng) for _ in range(500)]
+
+    assert not any("E.LEVEL" in answers for answers in sets)
+    waiting = [answers for answers in sets if answers["E.ONTIME"] == "not_yet"]
+    assert waiting and not any("F4.1" in answers for answers in waiting)
+    assert all("F4.1" in answers for answers in sets if answers["E.ONTIME"] != "not_yet")
 
 
 def test_synthetic_citizens_are_mostly_satisfied_sometimes_not_and_skip_optional_items():

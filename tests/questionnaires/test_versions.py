@@ -50,7 +50,7 @@ def test_loading_is_idempotent_and_publishes():
     version = QuestionnaireVersion.objects.get(code="sipas-2017")
     assert version.is_frozen
     assert version.item_codes[:2] == ["E.FIELD", "E.LEVEL"]
-    assert QuestionnaireVersion.objects.count() == 2
+    assert QuestionnaireVersion.objects.count() == len(list(DEFINITIONS_DIR.glob("*.json")))
 
 
 def test_a_changed_definition_of_a_published_version_is_refused():
