@@ -12,29 +12,41 @@ class ResponseForm(forms.Form):
     """The whole questionnaire as one plain form, for browsers without JavaScript and paper entry.
 
     Fields are named by item code. It only converts; ``pack_answers`` applies the rules, so a
-    form and the kiosk API accept exactly the same answers.
+    form and the kiosk API accept exactly the same answers. ``known``: the answers known from the
+    unit (fieldwork.responses.known_answers), whose items are not asked; None when the unit is not
+    known yet (paper entry), then those items say that they may be left empty.
     """
 
-    def __init__(self, *args, definition, language="vi", **kwargs):
+    def __init__(self, *args, definition, language="vi", known=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.definition = definition
+        previous_condition = None
         for item in definition.items:
-            self.fields[item["code"]] = self._field(item, language)
+            if known and item["code"] in known:
+                continue
+            field = self._make_field(item, language)
+            # A condition's hint once, on the first of the items that share it (a part of several).
+            condition = item.get("condition")
+            if condition and condition != previous_condition:
+                field.help_text = self._condition_hint(condition, language)
+            previous_condition = condition
+            if known is None and item.get("known_from"):
+                field.help_text = ("Filled in from the unit the form came from: leave it empty." if language == "en"
+                                   else "Điền tự động theo đơn vị nơi thu phiếu: có thể để trống.")
+            self.fields[item["code"]] = field
 
-    def _field(self, item, language):
-        field = self._make_field(item, language)
-        condition = item.get("condition") or {}
-        if condition.get("item") in self.definition.by_code and "equals" in condition:
-            earlier = self.definition.by_code[condition["item"]]
-            wanted = condition["equals"]
-            answer = next((o["label"] for o in self.definition.options(earlier) if o["code"] == wanted),
-                          {"vi": str(wanted), "en": str(wanted)})
-            chosen, question = _label(answer, language), _label(earlier["text"], language)
-            field.help_text = (
-                f"Only if you answered “{chosen}” to: {question}" if language == "en"
-                else f"Chỉ trả lời nếu Ông/Bà đã chọn “{chosen}” ở câu: {question}"
-            )
-        return field
+    def _condition_hint(self, condition, language):
+        """"Only if you answered “A” or “B” to: <question>", for a condition on one earlier item."""
+        earlier = self.definition.by_code.get(condition.get("item"))
+        if earlier is None:
+            return ""
+        wanted = [condition["equals"]] if "equals" in condition else condition.get("in", [])
+        labels = {o["code"]: o["label"] for o in self.definition.options(earlier)}
+        chosen = [f"“{_label(labels.get(w, {'vi': str(w)}), language)}”" for w in wanted]
+        question = _label(earlier["text"], language)
+        if language == "en":
+            return f"Only if you answered {' or '.join(chosen)} to: {question}"
+        return f"Chỉ trả lời nếu Ông/Bà đã chọn {' hoặc '.join(chosen)} ở câu: {question}"
 
     def _make_field(self, item, language):
         label = _label(item["text"], language)

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from fieldwork import ratelimit
 from fieldwork.quotas import closed_for_unit
-from fieldwork.responses import SubmissionError, response_submit
+from fieldwork.responses import SubmissionError, known_answers, response_submit
 from fieldwork.services import KioskAuthError, kiosk_authenticate, kiosk_heartbeat, open_round_for_unit
 from surveyapp.internals import skip_connection_health_check
 from surveyapp.limits import INT_MAX, whole_number
@@ -72,13 +72,25 @@ def _json_body(request):
         raise SubmissionError(400, {"body": ["not valid JSON: nested too deeply"]}) from exc
 
 
+def _closed_here(survey_round, unit, known):
+    """(whole unit closed?, closed strata) for the kiosk: a closed stratum on an answer known from
+    the unit closes the whole unit when it is the unit's answer, and concerns no one here otherwise
+    (the kiosk is not sent that question, so it could not match it)."""
+    unit_closed, strata = closed_for_unit(survey_round=survey_round, unit=unit)
+    asked = [s for s in strata if s["item"] not in known]
+    return unit_closed or any(known.get(s["item"]) == s["value"] for s in strata), asked
+
+
 @require_GET
 @kiosk_api
 def questionnaire(request, kiosk):
+    """The open round and its questionnaire, less the items whose answers the server fills in from
+    the kiosk's unit (fieldwork.responses.known_answers), as the kiosk shows it."""
     survey_round = open_round_for_unit(kiosk.unit)
-    unit_closed, closed_strata = False, []
+    unit_closed, closed_strata, known = False, [], {}
     if survey_round:
-        unit_closed, closed_strata = closed_for_unit(survey_round=survey_round, unit=kiosk.unit)
+        known = known_answers(survey_round.questionnaire.parsed, kiosk.unit)
+        unit_closed, closed_strata = _closed_here(survey_round, kiosk.unit, known)
         if unit_closed:
             survey_round = None  # this unit's quota is full and closes: nothing more to ask here
     return JsonResponse({
@@ -89,7 +101,7 @@ def questionnaire(request, kiosk):
         },
         "idle_seconds": settings.KIOSK_IDLE_SECONDS,
         "thanks_seconds": settings.KIOSK_THANKS_SECONDS,
-        "questionnaire": survey_round and survey_round.questionnaire.parsed.api(),
+        "questionnaire": survey_round and survey_round.questionnaire.parsed.api(known=known),
         "quota_full": unit_closed,
         "closed_strata": closed_strata,
     })

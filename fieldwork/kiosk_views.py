@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 from fieldwork.forms import PairingForm, ResponseForm
 from fieldwork.ids import uuid7
 from fieldwork.models import Response
-from fieldwork.responses import SubmissionError, response_submit
+from fieldwork.responses import SubmissionError, known_answers, response_submit
 from fieldwork.services import KioskAuthError, kiosk_authenticate, kiosk_pair, open_round_for_unit
 
 TOKEN_COOKIE = "sipas_kiosk"
@@ -73,7 +73,9 @@ def form(request):
     if survey_round is None:
         return render(request, "kiosk/form.html", context)
     definition = survey_round.questionnaire.parsed
-    form = ResponseForm(request.POST or None, definition=definition, language=language)
+    # What the server knows from the kiosk's unit is filled in when the response is stored, not asked.
+    form = ResponseForm(request.POST or None, definition=definition, language=language,
+                        known=known_answers(definition, kiosk.unit))
     # The id is made when the form is shown, so a double tap on Send stores one response.
     response_id = request.POST.get("response_id") or str(uuid7())
     if request.method == "POST" and Response.objects.filter(pk=_uuid_or_none(response_id), kiosk=kiosk).exists():
@@ -94,9 +96,11 @@ def form(request):
         else:
             return redirect(f"{request.path}thanks?lang={language}")
     sections = [
-        {"title": section["title"][language], "fields": [form[item["code"]] for item in section["items"]]}
+        {"title": section["title"][language], "lead": (section.get("lead") or {}).get(language),
+         "fields": [form[item["code"]] for item in section["items"] if item["code"] in form.fields]}
         for section in definition.doc["sections"]
     ]
+    sections = [section for section in sections if section["fields"]]
     context.update(form=form, sections=sections, response_id=response_id,
                    started_at=request.POST.get("started_at") or _now_iso(),
                    title=survey_round.questionnaire.title(language))

@@ -20,9 +20,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fieldwork.models import Response, Round
-from fieldwork.responses import SubmissionError, SubmitResult, response_submit
+from fieldwork.responses import SubmissionError, SubmitResult, known_answers, response_submit
 from questionnaires.answers import AnswerErrors, pack_answers
-from questionnaires.definition import SMALLINT_MAX, condition_items
+from questionnaires.definition import SMALLINT_MAX, UNIT_LEVELS, condition_items
 from surveyapp.spreadsheet import CsvReadError, Problems, csv_records, csv_text
 from units import access
 from units.models import Unit
@@ -118,10 +118,12 @@ def _check_round_open(survey_round: Round):
         raise SubmissionError(409, {"round": [problem]})
 
 
-def paper_answer_errors(*, survey_round: Round, answers: dict) -> dict:
-    """What is wrong with the answers alone (item code → messages), without storing anything."""
+def paper_answer_errors(*, survey_round: Round, answers: dict, unit: Unit | None = None) -> dict:
+    """What is wrong with the answers alone (item code → messages), without storing anything; with
+    the unit, if it is known yet (answers known from it may be left out, see pack_answers)."""
+    definition = survey_round.questionnaire.parsed
     try:
-        pack_answers(survey_round.questionnaire.parsed, answers)
+        pack_answers(definition, answers, known=known_answers(definition, unit) if unit else None)
     except AnswerErrors as exc:
         return exc.errors
     return {}
@@ -171,7 +173,8 @@ def _check_header(header, definition, problems):
     known = META_COLUMNS + [item["code"] for item in definition.items]
     unknown = [c for c in header if c not in known]
     missing = [c for c in REQUIRED_META_COLUMNS if c not in header]
-    missing += [item["code"] for item in definition.items if item["required"] and item["code"] not in header]
+    missing += [item["code"] for item in definition.items
+                if item["required"] and not item.get("known_from") and item["code"] not in header]
     twice = sorted({c for c in header if c and header.count(c) > 1})
     if unknown:
         problems.add(_("line 1: unknown column(s): %(columns)s (the round's questionnaire is %(version)s: start "
@@ -309,7 +312,7 @@ def _check_row(survey_round, definition, row):
     if problem:
         row.errors.append(("form_date", problem))
     try:
-        pack_answers(definition, row.answers)
+        pack_answers(definition, row.answers, known=known_answers(definition, row.unit) if row.unit else None)
     except AnswerErrors as exc:
         row.errors += [(code, "; ".join(messages)) for code, messages in exc.errors.items()]
 
@@ -427,13 +430,26 @@ def _asked_if(item):
     return f"depends on {', '.join(condition_items(condition))}: {json.dumps(condition)}"
 
 
+def _filled_from_unit(item):
+    """How the answer of an item known from the unit is filled in, for the codebook."""
+    by_level = item["known_from"]["unit_level"]
+    listed = "; ".join(f"{level} → {by_level[level]}" for level in UNIT_LEVELS if level in by_level)
+    return (f"leave empty: filled in from the level of unit_code ({listed}; any other level: that of the unit "
+            f"above it). If given, it must be that answer")
+
+
 def paper_codebook_csv(*, survey_round: Round) -> str:
-    """One row per column of the template: what it asks and which values it takes."""
+    """One row per column of the template: what it asks and which values it takes. A column whose
+    answer is known from the unit may be left empty (response_submit fills it in)."""
     definition = survey_round.questionnaire.parsed
     rows = [["item_code", "question_vi", "question_en", "kind", "required", "asked_only_if", "allowed_values"]]
     for column, (vi, en, required) in META_CODEBOOK.items():
         rows.append([column, vi, en, "form", required, "", _meta_allowed(column, survey_round)])
     for item in definition.items:
-        rows.append([item["code"], item["text"]["vi"], item["text"]["en"], item["kind"],
-                     "required" if item["required"] else "optional", _asked_if(item), _allowed(definition, item)])
+        required = "required" if item["required"] else "optional"
+        allowed = _allowed(definition, item)
+        if item.get("known_from"):
+            required, allowed = "filled in from unit_code", f"{_filled_from_unit(item)}: {allowed}"
+        rows.append([item["code"], item["text"]["vi"], item["text"]["en"], item["kind"], required, _asked_if(item),
+                     allowed])
     return csv_text(rows, bom=False)  # the download adds it

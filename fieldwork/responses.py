@@ -42,6 +42,9 @@ SUBMISSION_FIELDS = {"id", "round", "questionnaire", "started_at", "submitted_at
 CONTENT_FIELDS = ("round_id", "unit_id", "language", "seconds_taken", "submitted_at", "answers", "texts",
                   "dossier_hash")
 round_memory = Memory(seconds=60)
+# Unit path → the levels of the units above it, nearest first (for answers known from the unit).
+# Levels of existing units hardly ever change; a change is seen within the memory's time.
+levels_memory = Memory(seconds=600)
 
 
 class SubmissionError(Exception):
@@ -87,6 +90,25 @@ def dossier_hash(code: str) -> str:
     return hmac.new(key, code.strip().upper().encode(), "sha256").hexdigest()
 
 
+def known_answers(definition, unit: Unit) -> dict:
+    """The answers the server fills in from the response's unit (items with ``known_from``, see
+    questionnaires.definition), for every channel: item code → option code. No query when the
+    version has none or the unit's own level decides them; else one for the levels above it,
+    remembered for a while per unit."""
+    maps = definition.known_from_unit_level
+    if not maps:
+        return {}
+    if all(unit.level in by_level for by_level in maps.values()):
+        return definition.known_answers([unit.level])
+    above = levels_memory.get(unit.path)
+    if above is None:
+        paths = unit.ancestor_paths()[:-1]
+        by_path = dict(Unit.objects.filter(path__in=paths).values_list("path", "level"))
+        above = [by_path[path] for path in reversed(paths) if path in by_path]
+        levels_memory.put(unit.path, above)
+    return definition.known_answers([unit.level, *above])
+
+
 def clock_skew() -> datetime.timedelta:
     """How far a kiosk's clock may be off (KIOSK_CLOCK_SKEW_SECONDS)."""
     return datetime.timedelta(seconds=settings.KIOSK_CLOCK_SKEW_SECONDS)
@@ -109,7 +131,7 @@ def response_submit(*, unit: Unit, payload, channel=Response.Channel.KIOSK, kios
         # process's memory (kiosk_authenticate(remembered=True)), and so may the round.
         may_be_stale = not fresh and (remembered or kiosk is not None)
         try:
-            packed = _checked_answers(payload, survey_round, envelope.dossier, channel)
+            packed = _checked_answers(payload, survey_round, envelope.dossier, channel, unit)
         except SubmissionError:
             if not remembered:
                 raise
@@ -137,7 +159,13 @@ class _Submission(NamedTuple):
     unit: Unit
     kiosk: Kiosk | None
     round: Round
-    packed: object  # questionnaires.answers.Packed
+    packed: object  # questionnaires.answers.PackedAnswers
+
+    @property
+    def answers(self) -> dict:
+        """The answers as sent, with those known from the unit filled in (quotas are matched on them)."""
+        sent, known = self.payload["answers"], self.packed.known
+        return {**sent, **known} if known else sent
 
     @property
     def queued(self):
@@ -226,7 +254,7 @@ def _store(submission: _Submission) -> SubmitResult | None:
     is_kiosk_channel = submission.channel == Response.Channel.KIOSK
     dossier = dossier_hash(envelope.dossier) if envelope.dossier else None
     params = {
-        **quotas.quota_keys(unit=unit, answers=submission.payload["answers"]),
+        **quotas.quota_keys(unit=unit, answers=submission.answers),
         "round": survey_round.pk, "questionnaire": survey_round.questionnaire_id,
         "checksum": survey_round.questionnaire.checksum, "ask_dossier": survey_round.ask_dossier_code,
         "refuse_when_closed": is_kiosk_channel and not submission.queued, "late_arrival": is_kiosk_channel,
@@ -345,8 +373,9 @@ def _round_for(unit, round_id, channel, *, fresh) -> tuple[Round, bool]:
     return survey_round, remembered
 
 
-def _checked_answers(payload, survey_round, dossier, channel):
-    """The packed answers, or SubmissionError(400) naming what is wrong."""
+def _checked_answers(payload, survey_round, dossier, channel, unit):
+    """The packed answers, those known from the unit filled in, or SubmissionError(400) naming
+    what is wrong (an answer to a known item that differs from what the unit says, too)."""
     version = survey_round.questionnaire
     if payload["questionnaire"] != version.code:
         raise SubmissionError(400, {"questionnaire": [
@@ -355,7 +384,7 @@ def _checked_answers(payload, survey_round, dossier, channel):
     if survey_round.ask_dossier_code and dossier is None and channel == Response.Channel.KIOSK:
         raise SubmissionError(400, {"dossier_code": ["this round asks for the dossier code"]})
     try:
-        return pack_answers(version.parsed, payload.get("answers"))
+        return pack_answers(version.parsed, payload.get("answers"), known=known_answers(version.parsed, unit))
     except AnswerErrors as exc:
         raise SubmissionError(400, exc.errors) from exc
 
@@ -415,7 +444,7 @@ def _why_not_stored(submission: _Submission) -> SubmitResult | None:
     _check_times(submission, now)
     if submission.channel == Response.Channel.KIOSK and not submission.queued:
         closing = quotas.quota_closing(survey_round=submission.round, unit=submission.unit,
-                                       answers=submission.payload["answers"])
+                                       answers=submission.answers)
         if closing:
             raise SubmissionError(409, {"quota": [
                 f"the quota for this group of citizens is full ({quotas.QuotaFull(closing)}): thank you, "

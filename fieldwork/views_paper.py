@@ -99,7 +99,8 @@ def paper_entry(request, round_id):
             query = urlencode({"unit": entry.cleaned_data["unit"].code, "date": entry.cleaned_data["form_date"]})
             return redirect(f"{reverse('fieldwork:paper-entry', args=[survey_round.pk])}?{query}")
     elif request.method == "POST" and answers.is_valid():  # show the answers' mistakes now, not on the next try
-        _add_errors(answers, entry, paper.paper_answer_errors(survey_round=survey_round, answers=answers.answers()))
+        _add_errors(answers, entry, paper.paper_answer_errors(survey_round=survey_round, answers=answers.answers(),
+                                                              unit=entry.cleaned_data.get("unit")))
     sections = [{"title": s["title"][_language()], "fields": [answers[i["code"]] for i in s["items"]]}
                 for s in definition.doc["sections"]]
     return render(request, "fieldwork/paper_entry.html", {

@@ -34,4 +34,5 @@ def _empty_cache():
     # Rows another test remembered were rolled back with it: an id may come back as another row.
     services.kiosk_memory.clear()
     responses.round_memory.clear()
+    responses.levels_memory.clear()
     yield

@@ -40,7 +40,7 @@ class SubmissionTimeTests(KioskTestCase):
         envelope = responses._parse_envelope(body)
         remembered = Round.objects.select_related("questionnaire", "unit").get(pk=envelope.round_id)
         remembered.status = Round.Status.OPEN
-        packed = responses._checked_answers(body, remembered, envelope.dossier, Response.Channel.KIOSK)
+        packed = responses._checked_answers(body, remembered, envelope.dossier, Response.Channel.KIOSK, self.commune)
         submission = responses._Submission(envelope, body, Response.Channel.KIOSK, self.commune, self.kiosk,
                                            remembered, packed)
         return responses._store(submission) is not None
