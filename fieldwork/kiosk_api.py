@@ -81,6 +81,11 @@ def _closed_here(survey_round, unit, known):
     return unit_closed or any(known.get(s["item"]) == s["value"] for s in strata), asked
 
 
+def _round_names(survey_round):
+    """The round's name by language: the Vietnamese one where no English name was given."""
+    return {"vi": survey_round.name, "en": survey_round.name_en or survey_round.name}
+
+
 @require_GET
 @kiosk_api
 def questionnaire(request, kiosk):
@@ -97,7 +102,8 @@ def questionnaire(request, kiosk):
         "kiosk": {"name": kiosk.name},
         "unit": {"code": kiosk.unit.code, "name": kiosk.unit.name},
         "round": survey_round and {
-            "id": survey_round.pk, "name": survey_round.name, "ask_dossier_code": survey_round.ask_dossier_code,
+            "id": survey_round.pk, "name": survey_round.name, "name_en": survey_round.name_en or None,
+            "names": _round_names(survey_round), "ask_dossier_code": survey_round.ask_dossier_code,
         },
         "idle_seconds": settings.KIOSK_IDLE_SECONDS,
         "thanks_seconds": settings.KIOSK_THANKS_SECONDS,

@@ -26,6 +26,10 @@ class Round(models.Model):
         CLOSED = "closed", _("Closed")
 
     name = models.CharField(_("name"), max_length=200)
+    name_en = models.CharField(
+        _("name in English"), max_length=200, blank=True, default="",
+        help_text=_("Shown on the kiosk to citizens who choose English; without it they see the name above."),
+    )
     questionnaire = models.ForeignKey(QuestionnaireVersion, on_delete=models.PROTECT, related_name="rounds")
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="rounds")
     period_start = models.DateField(_("start"), null=True, blank=True)

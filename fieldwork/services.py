@@ -34,7 +34,7 @@ def open_round_for_unit(unit: Unit):
 
 
 def round_create(*, name, questionnaire_code, unit_code, period_start=None, period_end=None,
-                 ask_dossier_code=False, open_now=False) -> Round:
+                 ask_dossier_code=False, open_now=False, name_en="") -> Round:
     questionnaire = QuestionnaireVersion.objects.filter(code=questionnaire_code).first()
     if questionnaire is None:
         raise RoundError(f"unknown questionnaire version '{questionnaire_code}'")
@@ -47,8 +47,8 @@ def round_create(*, name, questionnaire_code, unit_code, period_start=None, peri
         raise RoundError("a round needs a name")
     with transaction.atomic():
         survey_round = Round.objects.create(
-            name=name.strip(), questionnaire=questionnaire, unit=unit, period_start=period_start,
-            period_end=period_end, ask_dossier_code=ask_dossier_code,
+            name=name.strip(), name_en=name_en.strip(), questionnaire=questionnaire, unit=unit,
+            period_start=period_start, period_end=period_end, ask_dossier_code=ask_dossier_code,
         )
         if open_now:
             survey_round = round_open(survey_round=survey_round)
@@ -84,7 +84,8 @@ def round_open(*, survey_round: Round) -> Round:
     return survey_round
 
 
-ROUND_EDITABLE = ("name", "period_start", "period_end", "ask_dossier_code", "quota_policy", "score_over_quota")
+ROUND_EDITABLE = ("name", "name_en", "period_start", "period_end", "ask_dossier_code", "quota_policy",
+                  "score_over_quota")
 
 
 def round_update(*, survey_round: Round, questionnaire=None, **fields) -> Round:

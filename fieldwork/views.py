@@ -39,6 +39,8 @@ class KioskMoveForm(forms.Form):
 
 class RoundForm(forms.Form):
     name = PlainTextField(label=_("Name"), max_length=200)
+    name_en = PlainTextField(label=_("Name in English"), max_length=200, required=False,
+                             help_text=_("Shown on the kiosk to citizens who choose English."))
     questionnaire = forms.ModelChoiceField(
         label=_("Questionnaire version"), queryset=QuestionnaireVersion.objects.filter(status="published")
     )
@@ -142,8 +144,8 @@ def round_list(request, code):
         data = form.cleaned_data
         try:
             survey_round = services.round_create(
-                name=data["name"], questionnaire_code=data["questionnaire"].code, unit_code=unit.code,
-                period_start=data["period_start"], period_end=data["period_end"],
+                name=data["name"], name_en=data["name_en"], questionnaire_code=data["questionnaire"].code,
+                unit_code=unit.code, period_start=data["period_start"], period_end=data["period_end"],
                 ask_dossier_code=data["ask_dossier_code"],
             )
             services.round_update(survey_round=survey_round, quota_policy=data["quota_policy"],

@@ -17,6 +17,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--name", required=True)
+        parser.add_argument("--name-en", default="", help="the name shown to citizens who choose English")
         parser.add_argument("--questionnaire", required=True, help="questionnaire version code")
         parser.add_argument("--unit", required=True, help="code of the unit whose subtree the round covers")
         parser.add_argument("--start", type=_date)
@@ -24,11 +25,11 @@ class Command(BaseCommand):
         parser.add_argument("--ask-dossier-code", action="store_true")
         parser.add_argument("--open", action="store_true", help="open the round at once")
 
-    def handle(self, *args, name, questionnaire, unit, start, end, ask_dossier_code, open, **options):
+    def handle(self, *args, name, name_en, questionnaire, unit, start, end, ask_dossier_code, open, **options):
         try:
             survey_round = round_create(
-                name=name, questionnaire_code=questionnaire, unit_code=unit, period_start=start, period_end=end,
-                ask_dossier_code=ask_dossier_code, open_now=open,
+                name=name, name_en=name_en, questionnaire_code=questionnaire, unit_code=unit, period_start=start,
+                period_end=end, ask_dossier_code=ask_dossier_code, open_now=open,
             )
         except RoundError as exc:
             raise CommandError(str(exc)) from exc
