@@ -5,6 +5,7 @@ import io
 import qrcode
 import qrcode.image.svg
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -139,7 +140,10 @@ def kiosk_update(request, kiosk_id):
 @login_required
 def round_list(request, code):
     unit = access.get_unit_for_user(request.user, code, access.FIELDWORK)
-    form = RoundForm(request.POST or None, initial={"quota_policy": Quota.Policy.FLAG})
+    form = RoundForm(request.POST or None, initial={
+        "quota_policy": Quota.Policy.FLAG,
+        "questionnaire": QuestionnaireVersion.objects.filter(code=settings.DEFAULT_QUESTIONNAIRE).first(),
+    })
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -238,6 +238,10 @@ CONTENT_SECURITY_POLICY = os.environ.get(
 if env_bool("SECURE_PROXY_SSL_HEADER_ENABLED", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# The questionnaire version a new round is offered (the round form's first choice, round_create's
+# default): the current revision of the five-factor exit survey. Rounds keep the version they have.
+DEFAULT_QUESTIONNAIRE = os.environ.get("DEFAULT_QUESTIONNAIRE", "sipas-2017-r2026")
+
 # Kiosks. The dossier code on a receipt is stored only as a keyed hash; keep this key stable
 # (it defaults to SECRET_KEY), or duplicate dossiers across the change go unnoticed.
 DOSSIER_HASH_KEY = os.environ.get("DOSSIER_HASH_KEY", "")

@@ -1,5 +1,10 @@
-"""A round's name in the citizen's language."""
+"""A round's name in the citizen's language, and the questionnaire version a new round is offered."""
 
+import io
+
+from django.conf import settings
+from django.core.management import call_command
+from django.test import override_settings
 from django.urls import reverse
 
 from fieldwork.models import Round
@@ -55,3 +60,33 @@ class RoundNameTests(KioskTestCase):
         self.assertEqual(Round.objects.get(pk=created.pk).name_en, "")
         with self.assertRaises(RoundError):
             round_update(survey_round=created, unit=self.commune)
+
+
+class DefaultQuestionnaireTests(KioskTestCase):
+    def test_a_new_round_is_offered_the_revision_of_the_five_factor_survey(self):
+        self.client.force_login(self.province_admin)
+
+        form = self.client.get(reverse("fieldwork:round-list", args=["08"])).context["form"]
+
+        self.assertEqual(settings.DEFAULT_QUESTIONNAIRE, "sipas-2017-r2026")
+        self.assertEqual(form.initial["questionnaire"].code, "sipas-2017-r2026")
+        self.assertIn("sipas-2017", [v.code for v in form.fields["questionnaire"].queryset])  # still offered
+
+    @override_settings(DEFAULT_QUESTIONNAIRE="no-such-version")
+    def test_a_default_that_is_not_loaded_offers_no_choice(self):
+        self.client.force_login(self.province_admin)
+
+        form = self.client.get(reverse("fieldwork:round-list", args=["08"])).context["form"]
+
+        self.assertIsNone(form.initial["questionnaire"])
+
+    def test_the_command_uses_the_default_unless_told_otherwise(self):
+        round_close(survey_round=self.round)
+        out = io.StringIO()
+
+        call_command("round_create", "--name", "Năm 2027", "--name-en", "Year 2027", "--unit", "08", stdout=out)
+        call_command("round_create", "--name", "Cũ", "--questionnaire", "sipas-2017", "--unit", "08", stdout=out)
+
+        made = Round.objects.get(name="Năm 2027")
+        self.assertEqual((made.questionnaire.code, made.name_en), ("sipas-2017-r2026", "Year 2027"))
+        self.assertEqual(Round.objects.get(name="Cũ").questionnaire.code, "sipas-2017")

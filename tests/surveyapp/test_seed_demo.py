@@ -31,6 +31,16 @@ class SeedDemoTests(TestCase):
         self.assertIsNotNone(commune.rank)
         self.assertIsNotNone(commune.change_places)
 
+    def test_the_earlier_round_is_on_sipas_2017_and_the_current_one_on_its_revision_of_the_same_family(self):
+        seed()
+
+        earlier, current = Round.objects.filter(unit__code="08").order_by("pk")
+        self.assertEqual((earlier.questionnaire.code, current.questionnaire.code), ("sipas-2017", "sipas-2017-r2026"))
+        self.assertEqual(current.name_en, "2026 pilot survey")
+        level = current.questionnaire.item_codes.index("E.LEVEL")
+        levels = {r.unit.code: r.answers[level] for r in Response.objects.filter(round=current).select_related("unit")}
+        self.assertEqual((levels["08.STP"], levels["02212.TTPV"], levels["02212"]), (1, 2, 2))  # province, commune
+
     def test_some_units_stay_below_the_minimum_so_the_pages_show_them_greyed(self):
         seed()
 

@@ -1,5 +1,6 @@
 import datetime
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from fieldwork.services import RoundError, round_create
@@ -18,7 +19,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--name", required=True)
         parser.add_argument("--name-en", default="", help="the name shown to citizens who choose English")
-        parser.add_argument("--questionnaire", required=True, help="questionnaire version code")
+        parser.add_argument("--questionnaire", default=settings.DEFAULT_QUESTIONNAIRE,
+                            help="questionnaire version code (default: DEFAULT_QUESTIONNAIRE, %(default)s)")
         parser.add_argument("--unit", required=True, help="code of the unit whose subtree the round covers")
         parser.add_argument("--start", type=_date)
         parser.add_argument("--end", type=_date)

@@ -44,8 +44,10 @@ DEMO_RESPONSES = {
     "02263": (15, 12, -0.5),
     "02275": (36, 33, 0.0),
 }
-EARLIER_ROUND = ("Quý III/2026", datetime.date(2026, 7, 1), datetime.date(2026, 9, 30))
-CURRENT_ROUND = "Khảo sát thí điểm năm 2026"
+# The earlier round ran on the first version of the five-factor survey; the current one on the
+# product's default, its revision in the same family: the score pages compare the two rounds.
+EARLIER_ROUND = ("Quý III/2026", datetime.date(2026, 7, 1), datetime.date(2026, 9, 30), "sipas-2017")
+CURRENT_ROUND = ("Khảo sát thí điểm năm 2026", "2026 pilot survey")
 
 
 class Command(BaseCommand):
@@ -72,7 +74,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             pairing_code = self._round_and_kiosk()
         if new_demo and not no_responses:
-            self._fill_and_score(Round.objects.get(unit__code="08", name=CURRENT_ROUND), part=1)
+            self._fill_and_score(Round.objects.get(unit__code="08", name=CURRENT_ROUND[0]), part=1)
         self._print_logins(created)
         link = f"{settings.SITE_URL.rstrip('/')}/kiosk/pair/{pairing_code}/"
         self.stdout.write("Demo kiosk (Quầy 1, Xã Sơn Dương): open this pairing link on the tablet, once:")
@@ -81,8 +83,10 @@ class Command(BaseCommand):
 
     def _round_and_kiosk(self):
         """An open round over the demo province and one kiosk; a fresh pairing code on every run."""
-        if not Round.objects.filter(unit__code="08", name=CURRENT_ROUND).exists():
-            round_create(name=CURRENT_ROUND, questionnaire_code="sipas-2017", unit_code="08", open_now=True)
+        name, name_en = CURRENT_ROUND
+        if not Round.objects.filter(unit__code="08", name=name).exists():
+            round_create(name=name, name_en=name_en, questionnaire_code=settings.DEFAULT_QUESTIONNAIRE,
+                         unit_code="08", open_now=True)
         kiosk = Kiosk.objects.filter(unit__code="02212", name="Quầy 1", revoked_at__isnull=True).first()
         if kiosk is None:
             kiosk, code = kiosk_create(unit=Unit.objects.get(code="02212"), name="Quầy 1")
@@ -91,8 +95,8 @@ class Command(BaseCommand):
 
     def _earlier_round(self):
         """A closed earlier round with its scores, so that the pages show a change and a trend."""
-        name, start, end = EARLIER_ROUND
-        earlier = round_create(name=name, questionnaire_code="sipas-2017", unit_code="08", period_start=start,
+        name, start, end, version = EARLIER_ROUND
+        earlier = round_create(name=name, questionnaire_code=version, unit_code="08", period_start=start,
                                period_end=end, open_now=True)
         self._fill_and_score(earlier, part=0, days=(start, end))
         round_close(survey_round=earlier)
