@@ -1,8 +1,9 @@
 import io
 import json
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from urllib.error import HTTPError
+from urllib.error import HTTPError, URLError
 from urllib.request import Request, urlopen
 
 import pytest
@@ -147,11 +148,18 @@ def _send_concurrently(live_server, survey_round, tokens):
         }).encode()
         request = Request(f"{live_server.url}/api/kiosk/v1/responses", data=body, method="POST",
                           headers={"Content-Type": "application/json", "Authorization": f"Kiosk {token}"})
-        try:
-            with urlopen(request, timeout=60) as response:
-                return response.status, json.loads(response.read())
-        except HTTPError as error:
-            return error.code, json.loads(error.read())
+        # Fifty connections at once can overflow the test server's listen queue on a busy machine:
+        # a reset connection is sent again with the same body, as the kiosk does (same id: stored once).
+        for attempt in range(5):
+            try:
+                with urlopen(request, timeout=60) as response:
+                    return response.status, json.loads(response.read())
+            except HTTPError as error:
+                return error.code, json.loads(error.read())
+            except (ConnectionError, URLError):
+                if attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
 
     with ThreadPoolExecutor(max_workers=len(tokens)) as pool:
         return list(pool.map(send, tokens))
@@ -168,7 +176,8 @@ def test_fifty_concurrent_submissions_never_overshoot_a_quota_with_five_places_l
     quota.refresh_from_db()
     in_quota = Response.objects.filter(round=survey_round, over_quota=False).count()
     assert (quota.filled, in_quota) == (5, 5)
-    statuses = sorted(status for status, _ in results)
+    # 200: a resent request whose first answer was lost (see _send_concurrently) found its response stored.
+    statuses = sorted(201 if status == 200 else status for status, _ in results)
     if policy == "flag":
         assert statuses == [201] * 50
         assert Response.objects.filter(over_quota=True).count() == 45
