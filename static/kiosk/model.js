@@ -3,7 +3,9 @@
  * no randomness, no UI words: the screens turn the problems named here into sentences.
  *
  * It decides what the server decides (questionnaires/definition.py, questionnaires/answers.py):
- * which items are asked, which answers are valid, what is sent.
+ * which items are asked, which answers are valid, what is sent. The cases in
+ * tests/questionnaires/model_cases.json are run against both (tests/questionnaires/test_model_cases.py,
+ * tests/browser/test_kiosk_model.py), so the kiosk never sends what the server would refuse.
  *
  * Answers, in the API's form: satisfaction → integer 1-5 (0 = not applicable); single → option code;
  * multiple → array of option codes in option order; yesno → "yes" | "no"; number → integer;
@@ -13,9 +15,17 @@
 export const DOSSIER_SCREEN = "dossier"; // data-section of the dossier-code screen
 export const DOSSIER_MIN = 3;
 export const DOSSIER_MAX = 64;
+// What the server assumes when a definition gives no bounds (questionnaires/answers.py).
+const NUMBER_MIN = 0;
+const NUMBER_MAX = 32767; // smallint
+const TEXT_MAX = 500;
 const DEFAULT_IDLE_S = 90;
 const DEFAULT_THANKS_S = 8;
 const KINDS = ["satisfaction", "single", "multiple", "yesno", "number", "text"];
+
+// A character no one types on purpose (surveyapp/limits.py control_character, multiline): a control
+// character other than tab and line breaks, half of a surrogate pair, or a direction mark.
+const BAD_CHARACTER = /[\0-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\p{Cs}\u202a-\u202e\u2066-\u2069]/u;
 
 export function clampInt(v, lo, hi, dflt) {
   const n = Number(v);
@@ -83,12 +93,22 @@ function normaliseItem(raw) {
   if (item.kind === "single" || item.kind === "multiple") {
     item.options = item.options.map((o) => ({ code: String(o.code), label: o.label }));
   }
+  // The bounds the server applies when the definition gives none (the API sends null).
+  if (item.kind === "number") {
+    item.min = isWhole(item.min) ? item.min : NUMBER_MIN;
+    item.max = isWhole(item.max) ? item.max : NUMBER_MAX;
+  }
+  if (item.kind === "text") item.max_length = isWhole(item.max_length) ? item.max_length : TEXT_MAX;
   return item;
 }
 
 function toInt(v) {
   const n = Number(v);
   return Number.isInteger(n) ? n : v;
+}
+
+function isWhole(v) {
+  return typeof v === "number" && Number.isInteger(v);
 }
 
 /** Whether a satisfaction item offers "not applicable" (code 0). */
@@ -98,16 +118,22 @@ export function naAllowed(item) {
 
 /* ==================================================================== conditions */
 
-function sameValue(a, b) {
-  if (a === b) return true;
-  if (a === null || b === null || a === undefined || b === undefined) return false;
-  if (typeof a === "object" || typeof b === "object") return false;
-  return String(a) === String(b); // 4 matches "4": codes may arrive typed either way
+/**
+ * Equality as the server's Python sees two JSON values: 4 is not "4" (a condition written with the
+ * wrong type never holds, on the server as here), 1 is 1.0 and true, null is null (and an item not
+ * answered counts as null). Lists and objects never equal anything here: answers hold no nesting.
+ */
+export function sameValue(a, b) {
+  if (a === undefined) a = null;
+  if (b === undefined) b = null;
+  if (a === null || b === null) return a === b;
+  const numeric = (x) => typeof x === "number" || typeof x === "boolean";
+  if (numeric(a) && numeric(b)) return Number(a) === Number(b);
+  return typeof a === "string" && a === b;
 }
 
 /** Does a given answer match V? For a multiple-choice answer: V is among the chosen. */
 export function answerMatches(answer, v) {
-  if (answer === undefined || answer === null) return false;
   if (Array.isArray(answer)) return answer.some((a) => sameValue(a, v));
   return sameValue(answer, v);
 }
@@ -137,6 +163,11 @@ function own(answers, code) {
 
 export function isVisible(item, answers) {
   return evalCondition(item.condition, answers);
+}
+
+/** The codes of the items asked, given these answers. */
+export function visibleItems(model, answers) {
+  return model.items.filter((item) => isVisible(item, answers)).map((item) => item.code);
 }
 
 /**
@@ -172,13 +203,78 @@ export function hasAnswer(value) {
   return true;
 }
 
+/** Length as the server counts it: characters (code points), not UTF-16 units. */
+function textLength(s) {
+  return Array.from(String(s)).length;
+}
+
+/** An answer as the kiosk sends it: texts NFC-normalised and trimmed, lists copied. */
+function sentValue(item, value) {
+  if (item.kind === "text") return String(value).normalize("NFC").trim();
+  return Array.isArray(value) ? value.slice() : value;
+}
+
+/**
+ * What the server says about one given answer (pack_answers' _pack_one / _check_text), or null:
+ * "not_an_option", "chosen_twice", "too_many_choices", "out_of_range", "not_text", "too_long",
+ * "bad_character".
+ */
+function itemProblem(item, value) {
+  switch (item.kind) {
+    case "satisfaction":
+      return isWhole(value) && ((value >= 1 && value <= 5) || (value === 0 && naAllowed(item))) ? null : "not_an_option";
+    case "yesno":
+      return value === "yes" || value === "no" ? null : "not_an_option";
+    case "single":
+      return typeof value === "string" && item.options.some((o) => o.code === value) ? null : "not_an_option";
+    case "multiple":
+      return multipleProblem(item, value);
+    case "number":
+      return isWhole(value) && value >= item.min && value <= item.max ? null : "out_of_range";
+    default: // text
+      if (typeof value !== "string") return "not_text";
+      if (textLength(value) > item.max_length) return "too_long";
+      return BAD_CHARACTER.test(value) ? "bad_character" : null;
+  }
+}
+
+function multipleProblem(item, value) {
+  if (!Array.isArray(value) || !value.length) return "not_an_option";
+  if (value.some((v) => typeof v !== "string" || !item.options.some((o) => o.code === v))) return "not_an_option";
+  if (new Set(value).size !== value.length) return "chosen_twice";
+  if (item.max_choices && value.length > item.max_choices) return "too_many_choices";
+  return null;
+}
+
+/**
+ * Every problem with a set of answers, as the server finds it when they are posted
+ * (questionnaires.answers.pack_answers): {code: problem}, empty when they would be stored. Besides
+ * itemProblem's: "required", "not_asked" (an answer to an item whose condition is false),
+ * "unknown_item". Conditions see only the earlier answers that were valid, as on the server.
+ */
+export function answerProblems(model, answers) {
+  const problems = {};
+  for (const code of Object.keys(answers)) if (!model.byCode[code]) problems[code] = "unknown_item";
+  const given = {};
+  for (const item of model.items) {
+    const asked = evalCondition(item.condition, given);
+    const value = own(answers, item.code);
+    if (value === undefined || value === null || value === "" || (Array.isArray(value) && !value.length)) {
+      if (asked && item.required) problems[item.code] = "required";
+      continue;
+    }
+    const problem = asked ? itemProblem(item, value) : "not_asked";
+    if (problem) problems[item.code] = problem;
+    else given[item.code] = value;
+  }
+  return problems;
+}
+
 /** A number typed on the kiosk: the integer, or null when it is not one within the item's bounds. */
 export function parseNumber(item, raw) {
   if (!/^-?\d{1,15}$/.test(raw)) return null;
   const n = parseInt(raw, 10);
-  if (typeof item.min === "number" && n < item.min) return null;
-  if (typeof item.max === "number" && n > item.max) return null;
-  return n;
+  return itemProblem(item, n) ? null : n;
 }
 
 /** The answer value to keep for a tap on an option (null = remove the answer). */
@@ -199,19 +295,13 @@ export function toggledValue(item, current, code) {
   return code;
 }
 
-/** The answers as sent: visible, answered items only; texts NFC-normalised and trimmed. */
+/** The answers as sent: visible, answered items only, each as sentValue gives it. */
 export function payloadAnswers(model, answers) {
   const out = {};
   for (const item of model.items) {
-    let v = own(answers, item.code);
+    const v = own(answers, item.code);
     if (!isVisible(item, answers) || !hasAnswer(v)) continue;
-    if (item.kind === "text") {
-      v = String(v).normalize("NFC").trim();
-      if (item.max_length) v = v.slice(0, item.max_length);
-    } else if (Array.isArray(v)) {
-      v = v.slice();
-    }
-    out[item.code] = v;
+    out[item.code] = sentValue(item, v);
   }
   return out;
 }
@@ -270,7 +360,7 @@ export function screenPosition(session) {
 /**
  * Problems on one screen, in display order: [{code, item, problem, invalid}]; item is null for the
  * dossier code. problem: "required", "dossier_length", "out_of_range" (a typed number that is not a
- * whole number within bounds) or "too_long" (a text).
+ * whole number within bounds) or one of itemProblem's, on the answer as it would be sent.
  */
 export function screenProblems(session, screen) {
   const problems = [];
@@ -286,9 +376,8 @@ export function screenProblems(session, screen) {
     const value = own(session.answers, item.code);
     let problem = null;
     if (item.kind === "number" && item.code in session.rawInput) problem = "out_of_range";
-    else if (item.kind === "text" && item.max_length && hasAnswer(value) && String(value).trim().length > item.max_length) {
-      problem = "too_long";
-    } else if (!hasAnswer(value) && item.required) problem = "required";
+    else if (hasAnswer(value)) problem = itemProblem(item, sentValue(item, value));
+    else if (item.required) problem = "required";
     if (problem) problems.push({ code: item.code, item, problem, invalid: problem !== "required" });
   }
   return problems;

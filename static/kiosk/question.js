@@ -217,7 +217,7 @@ function numberControl(s, item) {
   const input = h("input", {
     type: "text",
     inputmode: "numeric",
-    pattern: typeof item.min === "number" && item.min < 0 ? null : "[0-9]*",
+    pattern: item.min < 0 ? null : "[0-9]*",
     autocomplete: "off",
     autocorrect: "off",
     spellcheck: "false",
@@ -247,10 +247,8 @@ function numberControl(s, item) {
       actions.next();
     }
   });
-  const hasMin = typeof item.min === "number";
-  const hasMax = typeof item.max === "number";
-  const range = hasMin && hasMax ? `${item.min} – ${item.max}` : hasMin ? `≥ ${item.min}` : hasMax ? `≤ ${item.max}` : "";
-  const control = h("div", { class: "num-wrap" }, input, range ? h("span", { class: "num-range" }, range) : null);
+  const range = `${item.min} – ${item.max}`; // model.js gives every number item its bounds
+  const control = h("div", { class: "num-wrap" }, input, h("span", { class: "num-range" }, range));
   const sync = () => {
     if (!(item.code in s.answers) && !(item.code in s.rawInput) && input.value !== "") input.value = "";
   };
@@ -258,7 +256,7 @@ function numberControl(s, item) {
 }
 
 function textControl(s, item) {
-  const max = item.max_length || null;
+  const max = item.max_length; // model.js gives every text item its limit
   const area = h("textarea", {
     class: "text-input",
     rows: "4",
@@ -271,9 +269,9 @@ function textControl(s, item) {
     "aria-describedby": "e-" + item.code,
     dataset: { item: item.code },
   });
-  const counter = max ? h("p", { class: "q-hint text-count", "aria-live": "off" }) : null;
+  const counter = h("p", { class: "q-hint text-count", "aria-live": "off" });
   const updateCounter = () => {
-    if (counter) counter.textContent = t("chars", { n: area.value.length, max });
+    counter.textContent = t("chars", { n: area.value.length, max });
   };
   area.addEventListener("input", () => {
     setAnswer(s, item.code, area.value.trim() ? area.value : null);
@@ -425,19 +423,14 @@ function problemMessage({ item, problem }) {
     case "dossier_length":
       return t("dossierError", { min: DOSSIER_MIN, max: DOSSIER_MAX });
     case "out_of_range":
-      return numberMessage(item);
+      return t("numberRange", { min: item.min, max: item.max });
     case "too_long":
       return t("tooLong", { max: item.max_length });
-    default: // required
+    case "bad_character":
+      return t("badCharacter");
+    case "too_many_choices":
+      return t("chooseUpTo", { n: item.max_choices });
+    default: // required, or an answer the controls cannot give
       return t("answerThis");
   }
-}
-
-function numberMessage(item) {
-  const hasMin = typeof item.min === "number";
-  const hasMax = typeof item.max === "number";
-  if (hasMin && hasMax) return t("numberRange", { min: item.min, max: item.max });
-  if (hasMin) return t("numberMin", { min: item.min });
-  if (hasMax) return t("numberMax", { max: item.max });
-  return t("numberInt");
 }
