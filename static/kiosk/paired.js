@@ -1,4 +1,4 @@
-/* The pairing page's last step: keep the device token for the JavaScript kiosk (static/kiosk/kiosk.js
+/* The pairing page's last step: keep the device token for the JavaScript kiosk (static/kiosk/api.js
    reads it under the same key) and open the kiosk. A file, not an inline script: the site's CSP allows
    scripts from its own files only. Without JavaScript the page's meta refresh opens the kiosk. */
 (function () {

@@ -3,7 +3,7 @@
  * (Content-Type application/javascript), so its scope is /kiosk/.
  *
  * What it does:
- *   - keeps the app shell (/kiosk/, /static/kiosk/kiosk.js, /static/kiosk/kiosk.css) in a
+ *   - keeps the app shell (/kiosk/, every module of the app under /static/kiosk/, kiosk.css) in a
  *     versioned cache so the kiosk starts without network;
  *   - /kiosk/ itself: network first (10 s), falling back to the cached copy;
  *   - /static/…: cache first, filling the cache on a miss;
@@ -11,17 +11,31 @@
  *     (questionnaire, responses, heartbeat always go to the network; the page keeps its own copies).
  *   - other pages under /kiosk/ (pairing link, the no-JS form) are left to the network, uncached.
  *
- * Bump CACHE_VERSION whenever kiosk.js, kiosk.css or app.html change: the new worker re-fetches
- * the shell, deletes the old cache, and the page reloads itself at its next welcome screen.
+ * Bump CACHE_VERSION (and VERSION in main.js) whenever a kiosk module, kiosk.css or app.html change:
+ * the new worker re-fetches the shell, deletes the old cache, and the page reloads itself at its
+ * next welcome screen. SHELL is the one list of the app's files: a module missing from it would be
+ * missing offline (tests/fieldwork/test_kiosk_assets.py follows main.js's imports to check it).
  */
 "use strict";
 
-const CACHE_VERSION = "kiosk-2026.3";
+const CACHE_VERSION = "kiosk-2026.4";
 const CACHE_PREFIX = "sipas-kiosk-shell-";
 const CACHE_NAME = CACHE_PREFIX + CACHE_VERSION;
 const SHELL_PATH = new URL(self.registration.scope).pathname; // "/kiosk/"
 const STATIC_PREFIX = "/static/";
-const PRECACHE = [SHELL_PATH, "/static/kiosk/kiosk.js", "/static/kiosk/kiosk.css"];
+const SHELL = [
+  "kiosk.css",
+  "main.js",
+  "api.js",
+  "dom.js",
+  "i18n.js",
+  "model.js",
+  "outbox.js",
+  "question.js",
+  "screens.js",
+  "state.js",
+];
+const PRECACHE = [SHELL_PATH, ...SHELL.map((name) => STATIC_PREFIX + "kiosk/" + name)];
 const NAV_TIMEOUT_MS = 10000;
 
 /** Fetch one URL fresh and keep it if it is a plain same-origin 200. Never throws. */

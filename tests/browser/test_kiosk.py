@@ -223,3 +223,36 @@ def test_a_tablet_whose_clock_is_an_hour_fast_sends_its_responses_in_the_servers
         assert abs((response.submitted_at - timezone.now()).total_seconds()) < 120, response.submitted_at
     assert page.evaluate("window.sipasKiosk.outboxCount()") == 0
     context.close()
+
+
+def test_a_tablet_restarted_without_network_starts_from_the_service_workers_copy(chromium, live_server, survey):
+    """The service worker keeps the page and every module it imports: reloaded offline, the kiosk starts,
+    takes a response into its outbox, and sends it once the network is back."""
+    context = chromium.new_context(viewport=TABLET)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(error))
+    pair(page, live_server, survey["pairing_code"])
+    cached = """async () => {
+        await navigator.serviceWorker.ready;
+        const name = (await caches.keys()).find((n) => n.startsWith("sipas-kiosk-shell-"));
+        return name ? (await (await caches.open(name)).keys()).map((r) => new URL(r.url).pathname) : [];
+    }"""
+    shell = {"/kiosk/", "/static/kiosk/main.js", "/static/kiosk/model.js"}
+    assert wait_for(lambda: shell <= set(page.evaluate(cached)))
+
+    # Only the service worker's copy is left: Chromium's HTTP cache would hide a module missing from it.
+    context.new_cdp_session(page).send("Network.clearBrowserCache")
+    context.set_offline(True)
+    page.reload()
+    page.get_by_test_id("welcome").wait_for()
+    complete_questionnaire(page)
+    page.get_by_test_id("welcome").wait_for(timeout=20_000)
+    assert Response.objects.count() == 0
+    assert page.evaluate("window.sipasKiosk.outboxCount()") == 1
+
+    context.set_offline(False)
+    page.evaluate("window.sipasKiosk.flush()")
+    assert wait_for(lambda: Response.objects.count() == 1)
+    assert errors == []
+    context.close()

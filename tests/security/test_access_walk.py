@@ -90,7 +90,7 @@ class AccessWalkTests(KioskTestCase):
             # the admin's own parameters
             "app_label": "fieldwork", "url": "fieldwork/response/", "object_id": cls.far_response.pk,
             "content_type_id": ContentType.objects.get_for_model(Response).pk, "id": cls.far_officer.pk,
-            "path": "kiosk/kiosk.js",
+            "path": "kiosk/main.js",
         }
 
     def routes(self, values=None):
