@@ -32,7 +32,7 @@ from units.models import PATH_SEPARATOR, Unit
 
 TABLES = ("units", "items", "indicators")
 CHUNK_SIZE = 2000
-PERCENT_FORMAT = "0.0"
+PERCENT_FORMAT = wording.spreadsheet_format()  # "0.0": as the pages and the report write figures
 # Sheet names (Excel allows 31 characters): one sheet of units per level, in this order.
 LEVEL_SHEETS = {
     Unit.Level.PROVINCE: gettext_lazy("Provinces"),

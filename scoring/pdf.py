@@ -137,20 +137,12 @@ def _title_block(report: Report, s):
             _p(f"{report.unit.name} ({report.unit.code})", s["unit"]), table]
 
 
-def _change(headline):
-    if headline.change_points is None:
-        return "–"
-    text = f"{headline.change_text} {_('points')}"
-    return text if headline.change_places is None else f"{text} · {headline.places_text}"
-
-
 def _headline(report: Report, s):
     h = report.headline
-    rank = _("%(rank)s of %(of)s") % {"rank": h.rank, "of": h.rank_of} if h.rank else "–"
     facts = [
         [_("Valid responses"), str(h.n)],
-        [_("Rank among sibling units"), rank],
-        [_("Change since the previous round"), _change(h)],
+        [_("Rank among sibling units"), h.rank_text],
+        [_("Change since the previous round"), h.change_text],
     ]
     if h.weighted is not None:
         facts.append([_("Weighted by service field"), f"{pct(h.weighted)}%"])
@@ -220,8 +212,8 @@ def _sub_units(report: Report, s):
     for row in report.sub_units:
         name = f"{row.unit.name} ({row.unit.code})"
         if row.enough:
-            rank = f"{row.rank}/{row.rank_of}" if row.rank else "–"
-            rows.append([name, row.n, row.text, *[value for _code, value in row.factors], rank, row.change_text])
+            rows.append([name, row.n, row.text, *[value for _code, value in row.factors], row.rank_text,
+                         row.change_text])
         else:
             muted.append(len(rows))
             rows.append([name, "–" if row.n is None else row.n, row.note, *[""] * (len(codes) + 2)])

@@ -32,8 +32,8 @@ def percent(value) -> str:
 
 
 def points(value) -> str:
-    """A change in points with its sign, or a dash."""
-    return "–" if value is None else wording.signed(value, 1)
+    """A change in points with its sign ("+3.1", for a column headed "Change (points)"), or a dash."""
+    return "–" if value is None else wording.signed(value)
 
 
 class _Figure:
@@ -62,18 +62,12 @@ class Headline(_Figure):
     weighted: float | None
 
     @property
-    def change_text(self):
-        return points(self.change_points)
+    def rank_text(self):
+        return wording.rank(self.rank, self.rank_of) or "–"
 
     @property
-    def places_text(self):
-        if self.change_places is None:
-            return "–"
-        if self.change_places == 0:
-            return _("same place")
-        if self.change_places > 0:
-            return _("up %(n)s") % {"n": self.change_places}
-        return _("down %(n)s") % {"n": -self.change_places}
+    def change_text(self):
+        return wording.change(self.change_points, self.change_places) or "–"
 
 
 @dataclass
@@ -104,6 +98,10 @@ class SubUnit:
     @property
     def text(self):
         return pct(self.headline)
+
+    @property
+    def rank_text(self):
+        return wording.rank_short(self.rank, self.rank_of) or "–"
 
     @property
     def change_text(self):

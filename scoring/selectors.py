@@ -30,10 +30,9 @@ Each function runs a fixed, small number of queries whatever the number of units
 - ``run_status(*, survey_round, with_error) -> dict``: the last run's state for the status JSON.
 - ``overview(*, survey_round, unit, user) -> dict`` and ``unit_page(*, survey_round, unit,
   language, sort) -> dict``: everything the round overview and the unit page show (7 queries each).
-- Rank and change for the pages: ``rank_text(3, 12)`` "3rd of 12", ``change_text(3.13, -5)``
-  "+3.13 points, down 5 places" (why figures are withheld, numbers and languages: ``scoring.wording``);
-  rows for tables: ``child_rows``, ``sort_children``, ``item_rows`` (weakest first),
-  ``factor_rows``, ``indicator_rows``, ``expectation_rows``.
+- Rows for tables: ``child_rows``, ``sort_children``, ``item_rows`` (weakest first),
+  ``factor_rows``, ``indicator_rows``, ``expectation_rows``. Their texts (rank and change, why
+  figures are withheld, numbers, the language) are ``scoring.wording``'s.
 
 Figures of units below the version's minimum number of responses are never handed to a page:
 rows carry ``enough`` and a ``reason`` instead.
@@ -45,7 +44,6 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from fieldwork.models import Round
 from fieldwork.selectors import get_round_for_user
@@ -321,45 +319,6 @@ def _entries(user, survey_round, roles):
 
 
 # ---------------------------------------------------------------------------------------------
-# Rank and change, as the pages write them
-
-
-def ordinal(number: int) -> str:
-    """3 → "3rd" in English; other languages write the plain number (the translation of
-    "%(rank)s of %(total)s" carries their wording, e.g. "hạng 3/12")."""
-    if wording.language_of() != "en":
-        return str(number)
-    if 10 <= number % 100 <= 20:
-        return f"{number}th"
-    suffix = {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
-    return f"{number}{suffix}"
-
-
-def rank_text(rank, rank_of) -> str:
-    """ "3rd of 12"; empty when the unit is not ranked."""
-    if rank is None or rank_of is None:
-        return ""
-    return _("%(rank)s of %(total)s") % {"rank": ordinal(rank), "total": rank_of}
-
-
-def change_text(points, places) -> str:
-    """ "+3.13 points, down 5 places" (places: positive = up); empty when there is nothing to compare."""
-    parts = []
-    if points is not None:
-        parts.append(ngettext("%(value)s point", "%(value)s points", 1 if abs(points) == 1 else 2)
-                     % {"value": wording.signed(points, 2)})
-    if places is not None:
-        if places > 0:
-            parts.append(ngettext("up %(count)d place", "up %(count)d places", places) % {"count": places})
-        elif places < 0:
-            parts.append(ngettext("down %(count)d place", "down %(count)d places", -places) % {"count": -places})
-        else:
-            parts.append(_("same place"))
-    return ", ".join(parts)
-
-
-
-# ---------------------------------------------------------------------------------------------
 # The unit page
 
 SORT_KEYS = ("rank", "name", "index", "n", "change")  # and factor codes
@@ -431,9 +390,10 @@ def child_rows(children, minimum) -> list[dict]:
             "unit": unit, "scored": score is not None, "enough": enough, "n": score.n if score else 0,
             "headline": score.headline if enough else None,
             "factors": {code: f.get("value") for code, f in score.factors.items()} if enough else {},
-            "rank": score.rank if enough else None, "rank_text": rank_text(score.rank, score.rank_of) if enough else "",
+            "rank": score.rank if enough else None,
+            "rank_text": wording.rank(score.rank, score.rank_of) if enough else "",
             "change_points": score.change_points if enough else None,
-            "change_text": change_text(score.change_points, score.change_places) if enough else "",
+            "change_text": wording.change(score.change_points, score.change_places) if enough else "",
             "reason": (wording.withheld_reason(score.n, minimum, score.withheld) if score else wording.no_responses())
             if not enough else "",
         })
@@ -509,7 +469,7 @@ def unit_page(*, survey_round: Round, unit: Unit, language: str, sort: str = "ra
         row["factor_cells"] = [(code, row["factors"].get(code)) for code in texts["factors"]]
     siblings = sibling_scores(survey_round=survey_round, unit=unit)
     for row in siblings:
-        row["rank_text"] = rank_text(row["rank"], row["rank_of"]) if row["enough"] else ""
+        row["rank_text"] = wording.rank(row["rank"], row["rank_of"]) if row["enough"] else ""
         row["reason"] = "" if row["enough"] else (
             wording.withheld_reason(row["n"], texts["min_responses"], row["withheld"]) if row["scored"]
             else wording.no_responses())
@@ -518,8 +478,8 @@ def unit_page(*, survey_round: Round, unit: Unit, language: str, sort: str = "ra
         "approximate_ci": texts["headline_method"] == "mean_of_factors",
         "reason": "" if enough else (wording.withheld_sentence(score.n, texts["min_responses"], score.withheld)
                                      if score else wording.not_computed()),
-        "rank_text": rank_text(score.rank, score.rank_of) if enough else "",
-        "change_text": change_text(score.change_points, score.change_places) if enough else "",
+        "rank_text": wording.rank(score.rank, score.rank_of) if enough else "",
+        "change_text": wording.change(score.change_points, score.change_places) if enough else "",
         "factors": factor_rows(score, texts) if enough else [],
         "items": item_rows(score, texts) if enough else [],
         "indicators": indicator_rows(score, texts) if enough else [],

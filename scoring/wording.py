@@ -16,6 +16,18 @@ the exports and the score API (which calls it with English active: its JSON stay
   withheld)``, a sentence for where the unit's own figures would be (the unit page, the report, the
   API): "Only 28 valid responses: at least 30 are needed before figures are shown."
 - ``no_responses()`` (a sub-unit's cell) and ``not_computed()`` (a unit without a stored score).
+- A unit's place among its siblings (``UnitScore.rank``, ``rank_of``): ``rank(3, 12)`` "3rd of 12"
+  ("hạng 3/12"), for the headline and the page's tables; ``rank_short(3, 12)`` "3/12", for the
+  report's narrow column headed "Rank"; "" when the unit is not ranked. ``ordinal(3)`` "3rd".
+- The change since the previous round (``change_points``, ``change_places``: positive = up):
+  ``points(3.13)`` "+3.1 points", ``places(-5)`` "down 5 places", ``change(3.13, -5)`` "+3.1 points,
+  down 5 places" (the unit page, the report, the PDF); a column headed "Change (points)" writes
+  ``signed(3.13)`` "+3.1".
+
+Every figure is written with ``DECIMALS`` (1) decimals: a percentage, and a change in points, the
+difference of two of them, as precise as what it compares (the ministry's reports, SIPAS.md §9, give
+both with two). The workbook's number format says the same (``spreadsheet_format()``, "0.0"); the
+score API and the exports' cells carry the stored floats, unrounded.
 """
 
 from decimal import ROUND_HALF_UP, Decimal
@@ -27,6 +39,7 @@ from django.utils.translation import gettext as _
 from scoring import disclosure
 
 MINUS = "−"  # U+2212, as typeset; a hyphen would read as a dash in the tables
+DECIMALS = 1  # of every percentage and every change in points the product writes
 
 
 def language_of(code=None) -> str:
@@ -36,12 +49,12 @@ def language_of(code=None) -> str:
     return "en" if (code or "").lower().startswith("en") else "vi"
 
 
-def rounded(value, decimals=1) -> Decimal:
+def rounded(value, decimals=DECIMALS) -> Decimal:
     """Half up on the digits the float prints: 0.05 → 0.1, 86.45 → 86.5, -0.05 → -0.1."""
     return Decimal(repr(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
 
 
-def number(value, decimals=1) -> str:
+def number(value, decimals=DECIMALS) -> str:
     """The value rounded half up and written for the active language; "" for None."""
     if value is None:
         return ""
@@ -49,13 +62,18 @@ def number(value, decimals=1) -> str:
     return formats.number_format(abs(shown) if shown == 0 else shown, decimals)
 
 
-def signed(value, decimals=1) -> str:
+def signed(value, decimals=DECIMALS) -> str:
     """A change with its sign, taken from the written figure (-0.04 → "±0.0"); "" for None."""
     if value is None:
         return ""
     shown = rounded(value, decimals)
     sign = "+" if shown > 0 else MINUS if shown < 0 else "±"
     return sign + formats.number_format(abs(shown), decimals)
+
+
+def spreadsheet_format(decimals=DECIMALS) -> str:
+    """The number format of a workbook cell that shows a figure as ``number`` writes it: "0.0"."""
+    return "0." + "0" * decimals if decimals > 0 else "0"
 
 
 def withheld_reason(n: int, minimum: int, withheld: str) -> str:
@@ -89,3 +107,57 @@ def no_responses() -> str:
 def not_computed() -> str:
     """Why a unit without a stored score shows nothing."""
     return _("No scores have been computed for this unit in this round yet.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Rank and change
+
+
+def ordinal(number: int) -> str:
+    """3 → "3rd" in English; other languages write the plain number (the translation of
+    "%(rank)s of %(total)s" carries their wording, e.g. "hạng 3/12")."""
+    if language_of() != "en":
+        return str(number)
+    if 10 <= number % 100 <= 20:
+        return f"{number}th"
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+def rank(place, out_of) -> str:
+    """ "3rd of 12" ("hạng 3/12"); "" when the unit is not ranked."""
+    if place is None or out_of is None:
+        return ""
+    return _("%(rank)s of %(total)s") % {"rank": ordinal(place), "total": out_of}
+
+
+def rank_short(place, out_of) -> str:
+    """ "3/12", for a narrow column headed "Rank"; "" when the unit is not ranked."""
+    if place is None or out_of is None:
+        return ""
+    return f"{place}/{out_of}"
+
+
+def points(value) -> str:
+    """A change in points, signed as ``signed`` writes it: "+3.1 points", "−1.0 point"; "" for None."""
+    if value is None:
+        return ""
+    one = abs(rounded(value)) == 1  # the written figure decides: 0.96 is "+1.0 point"
+    return ngettext("%(value)s point", "%(value)s points", 1 if one else 2) % {"value": signed(value)}
+
+
+def places(value) -> str:
+    """A change in places (positive = up): "up 5 places", "down 1 place", "same place"; "" for None."""
+    if value is None:
+        return ""
+    if value > 0:
+        return ngettext("up %(count)d place", "up %(count)d places", value) % {"count": value}
+    if value < 0:
+        return ngettext("down %(count)d place", "down %(count)d places", -value) % {"count": -value}
+    return _("same place")
+
+
+def change(points_value, places_value) -> str:
+    """The change since the previous round: "+3.1 points, down 5 places"; "" when there is nothing to
+    compare with (either part may be missing alone)."""
+    return ", ".join(part for part in (points(points_value), places(places_value)) if part)

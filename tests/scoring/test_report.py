@@ -76,7 +76,7 @@ class ReportPageTests(ScoredRoundTestCase):
         self.assertIn(f"{api['headline']['value']:.1f}", html)  # 76.5
         low, high = api["headline"]["ci"]
         self.assertIn(f"95% interval {low:.1f}–{high:.1f}", html)
-        self.assertRegex(html, r"Rank among sibling units</dt>\s*<dd>1 of 1</dd>")
+        self.assertRegex(html, r"Rank among sibling units</dt>\s*<dd>1st of 1</dd>")
         for section in ("Overall result", "Factor indices", "Strongest and weakest criteria",
                         "Perception indicators", "What citizens most want improved", "Units below", "Method"):
             self.assertIn(section, html)
@@ -199,6 +199,38 @@ class ReportPdfTests(ScoredRoundTestCase):
         for paragraph in report.method[:3]:
             self.assertIn(paragraph.split(" ")[0], text)
         self.assertIn("5 responses, fewer than the 30 needed", text)
+
+
+class RankAndChangeTests(ScoredRoundTestCase):
+    """The page, the report and its PDF write a unit's rank and change in the same words and decimals
+    (they once read "+5,11 điểm" on the page and "+5,1" in the PDF)."""
+
+    def setUp(self):
+        UnitScore.objects.filter(round=self.round, unit=self.commune).update(change_points=5.11, change_places=-2)
+        self.client = Client()  # the Vietnamese interface
+
+    def test_the_unit_page_the_report_and_the_pdf_say_the_same(self):
+        self.client.force_login(self.head)
+        page = self.client.get(self.url("")).content.decode()
+        html = self.client.get(self.url("report/")).content.decode()
+        text = pdf_text(pdf.report_pdf(unit_report(survey_round=self.round, unit=self.commune, language="vi"),
+                                       compress=False))
+
+        for surface in (page, html, text):
+            self.assertIn("+5,1 điểm, giảm 2 bậc", surface)
+            self.assertIn("hạng 1/1", surface)
+            self.assertNotIn("5,11", surface)
+
+    def test_the_sub_unit_tables_of_the_report_and_the_pdf_agree(self):
+        self.client.force_login(self.province_head)
+        html = self.client.get(self.url("report/", code="08")).content.decode()
+        text = pdf_text(pdf.report_pdf(unit_report(survey_round=self.round, unit=self.province, language="vi"),
+                                       compress=False))
+
+        row = re.search(r"<tr>\s*<td>Xã Sơn Dương.*?</tr>", html, re.S).group(0)
+        self.assertIn('<td class="num">1/1</td>', row)
+        self.assertIn('<td class="num">+5,1</td>', row)
+        self.assertRegex(text, r"Xã Sơn Dương \(02212\) 34 .* 1/1 \+5,1 ")
 
 
 class ServicesQuestionnaireTests(ScoredRoundTestCase):

@@ -108,3 +108,35 @@ def test_any_stored_reason_other_than_protecting_reads_as_too_few():
     # UnitScore.withheld is "" for a shown unit: a caller asking anyway gets the count's wording.
     with translation.override("en"):
         assert wording.withheld_reason(5, 30, "") == wording.withheld_reason(5, 30, TOO_FEW)
+
+
+def test_a_change_is_worded_in_points_and_places_with_the_figures_one_decimal():
+    cases = {(3.13, -5): "+3.1 points, down 5 places", (-1.0, 1): "−1.0 point, up 1 place",
+             (0.96, None): "+1.0 point", (0.0, 0): "±0.0 points, same place", (2.5, None): "+2.5 points",
+             (None, None): "", (2.345, 0): "+2.3 points, same place", (2.35, 2): "+2.4 points, up 2 places",
+             (-0.04, None): "±0.0 points", (None, -1): "down 1 place"}
+    with translation.override("en"):
+        for (points, places), text in cases.items():
+            assert wording.change(points, places) == text, (points, places)
+
+
+def test_a_change_reads_in_vietnamese_with_its_decimal_comma():
+    with translation.override("vi"):
+        assert wording.change(5.11, -2) == "+5,1 điểm, giảm 2 bậc"
+        assert wording.change(-0.25, 3) == "−0,3 điểm, tăng 3 bậc"
+        assert wording.places(0) == "giữ nguyên thứ hạng"
+
+
+def test_ranks_are_ordinals_in_english_and_hang_in_vietnamese():
+    with translation.override("en"):
+        assert [wording.rank(r, 12) for r in (1, 2, 3, 4, 11, 12, 13, 21, 22, 23)] == [
+            "1st of 12", "2nd of 12", "3rd of 12", "4th of 12", "11th of 12", "12th of 12", "13th of 12",
+            "21st of 12", "22nd of 12", "23rd of 12"]
+        assert (wording.rank(None, None), wording.rank_short(None, None)) == ("", "")
+    with translation.override("vi"):
+        assert (wording.rank(3, 12), wording.rank_short(3, 12)) == ("hạng 3/12", "3/12")
+
+
+def test_the_workbook_shows_as_many_decimals_as_the_pages():
+    assert wording.spreadsheet_format() == "0." + "0" * wording.DECIMALS
+    assert (wording.spreadsheet_format(0), wording.spreadsheet_format(2)) == ("0", "0.00")
