@@ -37,7 +37,7 @@ VALUE_COLUMN = 76  # room at the right of a bar for its value ("100.0%", "▏100
 _ids = itertools.count(1)
 
 
-def _value_text(value, unit, decimals=1) -> str:
+def _value_text(value, unit, decimals=wording.DECIMALS) -> str:
     return f"{wording.number(value, decimals)}{unit}" if value is not None else "—"
 
 
@@ -89,7 +89,7 @@ def _wrap(text: str, width: int, lines: int = 2) -> list[str]:
     return [_shorten(r, width) for r in result]
 
 
-def bar_chart_svg(rows, *, max_value=100, title="", unit="%", decimals=1) -> SafeString:
+def bar_chart_svg(rows, *, max_value=100, title="", unit="%", decimals=wording.DECIMALS) -> SafeString:
     """Horizontal bars with their values written beside them (see the module docstring)."""
     title = title or _("Bar chart")
     max_value = max_value or max([r.get("value") or 0 for r in rows] + [1])
@@ -156,7 +156,7 @@ def _bar_row(row, top, track, max_value, unit, hatch_id, decimals):
     return mark_safe("".join(parts)), height
 
 
-def _describe(rows, unit, decimals=1) -> str:
+def _describe(rows, unit, decimals=wording.DECIMALS) -> str:
     described = []
     for row in rows:
         text = f"{row.get('label', '')}: {_value_text(row.get('value'), unit, decimals)}"

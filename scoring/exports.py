@@ -48,10 +48,6 @@ class ExportError(ValueError):
     """A bad export parameter; the message names it."""
 
 
-def label(text: dict, language: str) -> str:
-    return text.get(language) or text.get("vi") or ""
-
-
 def parent_code(unit: Unit) -> str | None:
     """The parent's code, read from the materialised path (no query)."""
     codes = unit.path.strip(PATH_SEPARATOR).split(PATH_SEPARATOR)
@@ -76,7 +72,7 @@ class ScoreTables:
         self.definition = self.survey_round.questionnaire.parsed
         self.doc = self.definition.doc
         self.minimum = self.survey_round.questionnaire.min_responses
-        self.factors = [(f["code"], label(f["label"], self.language)) for f in self.doc.get("factors", [])
+        self.factors = [(f["code"], wording.text_in(f["label"], self.language)) for f in self.doc.get("factors", [])
                         if f["code"] in self.doc["scoring"]["factors"]]
         self.satisfaction = [item for item in self.definition.items if item["kind"] == "satisfaction"]
         self.indicators = [self.definition.by_code[code] for code in self.doc.get("indicators", [])]
@@ -133,7 +129,7 @@ class ScoreTables:
             figures = score.items.get(item["code"]) or {}
             ci = figures.get("ci") or [None, None]
             rows.append([unit.code, unit.name, item.get("factor"), item["code"],
-                         label(item["text"], self.language), figures.get("n"), figures.get("satisfied"),
+                         wording.text_in(item["text"], self.language), figures.get("n"), figures.get("satisfied"),
                          figures.get("rate"), ci[0], ci[1], None])
         return rows
 
@@ -152,10 +148,10 @@ class ScoreTables:
         rows = []
         for item in self.indicators:
             shares = score.indicators.get(item["code"]) or {}
-            question = label(item["text"], self.language)
+            question = wording.text_in(item["text"], self.language)
             for option in self.definition.options(item):
                 rows.append([unit.code, unit.name, item["code"], question, option["code"],
-                             label(option["label"], self.language), shares.get(str(option["code"])),
+                             wording.text_in(option["label"], self.language), shares.get(str(option["code"])),
                              shares.get("n"), None])
         return rows
 
@@ -166,7 +162,7 @@ class ScoreTables:
 
     def item_matrix_headers(self):
         return [_("Unit code"), _("Unit name"), _("Responses (n)"),
-                *[f"{item['code']} {label(item['text'], self.language)} (%)" for item in self.satisfaction],
+                *[f"{item['code']} {wording.text_in(item['text'], self.language)} (%)" for item in self.satisfaction],
                 _("Note")]
 
     def item_matrix_row(self, score: UnitScore):
@@ -178,7 +174,7 @@ class ScoreTables:
 
     def indicator_matrix_headers(self):
         return [_("Unit code"), _("Unit name"), _("Responses (n)"),
-                *[f"{item['code']} {label(option['label'], self.language)} (%)"
+                *[f"{item['code']} {wording.text_in(option['label'], self.language)} (%)"
                   for item in self.indicators for option in self.definition.options(item)],
                 _("Note")]
 
@@ -348,7 +344,7 @@ def responses_codebook_csv(*, survey_round: Round, language: str):
             ["over_quota", _("Arrived after its quota was full"), "yes; no"],
         ]
         for _index, item in response_items(survey_round):
-            rows.append([item["code"], label(item["text"], lang), _values(definition, item, lang)])
+            rows.append([item["code"], wording.text_in(item["text"], lang), _values(definition, item, lang)])
         header = [_("Column"), _("Meaning"), _("Values")]
     return csv_lines(header, rows)
 
@@ -357,7 +353,7 @@ def _values(definition, item, language):
     kind = item["kind"]
     if kind == "number":
         return f"{item.get('min', 0)}-{item.get('max', '')}"
-    labels = "; ".join(f"{o['code']}={label(o['label'], language)}" for o in definition.options(item))
+    labels = "; ".join(f"{o['code']}={wording.text_in(o['label'], language)}" for o in definition.options(item))
     if kind == "multiple":
         return _("codes separated by ';': %(labels)s") % {"labels": labels}
     return labels

@@ -21,7 +21,7 @@ from units.models import Unit
 ITEMS_SHOWN = 5  # strongest and weakest criteria
 
 
-def pct(value, decimals=1) -> str:
+def pct(value, decimals=wording.DECIMALS) -> str:
     """A percentage for the reader ("86.5" / "86,5"), or a dash when there is none."""
     return "–" if value is None else wording.number(value, decimals)
 

@@ -158,12 +158,6 @@ def trend(*, survey_round: Round, unit: Unit) -> list[dict]:
 # Questionnaire labels
 
 
-def _text(value, language):
-    if isinstance(value, dict):
-        return value.get(language) or value.get("vi") or ""
-    return str(value or "")
-
-
 def headline_label(definition_doc) -> str:
     """What the headline is called: the SIPAS index when it is the overall item, the services index
     when it is the mean of the service factors (the 2023 method's services block)."""
@@ -183,21 +177,21 @@ def labels(survey_round: Round, language: str) -> dict:
 
     def options(item):
         if item["kind"] == "yesno":
-            return {code: _text(label, language) for code, label in YESNO}
-        return {o["code"]: _text(o["label"], language) for o in item.get("options", [])}
+            return {code: wording.text_in(label, language) for code, label in YESNO}
+        return {o["code"]: wording.text_in(o["label"], language) for o in item.get("options", [])}
 
     expectations = by_code.get(doc.get("expectations")) if doc.get("expectations") else None
     return {
         "headline": headline_label(doc),
         "headline_method": scoring["headline"]["method"],
         "min_responses": scoring["min_responses"],
-        "items": {item["code"]: _text(item["text"], language) for item in definition.items},
-        "factors": {f["code"]: _text(f["label"], language) for f in doc.get("factors", [])},
+        "items": {item["code"]: wording.text_in(item["text"], language) for item in definition.items},
+        "factors": {f["code"]: wording.text_in(f["label"], language) for f in doc.get("factors", [])},
         "factor_items": {code: list(spec["items"]) for code, spec in scoring["factors"].items()},
         "general_items": {code: spec.get("general_item") for code, spec in scoring["factors"].items()
                           if spec.get("general_item")},
-        "indicators": {code: {"text": _text(by_code[code]["text"], language), "options": options(by_code[code]),
-                              "kind": by_code[code]["kind"]}
+        "indicators": {code: {"text": wording.text_in(by_code[code]["text"], language),
+                              "options": options(by_code[code]), "kind": by_code[code]["kind"]}
                        for code in doc.get("indicators", [])},
         "expectations": options(expectations) if expectations else {},
     }

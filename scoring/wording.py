@@ -4,6 +4,8 @@ the exports and the score API (which calls it with English active: its JSON stay
 
 - ``language_of(code=None) -> "en" | "vi"``: the questionnaire language for a UI language code (the
   active one when none is given): English for "en" and its variants, Vietnamese for anything else.
+- ``text_in(value, language) -> str``: a questionnaire text ({"vi": …, "en": …}) in the language,
+  the Vietnamese where it has none in it; a plain string as it is.
 - ``rounded(value, decimals=1) -> Decimal``: half up on the decimal digits the float prints
   (86.45 → 86.5), as the template filter ``floatformat`` rounds (``number_format`` alone cuts).
 - ``number(value, decimals=1) -> str``: rounded and written for the active language ("86.5",
@@ -47,6 +49,13 @@ def language_of(code=None) -> str:
     when no code is given."""
     code = get_language() if code is None else code
     return "en" if (code or "").lower().startswith("en") else "vi"
+
+
+def text_in(value, language) -> str:
+    """A questionnaire text in the language ("vi", "en"), else its Vietnamese; a plain string as it is."""
+    if isinstance(value, dict):
+        return value.get(language) or value.get("vi") or ""
+    return str(value or "")
 
 
 def rounded(value, decimals=DECIMALS) -> Decimal:

@@ -140,3 +140,10 @@ def test_ranks_are_ordinals_in_english_and_hang_in_vietnamese():
 def test_the_workbook_shows_as_many_decimals_as_the_pages():
     assert wording.spreadsheet_format() == "0." + "0" * wording.DECIMALS
     assert (wording.spreadsheet_format(0), wording.spreadsheet_format(2)) == ("0", "0.00")
+
+
+def test_a_questionnaire_text_falls_back_to_its_vietnamese():
+    text = {"vi": "Nơi ngồi chờ", "en": "Waiting area"}
+    assert [wording.text_in(text, "en"), wording.text_in(text, "vi")] == ["Waiting area", "Nơi ngồi chờ"]
+    assert wording.text_in({"vi": "Chỉ tiếng Việt"}, "en") == "Chỉ tiếng Việt"
+    assert (wording.text_in("Có", "en"), wording.text_in(None, "en"), wording.text_in({}, "en")) == ("Có", "", "")
