@@ -3,7 +3,7 @@
     .venv/bin/python bench/scoring.py [--sizes 100000,1000000] [--keep]
     .venv/bin/python bench/scoring.py --sizes 100000,1000000,5000000      # takes minutes
 
-Builds a scratch database `sipas_bench` the way bench/quota_progress.py does (DATABASE_URL, else
+Builds a scratch database (--database, default `sipas_bench`) the way bench/quota_progress.py does (DATABASE_URL, else
 the machine's PostgreSQL on 127.0.0.1:5432, else the embedded one): 34 provinces, each with
 --communes communes and their service centres (default 51: 3,503 units in all, the 3,500 of the
 targets; 98 gives the national tree of 6,699) with a kiosk at each commune and centre, one open
@@ -21,7 +21,7 @@ of --chunk rows up to each size (ascending), then VACUUM ANALYZE, and for each s
 * the backend CPU seconds of the count on one connection (when PostgreSQL runs on this machine):
   unlike the wall times, the machine's other work does not change it;
 * ``compute_round`` alone, split into the engine's count (timed around
-  ``scoring.engine.count_responses``, all the connections it splits the count over), writing the
+  ``scoring.counting.count_responses``, all the connections it splits the count over), writing the
   stored counts, other queries and the rest (Python);
 * the full recompute through ``score_run_execute`` (a queued ScoreRun with reason "command"
   executed: every response counted, UnitCounts and UnitScore rows rewritten), and the
@@ -148,14 +148,23 @@ def query_timer():
         yield timings
 
 
-COUNTING = []  # seconds of each scoring.engine.count_responses call (the full count, all its connections)
+COUNTING = []  # seconds of each scoring.counting.count_responses call (the full count, all its connections)
+
+
+def counting_module():
+    """Where the count lives (``Counters``, ``count_responses``): scoring.counting, or scoring.engine
+    in the code before scoring was split by job, so that this bench times both alike."""
+    try:
+        from scoring import counting
+    except ImportError:
+        from scoring import engine as counting
+    return counting
 
 
 def time_the_count():
     """Wrap the engine's full count so that its wall time is known, however many connections it uses."""
-    from scoring import engine
-
-    counting = engine.count_responses
+    module = counting_module()
+    counting = module.count_responses
 
     def timed(*args, **kwargs):
         started = time.perf_counter()
@@ -164,7 +173,7 @@ def time_the_count():
         finally:
             COUNTING.append(time.perf_counter() - started)
 
-    engine.count_responses = timed
+    module.count_responses = timed
 
 
 def count_parts():
@@ -175,7 +184,7 @@ def count_parts():
 
 
 def grouped(timings):
-    """Seconds spent counting: the full count (timed around scoring.engine.count_responses, which
+    """Seconds spent counting: the full count (timed around scoring.counting.count_responses, which
     may split it over several connections), plus the refresh's count of pending changes."""
     full = sum(COUNTING)
     COUNTING.clear()
@@ -208,9 +217,7 @@ def plan_nodes(sql, params):
 def engine_plan(survey_round):
     """The plan of the engine's grouped query, when the engine exposes it (Counters.sql)."""
     try:
-        from scoring.engine import Counters
-
-        sql = Counters(survey_round.questionnaire.parsed).full_sql(by_field=False)
+        sql = counting_module().Counters(survey_round.questionnaire.parsed).full_sql(by_field=False)
         return plan_nodes(sql, [survey_round.pk, survey_round.score_over_quota])
     except Exception as error:  # the engine changed shape: the timing still stands
         return f"unknown ({error.__class__.__name__})"
@@ -221,9 +228,8 @@ def count_cpu(survey_round):
     (read from /proc: only when the server runs on this machine, else None)."""
     from django.db import connection, transaction
 
-    from scoring.engine import Counters, count_responses
-
-    counters = Counters(survey_round.questionnaire.parsed)
+    counting = counting_module()
+    counters = counting.Counters(survey_round.questionnaire.parsed)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         stat = Path(f"/proc/{cursor.fetchone()[0]}/stat")
@@ -235,7 +241,7 @@ def count_cpu(survey_round):
             return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
         before = cpu()
-        count_responses(cursor, survey_round, counters, by_field=False, split=False)
+        counting.count_responses(cursor, survey_round, counters, by_field=False, split=False)
         return cpu() - before
 
 
@@ -397,6 +403,7 @@ def main():
     parser.add_argument("--requests", type=int, default=20, help="score API requests (default %(default)s)")
     parser.add_argument("--unit", default="P00", help="unit code asked of the score API (default %(default)s)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--database", default=DATABASE, help="the scratch database's name (default %(default)s)")
     args = parser.parse_args()
     sizes = sorted({int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()})
     if not sizes or sizes[0] <= 0:
@@ -405,9 +412,9 @@ def main():
     def say(text):
         print(text, flush=True)
 
-    admin_url = configure(DATABASE)
-    admin_sql(admin_url, f"DROP DATABASE IF EXISTS {DATABASE}")
-    admin_sql(admin_url, f"CREATE DATABASE {DATABASE}")
+    admin_url = configure(args.database)
+    admin_sql(admin_url, f'DROP DATABASE IF EXISTS "{args.database}"')
+    admin_sql(admin_url, f'CREATE DATABASE "{args.database}"')
     import django
 
     django.setup()
@@ -459,7 +466,7 @@ def main():
     finally:
         connection.close()
         if not args.keep:
-            admin_sql(admin_url, f"DROP DATABASE IF EXISTS {DATABASE}")
+            admin_sql(admin_url, f'DROP DATABASE IF EXISTS "{args.database}"')
 
     say(f"\n{'responses':>10} {'generate':>9} {'B/resp':>7} {'heap B':>7} {'scan':>7} {'heap scan':>9} "
         f"{'query':>7} {'cnt CPU':>7} {'python':>7} {'compute':>8} {'full':>7} {'peak RSS':>9} {'+100 incr':>10} "

@@ -49,7 +49,7 @@ class UnitCounts(models.Model):
     """The counts behind a unit's figures, pooled over the unit's whole subtree: stratum -1 when
     they are not split by service field, else one row per service-field answer (0: none), which
     the weighted headline needs. The incremental refresh adds pending changes to them; a full
-    recompute rewrites them. The layout of ``counts`` is scoring.engine.Counters.names."""
+    recompute rewrites them. The layout of ``counts`` is scoring.counting.Counters.names."""
 
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="+")
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")

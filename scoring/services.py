@@ -6,7 +6,7 @@ change itself: a ``fieldwork.models.ResponseChange`` row (+1 stored or restored,
 changed). Nothing else tells scoring: the beat task ``poll_changes`` runs every
 ``SCORE_POLL_SECONDS`` and ``score_runs_poll`` queues a run of every round with changes and no run
 waiting (``rounds_with_changes``, one query over the change log's round index). The run consumes
-the round's changes in the transaction that counts them (``scoring.engine``).
+the round's changes in the transaction that counts them (``scoring.counting``).
 
 Debouncing: at most one queued run per round (a partial unique constraint). A run that has not
 started yet sees every change committed before it starts, so a round with a queued run is skipped by
@@ -260,7 +260,7 @@ def _score_row(run, unit, computed_at) -> tuple:
 
 
 def _update_published(cursor, round_id, updates) -> None:
-    """Store what moved for untouched units (withholding, ranks, changes: ``engine.PUBLISHED``) in
+    """Store what moved for untouched units (withholding, ranks, changes: ``scoring.ranking.PUBLISHED``) in
     one statement (bulk_update builds a CASE per row)."""
     if not updates:
         return

@@ -268,7 +268,7 @@ SCORE_POLL_SECONDS = env_int("SCORE_POLL_SECONDS", 5)
 # A response completed faster than this is flagged for review as "too fast".
 REVIEW_MIN_SECONDS = env_int("REVIEW_MIN_SECONDS", 60)
 # A full recompute of a round's scores reads the responses table in this many parts at once, each on
-# its own database connection sharing one snapshot (scoring.engine.count_responses; 1: no split)...
+# its own database connection sharing one snapshot (scoring.counting.count_responses; 1: no split)...
 SCORING_COUNT_CONNECTIONS = env_int("SCORING_COUNT_CONNECTIONS", 2)
 # ...once the table has at least this many 8 KiB blocks (4000: about 32 MB); below, one part is faster.
 SCORING_SPLIT_MIN_BLOCKS = env_int("SCORING_SPLIT_MIN_BLOCKS", 4000)

@@ -12,8 +12,8 @@ from openpyxl import load_workbook
 from fieldwork.models import Response, ResponseChange
 from fieldwork.services import round_close, round_create
 from scoring.disclosure import PROTECTS, TOO_FEW, withheld_units
-from scoring.engine import previous_round
 from scoring.models import UnitScore
+from scoring.ranking import previous_round
 from tests.base import make_unit
 from tests.fieldwork.base import KioskTestCase, full_answers
 from tests.scoring.test_incremental import full_scores, refresh, stored_scores

@@ -6,10 +6,11 @@ from django.utils import timezone
 
 from fieldwork.services import round_close
 from scoring import formulas
-from scoring.engine import compute_round, previous_round
+from scoring.engine import compute_round
 from scoring.models import ScoreRun, UnitScore
+from scoring.ranking import previous_round
 from tests.fieldwork.base import full_answers
-from tests.scoring.test_engine import EngineTestCase
+from tests.scoring.base import EngineTestCase
 
 CODE = "sipas-2017-r2026"
 NO_RESULT = {"E.ONTIME": "not_yet", "F4.1": None, "F4.2": None, "F4.3": None, "F4.G": None}

@@ -26,7 +26,8 @@ from fieldwork.responses import response_submit
 from fieldwork.services import kiosk_create, round_close, round_create
 from questionnaires.services import definition_files, questionnaire_load_file
 from scoring import engine, services
-from scoring.engine import RoundResult, UnitResult
+from scoring.engine import RoundResult
+from scoring.figures import UnitResult
 from scoring.models import ScoreRun, UnitScore
 from scoring.services import (
     rounds_needing_scores,
