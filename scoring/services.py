@@ -36,6 +36,7 @@ from fieldwork.models import Response, ResponseChange, Round, token_digest
 from scoring import wording
 from scoring.engine import without_gc
 from scoring.models import ApiToken, ScoreRun, UnitScore
+from surveyapp.celery import app as celery_app
 from units.models import Unit
 
 logger = logging.getLogger(__name__)
@@ -102,13 +103,20 @@ def _countdown(round_id) -> int:
     return 0 if wait <= 0 else int(wait + 0.999) + secrets.randbelow(RUN_SPREAD + 1)
 
 
-def _enqueue(run_id: int, countdown: int) -> None:
-    from scoring import tasks
+# The task that executes a run (scoring/tasks.py registers it under this name). Sent by name, so
+# that tasks.py, which calls this module, is not imported back by it: the house reads one way.
+RECOMPUTE_TASK = "scoring.tasks.recompute_round"
 
+
+def _send(*, args, countdown) -> None:
+    celery_app.send_task(RECOMPUTE_TASK, args=args, countdown=countdown)
+
+
+def _enqueue(run_id: int, countdown: int) -> None:
     try:
         # With the broker down this gives up after one retry (CELERY_TASK_PUBLISH_RETRY_POLICY) and
         # the socket timeouts of CELERY_BROKER_TRANSPORT_OPTIONS: a few seconds at most.
-        tasks.recompute_round.apply_async(args=[run_id], countdown=countdown)
+        _send(args=[run_id], countdown=countdown)
     except Exception:
         # The run stays queued; score_runs_reap (beat) enqueues it again once the broker is back.
         logger.exception("could not enqueue score run %s", run_id)

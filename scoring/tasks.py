@@ -3,7 +3,7 @@ from celery import shared_task
 from scoring import services
 
 
-@shared_task
+@shared_task(name=services.RECOMPUTE_TASK)
 def recompute_round(run_id):
     """Compute a queued score run (a second delivery of the same run does nothing)."""
     run = services.score_run_execute(run_id=run_id)

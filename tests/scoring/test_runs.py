@@ -78,7 +78,7 @@ class ScoreRunTestCase(KioskTestCase):
         return ScoreRun.objects.create(round=self.round, **{"reason": "test", **fields})
 
     def spy_on_enqueue(self):
-        return self.enterContext(mock.patch.object(recompute_round, "apply_async"))
+        return self.enterContext(mock.patch.object(services, "_send"))
 
 
 class RequestingRunsTests(ScoreRunTestCase):
@@ -252,6 +252,12 @@ class ExecutingRunsTests(ScoreRunTestCase):
         run = self.queued_run()
 
         self.assertEqual(recompute_round(run.pk), "done")
+
+    def test_runs_are_sent_under_the_name_the_task_is_registered_by(self):
+        from surveyapp.celery import app
+
+        self.assertEqual(recompute_round.name, services.RECOMPUTE_TASK)
+        self.assertIs(app.tasks[services.RECOMPUTE_TASK].run, recompute_round.run)
 
 
 class HousekeepingTests(ScoreRunTestCase):
