@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from fieldwork import quotas
 from fieldwork.models import Kiosk, Response, ResponseChange, Round
@@ -149,7 +150,7 @@ def response_submit(*, unit: Unit, payload, channel=Response.Channel.KIOSK, kios
         round_memory.forget(envelope.round_id)
         unit, kiosk = _unit_and_kiosk_again(unit, kiosk)
         fresh = True
-    raise SubmissionError(503, {"id": ["the response could not be stored just now: send it again"]})
+    raise SubmissionError(503, {"id": [_("the response could not be stored just now: send it again")]})
 
 
 class _Submission(NamedTuple):
@@ -292,58 +293,60 @@ def smallint_array_literal(values) -> str:
 def _parse_time(value, field, errors, required):
     if value is None:
         if required:
-            errors[field] = ["required"]
+            errors[field] = [_("required")]
         return None
     try:
         parsed = parse_datetime(value) if isinstance(value, str) else None
     except ValueError:  # well formed but no such time: 2026-02-30, 25:61
         parsed = None
     if parsed is None or parsed.tzinfo is None:
-        errors[field] = ["must be an ISO 8601 date and time with a time zone, e.g. 2026-11-23T09:15:00+07:00"]
+        errors[field] = [_("must be an ISO 8601 date and time with a time zone, e.g. 2026-11-23T09:15:00+07:00")]
         return None
     offset = parsed.utcoffset()
     if not OFFSET_RANGE[0] <= offset <= OFFSET_RANGE[1] or offset % datetime.timedelta(minutes=1):
-        errors[field] = ["has a time zone offset no time zone has: use one from -12:00 to +14:00 in whole minutes"]
+        errors[field] = [_("has a time zone offset no time zone has: use one from -12:00 to +14:00 in whole "
+                           "minutes")]
         return None
     try:
         return parsed.astimezone(datetime.UTC)
     except OverflowError:  # 0001-01-01T00:00+01:00 is in the year 0, which neither Python nor we know
-        errors[field] = ["is out of range"]
+        errors[field] = [_("is out of range")]
         return None
 
 
 def _parse_envelope(payload) -> Envelope:
     """Check the fields around the answers; returns the parsed values or raises SubmissionError(400)."""
     if not isinstance(payload, dict):
-        raise SubmissionError(400, {"body": ["must be a JSON object"]})
-    errors = {field: ["unknown field"] for field in payload if field not in SUBMISSION_FIELDS}
+        raise SubmissionError(400, {"body": [_("must be a JSON object")]})
+    errors = {field: [_("unknown field")] for field in payload if field not in SUBMISSION_FIELDS}
     try:
         response_id = uuid.UUID(str(payload.get("id")))
     except ValueError:
-        errors["id"] = ["must be a UUID made by the client"]
+        errors["id"] = [_("must be a UUID made by the client")]
         response_id = None
     round_id = payload.get("round")
     if round_id is not None and whole_number(round_id, low=1, high=INT_MAX) is None:
-        errors["round"] = [f"must be the round id, a whole number from 1 to {INT_MAX}"]
+        errors["round"] = [_("must be the round id, a whole number from 1 to %(max)s") % {"max": INT_MAX}]
     if not isinstance(payload.get("questionnaire"), str):
-        errors["questionnaire"] = ["must be the questionnaire version code"]
+        errors["questionnaire"] = [_("must be the questionnaire version code")]
     if payload.get("language", "vi") not in ("vi", "en"):
-        errors["language"] = ["must be 'vi' or 'en'"]
+        errors["language"] = [_("must be 'vi' or 'en'")]
     started = _parse_time(payload.get("started_at"), "started_at", errors, required=False)
     submitted = _parse_time(payload.get("submitted_at"), "submitted_at", errors, required=True)
     if started and submitted and started > submitted:
-        errors["started_at"] = ["is after submitted_at"]
+        errors["started_at"] = [_("is after submitted_at")]
     if submitted and submitted > timezone.now() + clock_skew():
         errors["submitted_at"] = [
-            f"is in the future (more than {settings.KIOSK_CLOCK_SKEW_SECONDS} seconds ahead of the server's "
-            f"clock, now {timezone.now().isoformat(timespec='seconds')}): check the kiosk's clock"
+            _("is in the future (more than %(seconds)s seconds ahead of the server's clock, now %(now)s): check "
+              "the kiosk's clock") % {"seconds": settings.KIOSK_CLOCK_SKEW_SECONDS,
+                                      "now": timezone.now().isoformat(timespec="seconds")}
         ]
     dossier = payload.get("dossier_code")
     # Printable only: an invisible character (zero-width space, direction mark) would give the same
     # dossier another hash and let it through twice; a lone surrogate cannot be hashed at all.
     if dossier is not None and (not isinstance(dossier, str) or not 3 <= len(dossier.strip()) <= 64
                                 or not dossier.isprintable()):
-        errors["dossier_code"] = ["must be the dossier code from the receipt, 3 to 64 printable characters"]
+        errors["dossier_code"] = [_("must be the dossier code from the receipt, 3 to 64 printable characters")]
     if errors:
         raise SubmissionError(400, errors)
     return Envelope(response_id, round_id, started, submitted, dossier)
@@ -356,7 +359,7 @@ def _round_for(unit, round_id, channel, *, fresh) -> tuple[Round, bool]:
     if round_id is None:
         survey_round = open_round_for_unit(unit)
         if survey_round is None:
-            raise SubmissionError(409, {"round": ["no survey round is open for this unit"]})
+            raise SubmissionError(409, {"round": [_("no survey round is open for this unit")]})
         return survey_round, False
     survey_round = None if fresh else round_memory.get(round_id)  # only open rounds are remembered
     remembered = survey_round is not None
@@ -365,11 +368,12 @@ def _round_for(unit, round_id, channel, *, fresh) -> tuple[Round, bool]:
         if survey_round is not None and survey_round.status == Round.Status.OPEN:
             round_memory.put(round_id, survey_round)
     if survey_round is None or survey_round.unit.path not in unit.ancestor_paths():
-        raise SubmissionError(400, {"round": [f"round {round_id} does not cover this unit"]})
+        raise SubmissionError(400, {"round": [_("round %(id)s does not cover this unit") % {"id": round_id}]})
     if survey_round.status == Round.Status.DRAFT:
-        raise SubmissionError(409, {"round": [f"round {round_id} has not been opened"]})
+        raise SubmissionError(409, {"round": [_("round %(id)s has not been opened") % {"id": round_id}]})
     if survey_round.status == Round.Status.CLOSED and channel != Response.Channel.KIOSK:
-        raise SubmissionError(409, {"round": [f"round {round_id} is closed: reopen it to enter more forms"]})
+        raise SubmissionError(409, {"round": [_("round %(id)s is closed: reopen it to enter more forms")
+                                              % {"id": round_id}]})
     return survey_round, remembered
 
 
@@ -379,10 +383,11 @@ def _checked_answers(payload, survey_round, dossier, channel, unit):
     version = survey_round.questionnaire
     if payload["questionnaire"] != version.code:
         raise SubmissionError(400, {"questionnaire": [
-            f"'{payload['questionnaire']}' is not the questionnaire of round {survey_round.pk} ({version.code})"
+            _("'%(sent)s' is not the questionnaire of round %(id)s (%(version)s)")
+            % {"sent": payload["questionnaire"], "id": survey_round.pk, "version": version.code}
         ]})
     if survey_round.ask_dossier_code and dossier is None and channel == Response.Channel.KIOSK:
-        raise SubmissionError(400, {"dossier_code": ["this round asks for the dossier code"]})
+        raise SubmissionError(400, {"dossier_code": [_("this round asks for the dossier code")]})
     try:
         return pack_answers(version.parsed, payload.get("answers"), known=known_answers(version.parsed, unit))
     except AnswerErrors as exc:
@@ -438,7 +443,8 @@ def _why_not_stored(submission: _Submission) -> SubmitResult | None:
         differs = [f for f in CONTENT_FIELDS if getattr(stored, f) != getattr(new, f)]
         if differs:
             raise SubmissionError(409, {"id": [
-                f"a different response with this id was already received (differs in {', '.join(differs)})"
+                _("a different response with this id was already received (differs in %(fields)s)")
+                % {"fields": ", ".join(differs)}
             ]})
         return SubmitResult(stored, created=False)
     _check_times(submission, now)
@@ -447,11 +453,11 @@ def _why_not_stored(submission: _Submission) -> SubmitResult | None:
                                        answers=submission.answers)
         if closing:
             raise SubmissionError(409, {"quota": [
-                f"the quota for this group of citizens is full ({quotas.QuotaFull(closing)}): thank you, "
-                "no more answers are needed from this group"
+                _("the quota for this group of citizens is full (%(quota)s): thank you, no more answers are "
+                  "needed from this group") % {"quota": quotas.QuotaFull(closing)}
             ]})
     if new.dossier_hash and Response.objects.filter(round=submission.round, dossier_hash=new.dossier_hash).exists():
-        raise SubmissionError(409, {"dossier_code": ["a response for this dossier was already received"]})
+        raise SubmissionError(409, {"dossier_code": [_("a response for this dossier was already received")]})
     return None
 
 
@@ -463,22 +469,25 @@ def _check_times(submission: _Submission, now):
     started, submitted = submission.envelope.started, submission.envelope.submitted
     bounds = _time_bounds(started, submitted, now)
     if kiosk is not None:
-        for since, what in ((survey_round.first_opened_at, f"round {survey_round.pk} first opened"),
-                            (kiosk.first_paired_at, "this kiosk was first paired")):
+        opened = _("is before round %(id)s first opened (%(since)s): check the kiosk's clock")
+        paired = _("is before this kiosk was first paired (%(since)s): check the kiosk's clock")
+        for since, problem in ((survey_round.first_opened_at, opened), (kiosk.first_paired_at, paired)):
             if since is not None and since > bounds["claimed_from"]:
                 field = "started_at" if started is not None and submitted + clock_skew() >= since else "submitted_at"
                 raise SubmissionError(400, {field: [
-                    f"is before {what} ({since.isoformat(timespec='seconds')}): check the kiosk's clock"
+                    problem % {"id": survey_round.pk, "since": since.isoformat(timespec="seconds")}
                 ]})
     if survey_round.status != Round.Status.CLOSED:
         return
     closed = survey_round.closed_at.isoformat(timespec="seconds")
     if survey_round.closed_at < bounds["submitted"]:
         raise SubmissionError(409, {"round": [
-            f"round {survey_round.pk} was closed ({closed}) before this response was submitted"
+            _("round %(id)s was closed (%(closed)s) before this response was submitted")
+            % {"id": survey_round.pk, "closed": closed}
         ]})
     if survey_round.closed_at < bounds["closed_since"]:
         raise SubmissionError(409, {"round": [
-            f"round {survey_round.pk} closed on {closed}: a response completed before the close is accepted "
-            f"up to {settings.LATE_ARRIVAL_GRACE_DAYS} days after it, and this one came later"
+            _("round %(id)s closed on %(closed)s: a response completed before the close is accepted up to "
+              "%(days)s days after it, and this one came later")
+            % {"id": survey_round.pk, "closed": closed, "days": settings.LATE_ARRIVAL_GRACE_DAYS}
         ]})

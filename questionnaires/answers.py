@@ -1,9 +1,13 @@
 """Checking a respondent's answers against a questionnaire version, and packing them for storage.
 
-The same rules serve the kiosk API, the no-JavaScript form and paper entry.
+The same rules serve the kiosk API, the no-JavaScript form and paper entry. Their messages are in
+the active language: the page's on the form and the paper pages, English in the kiosk API (which
+answers the device, fieldwork.kiosk_api).
 """
 
 from dataclasses import dataclass, field
+
+from django.utils.translation import gettext as _
 
 from questionnaires.definition import SMALLINT_MAX, Definition, condition_holds
 from surveyapp.limits import control_character, describe
@@ -33,23 +37,24 @@ def _pack_one(definition: Definition, item, value):
         if _is_whole(value) and (1 <= value <= 5 or (value == 0 and item.get("allow_na"))):
             return value
         allowed = [1, 2, 3, 4, 5] + ([0] if item.get("allow_na") else [])
-        raise ValueError(f"must be one of {', '.join(map(str, allowed))}")
+        raise ValueError(_("must be one of %(values)s") % {"values": ", ".join(map(str, allowed))})
     if kind == "yesno":
         if value not in ("yes", "no"):
-            raise ValueError("must be 'yes' or 'no'")
+            raise ValueError(_("must be 'yes' or 'no'"))
         return 1 if value == "yes" else 2
     if kind == "single":
         number = definition.option_numbers[item["code"]].get(value) if isinstance(value, str) else None
         if number is None:
             codes = [o["code"] for o in item["options"]]
-            raise ValueError(f"'{value}' is not an option: use one of {', '.join(codes)}")
+            raise ValueError(_("'%(value)s' is not an option: use one of %(options)s")
+                             % {"value": value, "options": ", ".join(codes)})
         return number
     if kind == "multiple":
         return _pack_multiple(definition, item, value)
     if kind == "number":
         low, high = item.get("min", 0), item.get("max", SMALLINT_MAX)
         if not _is_whole(value) or not low <= value <= high:
-            raise ValueError(f"must be a whole number from {low} to {high}")
+            raise ValueError(_("must be a whole number from %(low)s to %(high)s") % {"low": low, "high": high})
         return value
     raise AssertionError(kind)
 
@@ -57,14 +62,15 @@ def _pack_one(definition: Definition, item, value):
 def _pack_multiple(definition, item, value):
     numbers = definition.option_numbers[item["code"]]
     if not isinstance(value, list) or not value:
-        raise ValueError("must be a non-empty list of options")
+        raise ValueError(_("must be a non-empty list of options"))
     unknown = [v for v in value if not isinstance(v, str) or v not in numbers]
     if unknown:
-        raise ValueError(f"{', '.join(map(str, unknown))} not an option: use {', '.join(numbers)}")
+        raise ValueError(_("%(values)s not an option: use %(options)s")
+                         % {"values": ", ".join(map(str, unknown)), "options": ", ".join(numbers)})
     if len(set(value)) != len(value):
-        raise ValueError("an option is chosen twice")
+        raise ValueError(_("an option is chosen twice"))
     if item.get("max_choices") and len(value) > item["max_choices"]:
-        raise ValueError(f"at most {item['max_choices']} choices")
+        raise ValueError(_("at most %(count)s choices") % {"count": item["max_choices"]})
     mask = 0
     for v in value:
         mask |= 1 << (numbers[v] - 1)
@@ -74,14 +80,15 @@ def _pack_multiple(definition, item, value):
 def _check_text(item, value):
     limit = item.get("max_length", 500)
     if not isinstance(value, str):
-        raise ValueError("must be text")
+        raise ValueError(_("must be text"))
     if len(value) > limit:
-        raise ValueError(f"must be at most {limit} characters")
+        raise ValueError(_("must be at most %(limit)s characters") % {"limit": limit})
     char = control_character(value, multiline=True)
     if char is not None and "\ud800" <= char <= "\udfff":  # from JSON "\ud800": no such character exists
-        raise ValueError("must be valid Unicode text (it holds half of a surrogate pair)")
+        raise ValueError(_("must be valid Unicode text (it holds half of a surrogate pair)"))
     if char is not None:
-        raise ValueError(f"must not contain the invisible control character {describe(char)}")
+        raise ValueError(_("must not contain the invisible control character %(character)s")
+                         % {"character": describe(char)})
     return value.strip()
 
 
@@ -97,11 +104,12 @@ def pack_answers(definition: Definition, answers, known: dict | None = None) -> 
     usually means the wrong unit). None when the unit is not known yet (a paper form checked
     before its unit is chosen): then an item that would be known may be left out."""
     if not isinstance(answers, dict):
-        raise AnswerErrors({"answers": ["must be an object of item codes to answers"]})
+        raise AnswerErrors({"answers": [_("must be an object of item codes to answers")]})
     errors = {}
     for code in answers:
         if code not in definition.by_code:
-            errors[code] = [f"unknown item '{code}' in {definition.doc['code']}"]
+            errors[code] = [_("unknown item '%(code)s' in %(version)s") % {"code": code,
+                                                                             "version": definition.doc["code"]}]
     slots, texts = [None] * len(definition.items), {}
     given = {}  # answers accepted so far, which later conditions are evaluated on
     for index, item in enumerate(definition.items):
@@ -110,17 +118,18 @@ def pack_answers(definition: Definition, answers, known: dict | None = None) -> 
         value = answers.get(code)
         if known and code in known:
             if not _empty(value) and value != known[code]:
-                errors[code] = [f"is known from the response's unit ('{known[code]}'): leave it out or give "
-                                f"'{known[code]}' (a different answer usually means the wrong unit)"]
+                errors[code] = [_("is known from the response's unit ('%(value)s'): leave it out or give "
+                                  "'%(value)s' (a different answer usually means the wrong unit)")
+                                % {"value": known[code]}]
                 continue
             value = known[code]
         if _empty(value):
             unit_to_come = known is None and item.get("known_from") is not None
             if asked and item["required"] and not unit_to_come:
-                errors[code] = ["an answer is required"]
+                errors[code] = [_("an answer is required")]
             continue
         if not asked:
-            errors[code] = ["this item is not asked given the earlier answers (its condition is false)"]
+            errors[code] = [_("this item is not asked given the earlier answers (its condition is false)")]
             continue
         try:
             if item["kind"] == "text":
