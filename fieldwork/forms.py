@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from questionnaires.definition import condition_holds
 from surveyapp.limits import PlainTextField
 
 
@@ -19,7 +20,7 @@ class ResponseForm(forms.Form):
 
     def __init__(self, *args, definition, language="vi", known=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.definition = definition
+        self.definition, self.known = definition, known or {}
         previous_condition = None
         for item in definition.items:
             if known and item["code"] in known:
@@ -63,16 +64,25 @@ class ResponseForm(forms.Form):
         return PlainTextField(label=label, required=False, max_length=item.get("max_length", 500), multiline=True,
                               widget=forms.Textarea(attrs={"rows": 3}))
 
-    def answers(self):
-        """The cleaned data in the API's answer form (satisfaction levels as numbers)."""
-        answers = {}
+    def answers(self, *, asked_only=False):
+        """The cleaned data in the API's answer form (satisfaction levels as numbers).
+
+        ``asked_only``: less the answers to items that the earlier answers leave out (their condition
+        is false, as pack_answers judges it). The kiosk's form shows every question, and a tap on a
+        radio button cannot be taken back without JavaScript: such an answer is dropped, not refused.
+        Paper entry keeps them, so that an officer sees what the paper says against its own rules."""
+        answers, given = {}, dict(self.known)
         for item in self.definition.items:
             value = self.cleaned_data.get(item["code"])
             if value in (None, "", []):
                 continue
-            answers[item["code"]] = int(value) if item["kind"] == "satisfaction" else value
+            value = int(value) if item["kind"] == "satisfaction" else value
+            if asked_only and not condition_holds(item.get("condition"), given):
+                continue
+            answers[item["code"]] = given[item["code"]] = value
         return answers
 
 
 class PairingForm(forms.Form):
-    code = PlainTextField(label=_("Pairing code"), max_length=20)
+    code = PlainTextField(label=_("Pairing code"), max_length=20, widget=forms.TextInput(attrs={
+        "class": "plain-input", "autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}))

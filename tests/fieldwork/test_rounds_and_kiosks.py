@@ -135,7 +135,7 @@ class NoJavascriptFormTests(KioskTestCase):
     def test_the_plain_form_shows_errors_and_stores_nothing(self):
         from fieldwork.models import Response
 
-        response = self.client.post(reverse("fieldwork:kiosk-form"), {"F1.1": "4"})
+        response = self.client.post(reverse("fieldwork:kiosk-form") + "?lang=en", {"F1.1": "4"})
 
         self.assertContains(response, "an answer is required")
         self.assertFalse(Response.objects.exists())
