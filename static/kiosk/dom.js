@@ -3,6 +3,9 @@
  * in place of the previous one, so no form control keeps a previous respondent's value.
  */
 
+import { screenChanged } from "./guard.js";
+import { stopSpeaking } from "./speech.js";
+
 /** Tiny DOM builder: h("button", {class, dataset, onclick, ...}, children...). Never uses innerHTML. */
 export function h(tag, props, ...children) {
   const el = document.createElement(tag);
@@ -39,7 +42,8 @@ export const dom = {
   host: null, // #screen: the current screen lives here
   place: null, // strip: kiosk · unit
   waiting: null, // strip: outbox indicator
-  overlay: null, // idle overlay, when shown
+  tools: null, // strip: larger text, language
+  overlay: null, // a dialog (idle prompt, start-over confirmation), when shown
   view: null, // the current question screen's parts (question.js renderQuestion)
 };
 
@@ -56,17 +60,20 @@ export function ensureFrame() {
   }
   let strip = dom.app.querySelector(".strip");
   if (!strip) {
-    strip = h("div", { class: "strip" });
+    strip = h("header", { class: "strip" });
     dom.app.prepend(strip);
   }
   dom.place = strip.querySelector(".strip-place") || strip.appendChild(h("span", { class: "strip-place" }));
   dom.waiting =
     strip.querySelector("[data-testid=waiting-count]") ||
     strip.appendChild(h("span", { class: "waiting", role: "status", dataset: { testid: "waiting-count" } }));
+  dom.tools = strip.querySelector(".strip-tools") || strip.appendChild(h("div", { class: "strip-tools" }));
 }
 
 /** Replace the current screen with a freshly built one (no control survives from before). */
 export function mount(screenEl, focusEl) {
+  stopSpeaking(); // what was read belonged to the screen before
+  screenChanged(); // a tap meant for the screen before does nothing here
   dom.view = null;
   dom.host.replaceChildren(screenEl);
   dom.host.scrollTop = 0;

@@ -5,7 +5,8 @@
  * runs its states (welcome → questionnaire → saving → thanks → welcome, and the others); it uses
  *   model.js (pure: conditions, validation, the payload) · api.js (token, server clock, fetch)
  *   · outbox.js (IndexedDB queue, send loop, heartbeat) · i18n.js · state.js
- *   · screens.js, question.js, dom.js (the screens, replaceable without touching the rest).
+ *   · screens.js, question.js, dom.js, faces.js (the screens, replaceable without touching the rest)
+ *   · guard.js (no ghost taps) · speech.js (read-aloud).
  *
  * Privacy rules that shape the kiosk:
  *   - a respondent's answers live ONLY in `state.session` (JS memory); they are never written to
@@ -29,18 +30,9 @@ import {
   withTimeout,
 } from "./api.js";
 import { dom, ensureFrame } from "./dom.js";
+import { installTapGuard, screenChanged } from "./guard.js";
 import { lang, setLang } from "./i18n.js";
-import {
-  buildModel,
-  buildPayload,
-  inClosedStratum,
-  newSession,
-  nextVisibleIndex,
-  prevVisibleIndex,
-  pruneHidden,
-  screenProblems,
-  screenVisible,
-} from "./model.js";
+import { buildModel, buildPayload, inClosedStratum, newSession, pruneHidden, stepAt, stepProblems, visibleSteps } from "./model.js";
 import {
   flush,
   onChange,
@@ -53,8 +45,9 @@ import {
   startOutbox,
   status,
 } from "./outbox.js";
-import { refreshView, renderQuestion, showScreenErrors } from "./question.js";
+import { refreshView, renderQuestion, showStepErrors } from "./question.js";
 import {
+  closeDialog,
   hideOverlay,
   renderFatal,
   renderFrame,
@@ -63,20 +56,24 @@ import {
   renderWaiting,
   showCountdown,
   showOverlay,
+  showRestartConfirm,
   thanksRemaining,
   updateStaffNotices,
+  updateVoices,
 } from "./screens.js";
+import { initSpeech, stopSpeaking } from "./speech.js";
 import { actions, canStart, state } from "./state.js";
 
 // Bump with CACHE_VERSION in sw.js whenever a kiosk module, kiosk.css or app.html change.
-const VERSION = "kiosk-2026.4";
+const VERSION = "kiosk-2026.5";
 
 const DB_WRITE_TIMEOUT_MS = 10000;
 const HEARTBEAT_MS = 60000;
 const NO_SURVEY_POLL_MS = 60000; // no round / kiosk refused: ask again every minute
 const CONFIG_REFRESH_MS = 60000; // welcome screen: pick up a new round, questionnaire or full quota
-const IDLE_COUNTDOWN_S = 20;
+const IDLE_COUNTDOWN_S = 20; // at least 20 s to say "continue" (WCAG 2.2.1), counted from when it shows
 const TICK_MS = 250;
+const ADVANCE_MS = 300; // a tapped answer shows as chosen this long before the next question
 
 /* ==================================================================== render */
 
@@ -96,6 +93,7 @@ function render() {
 
 /** Show another language; a question screen is rebuilt with its answers and scroll position. */
 function setLanguage(code) {
+  idle.touch();
   if (code === lang() || !setLang(code)) return;
   if (state.phase === "questionnaire") {
     // Rebuild the screen in the other language; answers are untouched, scroll position kept.
@@ -109,6 +107,14 @@ function setLanguage(code) {
     render();
   }
   if (dom.overlay) renderOverlayTexts();
+}
+
+/** Larger text on every screen until the next reset (CSS only: nothing is rebuilt). */
+function setLargeText(on) {
+  idle.touch();
+  state.largeText = !!on;
+  document.documentElement.classList.toggle("text-large", state.largeText);
+  renderFrame();
 }
 
 /* ==================================================================== a respondent */
@@ -125,27 +131,39 @@ function endQuotaFull() {
 
 function onNext() {
   const s = state.session;
-  if (!s || s.submitting || state.phase !== "questionnaire") return;
-  if (!showScreenErrors()) return;
+  if (!s || s.submitting || s.advancing || state.phase !== "questionnaire") return;
+  if (!showStepErrors()) return;
   if (inClosedStratum(s)) {
     endQuotaFull();
     return;
   }
-  const next = nextVisibleIndex(s, s.index);
-  if (next === -1) {
+  const { after } = stepAt(s);
+  if (!after) {
     submit();
     return;
   }
-  s.index = next;
+  s.step = after.key;
   renderQuestion();
+}
+
+/** A one-tap answer was given: show it chosen for a moment, then the next question (never Submit). */
+function answered(code) {
+  const s = state.session;
+  if (!s || s.step !== code || !stepAt(s).after) return;
+  s.advancing = true;
+  screenChanged(); // from now on taps wait for the next question
+  setTimeout(() => {
+    s.advancing = false;
+    if (state.session === s && state.phase === "questionnaire" && s.step === code && !dom.overlay) onNext();
+  }, ADVANCE_MS);
 }
 
 function goBack() {
   const s = state.session;
-  if (!s || s.submitting || state.phase !== "questionnaire") return;
-  const prev = prevVisibleIndex(s, s.index);
-  if (prev === -1) return;
-  s.index = prev;
+  if (!s || s.submitting || s.advancing || state.phase !== "questionnaire") return;
+  const { before } = stepAt(s);
+  if (!before) return;
+  s.step = before.key;
   renderQuestion();
 }
 
@@ -158,6 +176,12 @@ function startSession() {
   render();
 }
 
+/** "Start over" on a question: ask first (the answers would be lost). */
+function confirmRestart() {
+  if (!state.session || state.phase !== "questionnaire") return;
+  showRestartConfirm();
+}
+
 /**
  * Submit: validate every visible screen, store the response in the outbox, and only then say
  * thank you. Without IndexedDB the response must reach the server before the thank-you.
@@ -166,15 +190,15 @@ async function submit() {
   const s = state.session;
   if (!s || s.submitting) return;
   pruneHidden(s.model, s.answers, s.rawInput);
-  // A screen visited earlier may have become incomplete (e.g. after Back and a changed answer).
-  for (let i = 0; i < s.screens.length; i++) {
-    if (!screenVisible(s, s.screens[i]) || !screenProblems(s, s.screens[i]).length) continue;
+  // A question passed earlier may have become incomplete (e.g. after Back and a changed answer).
+  for (const step of visibleSteps(s)) {
+    if (!stepProblems(s, step).length) continue;
     state.phase = "questionnaire";
-    if (i !== s.index || !dom.view) {
-      s.index = i;
+    if (step.key !== s.step || !dom.view) {
+      s.step = step.key;
       renderQuestion();
     }
-    showScreenErrors();
+    showStepErrors();
     return;
   }
   s.submitting = true;
@@ -210,16 +234,21 @@ async function submit() {
 
 /* ==================================================================== home, reset, config */
 
-/** Forget the respondent (if any) and show the welcome / no-survey screen, rebuilt from scratch. */
+/**
+ * Forget the respondent (if any) and show the welcome / no-survey screen, rebuilt from scratch, in
+ * Vietnamese with the default text size: the next person finds the kiosk as the first one did.
+ */
 function goHome() {
   state.session = null;
   state.thanksDeadline = 0;
   hideOverlay();
+  stopSpeaking();
   if (state.reloadPending) {
     location.reload(); // a new app version is ready; nothing of a respondent is in memory now
     return;
   }
   setLang("vi");
+  setLargeText(false);
   const active = document.activeElement;
   if (active && active !== document.body && typeof active.blur === "function") active.blur(); // close the keyboard
   cleanUrl();
@@ -317,25 +346,34 @@ function screenKey() {
 
 const idle = {
   last: Date.now(),
+  promptedAt: 0, // when the idle prompt showed (its countdown runs from then)
   touch() {
     idle.last = Date.now();
   },
   active() {
     return state.phase === "questionnaire" || state.phase === "save-error";
   },
-  /** Called every TICK_MS: overlay after idle_seconds, reset after 20 more seconds. */
+  /** Called every TICK_MS: prompt after idle_seconds, reset IDLE_COUNTDOWN_S after the prompt showed. */
   tick() {
+    if (state.phase === "welcome" && (lang() !== "vi" || state.largeText)) {
+      // Someone changed the language or the text size and walked away without starting.
+      const idleMs = (state.model ? state.model.idleSeconds : 90) * 1000;
+      if (Date.now() - idle.last >= idleMs) goHome();
+      return;
+    }
     if (!idle.active() || !state.session) {
-      hideOverlay();
+      idle.promptedAt = 0;
+      if (dom.overlay && dom.overlay.kind === "idle") hideOverlay();
       return;
     }
     const idleMs = state.session.model.idleSeconds * 1000;
-    const elapsed = Date.now() - idle.last;
-    if (elapsed < idleMs) {
-      hideOverlay();
+    if (Date.now() - idle.last < idleMs) {
+      idle.promptedAt = 0;
+      if (dom.overlay && dom.overlay.kind === "idle") closeDialog();
       return;
     }
-    const remaining = Math.ceil((idleMs + IDLE_COUNTDOWN_S * 1000 - elapsed) / 1000);
+    if (!idle.promptedAt) idle.promptedAt = Date.now();
+    const remaining = Math.ceil((idle.promptedAt + IDLE_COUNTDOWN_S * 1000 - Date.now()) / 1000);
     if (remaining <= 0) {
       goHome(); // discard the partial answers
       return;
@@ -344,7 +382,8 @@ const idle = {
   },
   resume() {
     idle.touch();
-    hideOverlay();
+    idle.promptedAt = 0;
+    closeDialog();
   },
 };
 
@@ -388,9 +427,9 @@ function registerServiceWorker() {
 /* ==================================================================== boot */
 
 function wireGlobalEvents() {
-  // Any touch or key during a questionnaire counts as activity (not while the overlay is up).
+  // Any touch or key counts as activity (not while the idle prompt is up: only Continue answers it).
   const activity = () => {
-    if (!dom.overlay) idle.touch();
+    if (!dom.overlay || dom.overlay.kind !== "idle") idle.touch();
   };
   for (const type of ["pointerdown", "touchstart", "keydown", "input", "wheel"]) {
     window.addEventListener(type, activity, { capture: true, passive: true });
@@ -466,9 +505,13 @@ async function boot() {
     home: goHome,
     submit,
     resume: idle.resume,
+    answered,
+    confirmRestart,
     setLanguage,
+    setLargeText,
   });
   cleanUrl();
+  installTapGuard();
   ensureFrame();
   wireGlobalEvents();
   state.phase = "loading";
@@ -479,6 +522,9 @@ async function boot() {
     updateStaffNotices();
   });
   startOutbox();
+  initSpeech(() => {
+    if (state.phase === "welcome") updateVoices();
+  });
   registerServiceWorker();
   setInterval(() => {
     idle.tick();

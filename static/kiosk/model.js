@@ -60,7 +60,7 @@ export function buildModel(data) {
       if (!sec || !Array.isArray(sec.items)) continue;
       const items = sec.items.filter((it) => it && typeof it.code === "string").map(normaliseItem);
       if (!items.length) continue;
-      const section = { code: String(sec.code), title: sec.title, items };
+      const section = { code: String(sec.code), title: sec.title, lead: sec.lead || null, items };
       model.sections.push(section);
       model.items.push(...items);
       for (const item of items) model.byCode[item.code] = item;
@@ -323,8 +323,8 @@ export function newSession(model, startedAt) {
     answers: Object.create(null),
     rawInput: Object.create(null), // number inputs holding text that is not a valid number
     dossierCode: "",
-    screens,
-    index: 0,
+    screens, // the dossier code (if asked) and the sections: what is checked together
+    step: null, // the key of the step shown (an item's code, or DOSSIER_SCREEN); null = the first
     submitting: false,
   };
 }
@@ -334,27 +334,70 @@ export function setAnswer(session, code, value) {
   else session.answers[code] = value;
 }
 
-/** A screen is skipped (Next and Back) when all its items are hidden. */
+/** A screen (a section) is skipped when all its items are hidden. */
 export function screenVisible(session, screen) {
   if (screen.kind === DOSSIER_SCREEN) return true;
   return screen.section.items.some((it) => isVisible(it, session.answers));
 }
 
-export function nextVisibleIndex(session, from) {
-  for (let i = from + 1; i < session.screens.length; i++) if (screenVisible(session, session.screens[i])) return i;
-  return -1;
+/* ==================================================================== steps: one question at a time */
+
+/**
+ * The steps asked now, in order: the dossier code (when the round asks it), then each visible item.
+ * A step: {key, item (null for the dossier code), section (null for the dossier code), first}, where
+ * `first` says the item is the first one asked in its section (where the section's lead is shown).
+ */
+export function visibleSteps(session) {
+  const steps = [];
+  for (const screen of session.screens) {
+    if (screen.kind === DOSSIER_SCREEN) {
+      steps.push({ key: DOSSIER_SCREEN, item: null, section: null, first: true });
+      continue;
+    }
+    let first = true;
+    for (const item of screen.section.items) {
+      if (!isVisible(item, session.answers)) continue;
+      steps.push({ key: item.code, item, section: screen.section, first });
+      first = false;
+    }
+  }
+  return steps;
 }
 
-export function prevVisibleIndex(session, from) {
-  for (let i = from - 1; i >= 0; i--) if (screenVisible(session, session.screens[i])) return i;
-  return -1;
+/** The step shown, its neighbours among the steps asked now, and its position: {step, before, after, pos, total}. */
+export function stepAt(session) {
+  const steps = visibleSteps(session);
+  let i = steps.findIndex((st) => st.key === session.step);
+  if (i < 0) i = 0;
+  return {
+    step: steps[i],
+    before: i > 0 ? steps[i - 1] : null,
+    after: i + 1 < steps.length ? steps[i + 1] : null,
+    pos: i + 1,
+    total: steps.length,
+  };
 }
 
-/** Position of the current screen among the screens visible now: {pos, total}, from 1. */
-export function screenPosition(session) {
-  const visible = session.screens.map((sc, i) => (screenVisible(session, sc) ? i : -1)).filter((i) => i >= 0);
-  const pos = Math.max(0, visible.indexOf(session.index)) + 1;
-  return { pos, total: Math.max(visible.length, pos) };
+/** Problems of one step (see screenProblems). */
+export function stepProblems(session, step) {
+  if (!step.item) return dossierProblems(session);
+  const problem = itemProblemNow(session, step.item);
+  return problem ? [problem] : [];
+}
+
+function dossierProblems(session) {
+  const len = session.dossierCode.trim().length;
+  if (len >= DOSSIER_MIN && len <= DOSSIER_MAX) return [];
+  return [{ code: "dossier_code", item: null, problem: len ? "dossier_length" : "required", invalid: len > 0 }];
+}
+
+function itemProblemNow(session, item) {
+  const value = own(session.answers, item.code);
+  let problem = null;
+  if (item.kind === "number" && item.code in session.rawInput) problem = "out_of_range";
+  else if (hasAnswer(value)) problem = itemProblem(item, sentValue(item, value));
+  else if (item.required) problem = "required";
+  return problem ? { code: item.code, item, problem, invalid: problem !== "required" } : null;
 }
 
 /**
@@ -363,22 +406,12 @@ export function screenPosition(session) {
  * whole number within bounds) or one of itemProblem's, on the answer as it would be sent.
  */
 export function screenProblems(session, screen) {
+  if (screen.kind === DOSSIER_SCREEN) return dossierProblems(session);
   const problems = [];
-  if (screen.kind === DOSSIER_SCREEN) {
-    const len = session.dossierCode.trim().length;
-    if (len < DOSSIER_MIN || len > DOSSIER_MAX) {
-      problems.push({ code: "dossier_code", item: null, problem: len ? "dossier_length" : "required", invalid: len > 0 });
-    }
-    return problems;
-  }
   for (const item of screen.section.items) {
     if (!isVisible(item, session.answers)) continue;
-    const value = own(session.answers, item.code);
-    let problem = null;
-    if (item.kind === "number" && item.code in session.rawInput) problem = "out_of_range";
-    else if (hasAnswer(value)) problem = itemProblem(item, sentValue(item, value));
-    else if (item.required) problem = "required";
-    if (problem) problems.push({ code: item.code, item, problem, invalid: problem !== "required" });
+    const problem = itemProblemNow(session, item);
+    if (problem) problems.push(problem);
   }
   return problems;
 }

@@ -1,221 +1,279 @@
 /*
- * The question screens: one section (or the dossier code) a screen, its controls, and its errors.
+ * The question screens: one question a screen. A tap on an answer of a one-answer question
+ * (satisfaction, single choice, yes/no) is the whole gesture: main.js moves on by itself
+ * (actions.answered). Multiple choice, numbers and texts have "Next"; an optional question "Skip".
  * Answers go into state.session through model.js; navigation is main.js's (actions.next/back).
+ *
+ * Controls: a one-answer question is a radio group (arrow keys move and choose, one Tab stop), a
+ * multiple choice a group of checkboxes (arrow keys move, Space chooses); the chosen answer is
+ * marked by a frame and a check (faces keep their colours). See faces.js for the icons.
  */
 
-import { dom, h, mount, truncate } from "./dom.js";
-import { loc, t } from "./i18n.js";
+import { dom, h, mount } from "./dom.js";
+import { arrowIcon, checkBadge, face, naSign, restartIcon, speakerIcon } from "./faces.js";
+import { lang, loc, t } from "./i18n.js";
 import {
   DOSSIER_MAX,
   DOSSIER_MIN,
-  DOSSIER_SCREEN,
   answerMatches,
-  isVisible,
+  hasAnswer,
   naAllowed,
-  nextVisibleIndex,
   parseNumber,
-  prevVisibleIndex,
   pruneHidden,
-  screenPosition,
-  screenProblems,
   setAnswer,
+  stepAt,
+  stepProblems,
   toggledValue,
 } from "./model.js";
-import { langToggle } from "./screens.js";
+import { canSpeak, sentences, speak, speaking, stopSpeaking } from "./speech.js";
 import { actions, state } from "./state.js";
+
+/** The kinds answered by one tap, after which the kiosk moves on. */
+export const ONE_TAP = ["satisfaction", "single", "yesno"];
 
 export function renderQuestion() {
   const s = state.session;
   if (!s) return actions.home();
-  const screen = s.screens[s.index];
-  const isDossier = screen.kind === DOSSIER_SCREEN;
-  const titleText = isDossier ? t("dossierTitle") : loc(screen.section.title);
-  const title = h("h1", { class: "section-title", tabindex: "-1" }, titleText);
+  const at = stepAt(s);
+  const { step } = at;
+  s.step = step.key;
+  const item = step.item;
+  const qid = "q-" + step.key;
+  const eid = "e-" + step.key;
 
-  const bar = h("div", { class: "progress-fill" });
-  const progressText = h("span", { class: "progress-text" });
-  const progress = h(
-    "div",
-    { class: "progress", role: "progressbar", "aria-valuemin": "0", dataset: { testid: "progress" } },
-    h("div", { class: "progress-track" }, bar),
-    progressText
-  );
+  const parts = item ? control(s, item, qid, eid) : dossierControl(s, qid, eid);
+  const lead = step.first && step.section && loc(step.section.lead) ? h("p", { class: "lead", id: "lead" }, loc(step.section.lead)) : null;
+  if (lead) parts.group.setAttribute("aria-describedby", ["lead", parts.group.getAttribute("aria-describedby")].filter(Boolean).join(" "));
+  const questionText = item ? loc(item.text) : t("dossierQuestion");
+  // A typed answer is labelled by a real <label>; a group of buttons by the heading's id.
+  const title = h("h1", { class: "q-text", id: qid, tabindex: "-1" }, parts.field ? h("label", { for: parts.field.id }, questionText) : questionText);
 
-  const body = h("div", { class: "qbody" });
-  const blocks = new Map(); // item code → {item, block, sync(), error}
-  if (isDossier) {
-    body.append(dossierBlock(s, blocks));
-  } else {
-    for (const item of screen.section.items) body.append(itemBlock(s, item, blocks));
+  const listen = canSpeak(lang())
+    ? h(
+        "button",
+        { type: "button", class: "btn btn-listen", "aria-label": t("listenName"), dataset: { testid: "listen" } },
+        speakerIcon(),
+        h("span", null, t("listen"))
+      )
+    : null;
+  if (listen) {
+    const options = item ? item.options.filter((o) => o.code !== 0 || naAllowed(item)).map((o) => optionLabel(item, o)) : [];
+    const text = sentences([lead && lead.textContent, questionText, ...options]);
+    listen.addEventListener("click", () => {
+      if (speaking()) stopSpeaking();
+      else speak(text, lang());
+    });
   }
 
-  const msg = h("p", { class: "form-msg", role: "alert", id: "form-msg" });
-  const back = h("button", { type: "button", class: "btn btn-secondary btn-nav", dataset: { testid: "back" }, onclick: () => actions.back() }, t("back"));
-  const next = h("button", { type: "button", class: "btn btn-primary btn-nav", onclick: () => actions.next() });
+  const bar = h("div", { class: "progress-fill" });
+  const progressText = h("span", { class: "progress-text", "aria-hidden": "true" });
+  const progress = h(
+    "div",
+    { class: "progress", role: "progressbar", "aria-label": t("progressName"), "aria-valuemin": "0", dataset: { testid: "progress" } },
+    h("div", { class: "progress-track" }, bar)
+  );
+  const restart = h(
+    "button",
+    { type: "button", class: "btn btn-quiet btn-restart", dataset: { testid: "start-over" }, onclick: () => actions.confirmRestart() },
+    restartIcon(),
+    h("span", null, t("restart"))
+  );
+  const back = h(
+    "button",
+    { type: "button", class: "btn btn-secondary btn-nav", dataset: { testid: "back" }, onclick: () => actions.back() },
+    arrowIcon("back"),
+    h("span", null, t("back"))
+  );
+  const nextLabel = h("span");
+  const next = h("button", { type: "button", class: "btn btn-primary btn-nav", onclick: () => actions.next() }, nextLabel, arrowIcon("next"));
 
   const el = h(
     "div",
-    { class: "screen question", dataset: { section: isDossier ? DOSSIER_SCREEN : screen.section.code } },
-    h("header", { class: "qhead" }, h("div", { class: "qhead-row" }, title, langToggle()), progress),
-    body,
-    h("footer", { class: "qfoot" }, msg, h("div", { class: "nav" }, back, next))
+    { class: "screen question", dataset: { section: step.section ? step.section.code : step.key, step: step.key } },
+    h(
+      "div",
+      { class: "qtop" },
+      h("div", { class: "qtop-row" }, progress, progressText, restart),
+      h("p", { class: "section-name" }, step.section ? loc(step.section.title) : t("dossierTitle"))
+    ),
+    h("div", { class: "qbody" }, h("div", { class: "qcontent" }, lead, h("div", { class: "q-line" }, title, listen), parts.hint || null, parts.control, parts.error)),
+    h("div", { class: "qfoot" }, h("div", { class: "nav" }, back, next))
   );
   mount(el, title);
-  dom.view = { el, body, blocks, msg, back, next, bar, progress, progressText, msgFor: null };
+  dom.view = { el, item, key: step.key, parts, back, next, nextLabel, bar, progress, progressText };
   refreshView();
 }
 
-/** Sync the current screen with the answers: visibility, pressed states, progress, nav buttons. */
+/** Sync the screen with the answers: chosen answers, progress, and the navigation buttons. */
 export function refreshView() {
   const s = state.session;
   const v = dom.view;
   if (!s || !v) return;
-  for (const entry of v.blocks.values()) {
-    const visible = entry.item ? isVisible(entry.item, s.answers) : true;
-    entry.block.hidden = !visible;
-    entry.sync();
-  }
-  // progress over the screens that are currently visible
-  const { pos, total } = screenPosition(s);
-  v.bar.style.width = `${Math.round((100 * pos) / total)}%`;
-  v.progressText.textContent = t("progress", { n: pos, total });
-  v.progress.setAttribute("aria-valuemax", String(total));
-  v.progress.setAttribute("aria-valuenow", String(pos));
-  v.progress.setAttribute("aria-valuetext", t("progress", { n: pos, total }));
-  // Back: hidden on the first visible screen (layout kept). Next becomes Submit on the last one.
-  const first = prevVisibleIndex(s, s.index) === -1;
+  v.parts.sync();
+  const at = stepAt(s);
+  v.bar.style.width = `${Math.round((100 * at.pos) / at.total)}%`;
+  const words = t("progress", { n: at.pos, total: at.total });
+  v.progressText.textContent = words;
+  v.progress.setAttribute("aria-valuemax", String(at.total));
+  v.progress.setAttribute("aria-valuenow", String(at.pos));
+  v.progress.setAttribute("aria-valuetext", words);
+  // Back: hidden on the first question (its place kept). Next: "Skip" on an optional question left
+  // blank, none on a one-tap question yet to be answered, "Submit" on the last question.
+  const first = !at.before;
   v.back.disabled = first || s.submitting;
   v.back.classList.toggle("is-invisible", first);
   v.back.setAttribute("aria-hidden", first ? "true" : "false");
-  const last = nextVisibleIndex(s, s.index) === -1;
+  const last = !at.after;
+  const answered = v.item ? hasAnswer(s.answers[v.item.code]) : true;
+  const required = v.item ? v.item.required : true;
   v.next.dataset.testid = last ? "submit" : "next";
   v.next.classList.toggle("btn-submit", last);
-  v.next.textContent = s.submitting ? t("saving") : last ? t("submit") : t("next");
+  v.next.hidden = !last && !answered && required && ONE_TAP.includes(v.item && v.item.kind);
+  v.nextLabel.textContent = s.submitting ? t("saving") : last ? t("submit") : !answered && !required ? t("skip") : t("next");
   v.next.disabled = s.submitting;
   v.next.setAttribute("aria-busy", s.submitting ? "true" : "false");
 }
 
-function itemShell(s, item, control, hint) {
-  const qid = "q-" + item.code;
-  const eid = "e-" + item.code;
-  const error = h("p", { class: "item-error", id: eid });
-  const block = h(
-    "div",
-    { class: "item", role: "group", "aria-labelledby": qid, dataset: { block: item.code } },
-    h(
-      "p",
-      { class: "q-text", id: qid },
-      loc(item.text),
-      item.required ? null : h("span", { class: "q-optional" }, " " + t("optional"))
-    ),
-    hint || null,
-    control,
-    error
-  );
-  return { block, error };
+function optionLabel(item, o) {
+  if (item.kind === "satisfaction") return (o.code === 0 ? loc(o.label) || t("notApplicable") : loc(o.label) || t("scale" + o.code));
+  if (item.kind === "yesno") return loc(o.label) || t(String(o.code) === "no" ? "no" : "yes");
+  return loc(o.label) || String(o.code);
 }
 
-function itemBlock(s, item, blocks) {
-  let parts;
-  switch (item.kind) {
-    case "satisfaction":
-      parts = satisfactionControl(s, item);
-      break;
-    case "number":
-      parts = numberControl(s, item);
-      break;
-    case "text":
-      parts = textControl(s, item);
-      break;
-    default: // single, multiple, yesno
-      parts = choiceControl(s, item);
-  }
-  const { block, error } = itemShell(s, item, parts.control, parts.hint);
-  blocks.set(item.code, { item, block, error, sync: parts.sync });
-  return block;
+function control(s, item, qid, eid) {
+  if (item.kind === "number") return numberControl(s, item, qid, eid);
+  if (item.kind === "text") return textControl(s, item, qid, eid);
+  return choiceControl(s, item, qid, eid);
 }
 
-function optionButton(item, code, className, content) {
-  return h(
-    "button",
-    {
-      type: "button",
-      class: className,
-      "aria-pressed": "false",
-      dataset: { item: item.code, value: String(code) },
-      onclick: () => onOption(item, code),
-    },
-    content
-  );
-}
+/* ---- answers given by tapping: radio groups and checkbox groups ---- */
 
-function syncButtons(s, item, buttons) {
-  const answer = s.answers[item.code];
-  for (const [code, btn] of buttons) btn.setAttribute("aria-pressed", String(answerMatches(answer, code)));
-}
-
-function satisfactionControl(s, item) {
-  const buttons = [];
-  const scale = h("div", { class: "scale" });
-  let na = null;
-  const naOption = item.options.find((o) => o.code === 0);
-  const showNa = naAllowed(item);
-  for (const o of item.options) {
-    if (o.code === 0) continue;
-    const label = loc(o.label) || t("scale" + o.code);
-    const btn = optionButton(
-      item,
-      o.code,
-      `opt opt-scale level-${o.code}`,
-      [h("span", { class: "scale-num", "aria-hidden": "true" }, String(o.code)), h("span", { class: "scale-label" }, label)]
-    );
-    btn.setAttribute("aria-label", `${o.code} – ${label}`);
-    buttons.push([o.code, btn]);
-    scale.append(btn);
-  }
-  if (showNa) {
-    const label = (naOption && loc(naOption.label)) || t("notApplicable");
-    na = optionButton(item, 0, "opt opt-na", h("span", { class: "opt-label" }, label));
-    buttons.push([0, na]);
-  }
-  const control = h("div", { class: "scale-wrap" + (na ? " has-na" : "") }, scale, na ? h("div", { class: "na-wrap" }, na) : null);
-  return { control, sync: () => syncButtons(s, item, buttons) };
-}
-
-function choiceControl(s, item) {
-  const buttons = [];
+function choiceControl(s, item, qid, eid) {
   const multi = item.kind === "multiple";
-  const list = h("div", { class: item.kind === "yesno" ? "choices choices-yesno" : "choices" });
-  for (const o of item.options) {
-    const label = loc(o.label) || (item.kind === "yesno" ? t(String(o.code) === "no" ? "no" : "yes") : String(o.code));
-    const btn = optionButton(item, o.code, "opt opt-choice" + (multi ? " is-multi" : ""), [
-      h("span", { class: "mark", "aria-hidden": "true" }),
-      h("span", { class: "opt-label" }, label),
-    ]);
+  const options = item.kind === "satisfaction" ? item.options.filter((o) => o.code !== 0) : item.options;
+  const naOption = item.kind === "satisfaction" && naAllowed(item) ? item.options.find((o) => o.code === 0) || { code: 0, label: null } : null;
+  const buttons = [];
+  const button = (o, className, content) => {
+    const btn = h(
+      "button",
+      {
+        type: "button",
+        class: className,
+        role: multi ? "checkbox" : "radio",
+        "aria-checked": "false",
+        tabindex: "-1",
+        dataset: { item: item.code, value: String(o.code) },
+        onclick: () => onOption(item, o.code, btn),
+      },
+      content,
+      checkBadge()
+    );
     buttons.push([o.code, btn]);
-    list.append(btn);
-  }
-  let hint = null;
-  if (multi) hint = h("p", { class: "q-hint", id: "h-" + item.code });
-  const sync = () => {
-    syncButtons(s, item, buttons);
-    if (!multi) return;
-    const chosen = Array.isArray(s.answers[item.code]) ? s.answers[item.code].length : 0;
-    const full = !!item.max_choices && chosen >= item.max_choices;
-    for (const [, btn] of buttons) {
-      btn.disabled = full && btn.getAttribute("aria-pressed") !== "true"; // no more choices past the limit
-    }
-    // same length whatever is chosen: no layout shift when an answer is tapped
-    hint.textContent = item.max_choices
-      ? t("chooseUpTo", { n: item.max_choices }) + " " + t("chosenCount", { k: chosen, n: item.max_choices })
-      : t("chooseMany");
+    return btn;
   };
-  return { control: list, hint, sync };
+  let list;
+  if (item.kind === "satisfaction") {
+    list = h(
+      "div",
+      { class: "scale" + (naOption ? " has-na" : "") },
+      options.map((o) => button(o, `opt opt-face level-${o.code}`, [face(o.code), h("span", { class: "opt-label" }, optionLabel(item, o))])),
+      naOption ? button(naOption, "opt opt-face opt-na", [naSign(), h("span", { class: "opt-label" }, optionLabel(item, naOption))]) : null
+    );
+  } else {
+    const many = options.length > 6 ? " is-long" : "";
+    const kindClass = item.kind === "yesno" ? " choices-yesno" : many;
+    list = h(
+      "div",
+      { class: "choices" + kindClass },
+      options.map((o) =>
+        button(o, "opt opt-choice" + (multi ? " is-multi" : ""), [h("span", { class: "mark", "aria-hidden": "true" }), h("span", { class: "opt-label" }, optionLabel(item, o))])
+      )
+    );
+  }
+  const hint = multi ? h("p", { class: "q-hint", id: "h-" + item.code }) : null;
+  const group = h(
+    "div",
+    {
+      class: "answers",
+      role: multi ? "group" : "radiogroup",
+      "aria-labelledby": qid,
+      "aria-describedby": [hint ? hint.id : null, eid].filter(Boolean).join(" "),
+      "aria-required": !multi && item.required ? "true" : null,
+      dataset: { block: item.code },
+    },
+    list
+  );
+  group.addEventListener("keydown", (ev) => onArrow(ev, item, buttons, multi));
+  const error = h("p", { class: "item-error", id: eid, role: "alert" });
+  const sync = () => {
+    const answer = s.answers[item.code];
+    const chosen = Array.isArray(answer) ? answer.length : 0;
+    const full = multi && !!item.max_choices && chosen >= item.max_choices;
+    let tabStop = null;
+    for (const [code, btn] of buttons) {
+      const on = answerMatches(answer, code);
+      btn.setAttribute("aria-checked", String(on));
+      btn.setAttribute("aria-disabled", String(full && !on)); // no more choices past the limit
+      if (on && !tabStop) tabStop = btn;
+    }
+    tabStop = tabStop || buttons[0][1];
+    for (const [, btn] of buttons) btn.tabIndex = btn === tabStop ? 0 : -1;
+    if (hint) {
+      // same length whatever is chosen: no layout shift when an answer is tapped
+      hint.textContent = item.max_choices
+        ? t("chooseUpTo", { n: item.max_choices }) + " " + t("chosenCount", { k: chosen, n: item.max_choices })
+        : t("chooseMany");
+    }
+  };
+  return { control: group, group, hint, error, sync, focus: () => buttons.find(([, b]) => b.tabIndex === 0)[1] };
 }
 
-function numberControl(s, item) {
+/** Arrow keys within a group: move (and, in a radio group, choose without moving on), Home/End. */
+function onArrow(ev, item, buttons, multi) {
+  const keys = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1, Home: "first", End: "last" };
+  if (!(ev.key in keys) || ev.altKey || ev.ctrlKey || ev.metaKey) return;
+  const list = buttons.map(([, b]) => b);
+  const at = list.indexOf(document.activeElement);
+  if (at < 0) return;
+  ev.preventDefault();
+  const step = keys[ev.key];
+  const to = step === "first" ? 0 : step === "last" ? list.length - 1 : (at + step + list.length) % list.length;
+  for (const b of list) b.tabIndex = b === list[to] ? 0 : -1;
+  list[to].focus();
+  if (!multi) choose(item, buttons[to][0]);
+}
+
+function onOption(item, code, btn) {
+  const s = state.session;
+  if (!s || s.submitting || s.advancing || state.phase !== "questionnaire") return;
+  if (item.kind === "multiple") {
+    if (btn.getAttribute("aria-disabled") === "true") return;
+    setAnswer(s, item.code, toggledValue(item, s.answers[item.code], code));
+    afterChange(item.code);
+    return;
+  }
+  choose(item, code);
+  actions.answered(item.code); // main.js moves on
+}
+
+/** A one-answer question's answer is this option (a tap on the chosen one keeps it). */
+function choose(item, code) {
+  const s = state.session;
+  setAnswer(s, item.code, code);
+  afterChange(item.code);
+}
+
+/* ---- typed answers ---- */
+
+function typedControl(field, parts, eid) {
+  const error = h("p", { class: "item-error", id: eid, role: "alert" });
+  return Object.assign({ group: field, field, error, focus: () => field }, parts);
+}
+
+function numberControl(s, item, qid, eid) {
   const input = h("input", {
     type: "text",
+    id: "f-" + item.code,
     inputmode: "numeric",
     pattern: item.min < 0 ? null : "[0-9]*",
     autocomplete: "off",
@@ -223,9 +281,8 @@ function numberControl(s, item) {
     spellcheck: "false",
     enterkeyhint: "next",
     class: "num-input",
-    "aria-labelledby": "q-" + item.code,
-    "aria-describedby": "e-" + item.code,
-    dataset: { item: item.code },
+    "aria-describedby": eid,
+    dataset: { item: item.code, block: item.code },
   });
   input.addEventListener("input", () => {
     const raw = input.value.replace(/\s+/g, "");
@@ -241,23 +298,20 @@ function numberControl(s, item) {
     }
     afterChange(item.code);
   });
-  input.addEventListener("keydown", (ev) => {
-    if (ev.key === "Enter") {
-      ev.preventDefault();
-      actions.next();
-    }
-  });
+  enterMovesOn(input);
   const range = `${item.min} – ${item.max}`; // model.js gives every number item its bounds
-  const control = h("div", { class: "num-wrap" }, input, h("span", { class: "num-range" }, range));
   const sync = () => {
     if (!(item.code in s.answers) && !(item.code in s.rawInput) && input.value !== "") input.value = "";
+    if (item.code in s.answers && input.value === "") input.value = String(s.answers[item.code]);
   };
-  return { control, sync };
+  return typedControl(input, { control: h("div", { class: "num-wrap" }, input, h("span", { class: "num-range" }, range)), sync }, eid);
 }
 
-function textControl(s, item) {
+function textControl(s, item, qid, eid) {
   const max = item.max_length; // model.js gives every text item its limit
+  const counter = h("p", { class: "q-hint text-count", id: "c-" + item.code, "aria-live": "off" });
   const area = h("textarea", {
+    id: "f-" + item.code,
     class: "text-input",
     rows: "4",
     maxlength: max,
@@ -265,11 +319,9 @@ function textControl(s, item) {
     autocorrect: "off",
     spellcheck: "false",
     placeholder: t("textPlaceholder"),
-    "aria-labelledby": "q-" + item.code,
-    "aria-describedby": "e-" + item.code,
-    dataset: { item: item.code },
+    "aria-describedby": eid + " c-" + item.code,
+    dataset: { item: item.code, block: item.code },
   });
-  const counter = h("p", { class: "q-hint text-count", "aria-live": "off" });
   const updateCounter = () => {
     counter.textContent = t("chars", { n: area.value.length, max });
   };
@@ -280,15 +332,16 @@ function textControl(s, item) {
   });
   const sync = () => {
     if (!(item.code in s.answers) && area.value !== "") area.value = "";
+    if (item.code in s.answers && area.value === "") area.value = s.answers[item.code];
     updateCounter();
   };
-  return { control: h("div", { class: "text-wrap" }, area, counter), sync };
+  return typedControl(area, { control: h("div", { class: "text-wrap" }, area, counter), sync }, eid);
 }
 
-function dossierBlock(s, blocks) {
-  const error = h("p", { class: "item-error", id: "e-dossier_code" });
+function dossierControl(s, qid, eid) {
   const input = h("input", {
     type: "text",
+    id: "f-dossier_code",
     class: "text-line",
     minlength: String(DOSSIER_MIN),
     maxlength: String(DOSSIER_MAX),
@@ -297,125 +350,63 @@ function dossierBlock(s, blocks) {
     autocapitalize: "characters",
     spellcheck: "false",
     enterkeyhint: "next",
-    "aria-labelledby": "q-dossier_code",
-    "aria-describedby": "e-dossier_code",
-    dataset: { item: "dossier_code" },
+    "aria-describedby": eid,
+    dataset: { item: "dossier_code", block: "dossier_code" },
   });
   input.addEventListener("input", () => {
     s.dossierCode = input.value;
     afterChange("dossier_code");
   });
+  enterMovesOn(input);
+  const sync = () => {
+    if (input.value !== s.dossierCode) input.value = s.dossierCode;
+  };
+  return typedControl(input, { control: input, sync }, eid);
+}
+
+function enterMovesOn(input) {
   input.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter") {
       ev.preventDefault();
       actions.next();
     }
   });
-  const block = h(
-    "div",
-    { class: "item", role: "group", "aria-labelledby": "q-dossier_code", dataset: { block: "dossier_code" } },
-    h("p", { class: "q-text", id: "q-dossier_code" }, t("dossierQuestion")),
-    input,
-    error
-  );
-  blocks.set("dossier_code", {
-    item: null,
-    block,
-    error,
-    sync: () => {
-      if (input.value !== s.dossierCode) input.value = s.dossierCode;
-    },
-  });
-  return block;
 }
 
-/* ---- answering & navigation ---- */
+/* ---- after an answer, and errors ---- */
 
-function onOption(item, code) {
-  const s = state.session;
-  if (!s || s.submitting || state.phase !== "questionnaire") return;
-  setAnswer(s, item.code, toggledValue(item, s.answers[item.code], code));
-  afterChange(item.code);
-}
-
-/** After any answer change: drop hidden answers, resync the screen, quiet the answered error. */
-function afterChange(code) {
+/** After any answer change: drop hidden answers, resync the screen, quiet an error now answered. */
+function afterChange() {
   const s = state.session;
   if (!s) return;
   pruneHidden(s.model, s.answers, s.rawInput);
   refreshView();
   const v = dom.view;
-  if (!v) return;
-  const entry = v.blocks.get(code);
-  if (entry && entry.block.classList.contains("is-invalid")) {
-    // keep the message's space (no layout shift), just make it invisible once answered
-    const stillBad = screenProblems(s, s.screens[s.index]).some((e) => e.code === code);
-    if (!stillBad) {
-      entry.block.classList.remove("is-invalid");
-      entry.error.classList.add("is-quiet");
-      entry.block.querySelectorAll("[aria-invalid]").forEach((c) => c.removeAttribute("aria-invalid"));
-    }
+  if (!v || !v.parts.error.textContent) return;
+  if (!currentProblems(s).length) {
+    v.parts.error.textContent = "";
+    v.parts.field && v.parts.field.removeAttribute("aria-invalid");
   }
-  if (v.msgFor) updateFormMessage(screenErrors(s, s.screens[s.index]));
 }
 
-/** The footer message names the first unanswered question; quiet (space kept) once all are done. */
-function updateFormMessage(errors) {
-  const v = dom.view;
-  if (!errors.length) {
-    v.msg.classList.add("is-quiet");
-    return;
-  }
-  v.msg.classList.remove("is-quiet");
-  v.msg.textContent =
-    t(errors[0].invalid ? "checkAnswer" : "unanswered", { q: truncate(errors[0].text, 110) }) +
-    (errors.length > 1 ? t("unansweredMore", { n: errors.length - 1 }) : "");
+function currentProblems(s) {
+  return stepProblems(s, stepAt(s).step);
 }
 
-/** Show the errors of the current screen. Returns true when the screen is complete. */
-export function showScreenErrors() {
+/** Show the problem of the question shown, if any. Returns true when it may be left. */
+export function showStepErrors() {
   const s = state.session;
   const v = dom.view;
-  const errors = screenErrors(s, s.screens[s.index]);
-  for (const entry of v.blocks.values()) {
-    entry.block.classList.remove("is-invalid");
-    entry.error.textContent = "";
-    entry.error.classList.remove("is-quiet");
+  const problems = currentProblems(s);
+  v.parts.error.textContent = problems.length ? problemMessage(problems[0]) : "";
+  if (v.parts.field) {
+    if (problems.length) v.parts.field.setAttribute("aria-invalid", "true");
+    else v.parts.field.removeAttribute("aria-invalid");
   }
-  v.msg.classList.remove("is-quiet");
-  if (!errors.length) {
-    v.msg.textContent = "";
-    v.msgFor = null;
-    return true;
-  }
-  for (const e of errors) {
-    const entry = v.blocks.get(e.code);
-    if (!entry) continue;
-    entry.block.classList.add("is-invalid");
-    entry.error.textContent = e.message;
-    const field = entry.block.querySelector("input, textarea");
-    if (field) field.setAttribute("aria-invalid", "true");
-  }
-  const first = errors[0];
-  updateFormMessage(errors);
-  v.msgFor = first.code;
-  const firstEntry = v.blocks.get(first.code);
-  if (firstEntry) {
-    firstEntry.block.scrollIntoView({ block: "start", behavior: "smooth" });
-    const focusable = firstEntry.block.querySelector("input, textarea, button:not([disabled])");
-    if (focusable) focusable.focus({ preventScroll: true });
-  }
+  if (!problems.length) return true;
+  const target = v.parts.focus();
+  if (target) target.focus({ preventScroll: true });
   return false;
-}
-
-/** The current screen's problems in words: [{code, text, message, invalid}], in display order. */
-function screenErrors(s, screen) {
-  return screenProblems(s, screen).map((p) => ({
-    code: p.code,
-    invalid: p.invalid,
-    text: p.item ? loc(p.item.text) : t("dossierTitle"),
-    message: problemMessage(p),
-  }));
 }
 
 function problemMessage({ item, problem }) {
@@ -429,8 +420,8 @@ function problemMessage({ item, problem }) {
     case "bad_character":
       return t("badCharacter");
     case "too_many_choices":
-      return t("chooseUpTo", { n: item.max_choices });
+      return t("chooseUpToError", { n: item.max_choices });
     default: // required, or an answer the controls cannot give
-      return t("answerThis");
+      return item && item.kind === "multiple" ? t("chooseOne") : t("answerThis");
   }
 }

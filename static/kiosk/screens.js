@@ -1,13 +1,16 @@
 /*
  * Every screen but the questions (question.js): welcome, no survey, thanks, quota full, save error,
- * fatal, the strip above them and the idle overlay. They read state.js and outbox.js's status and
- * call main.js only through `actions`.
+ * fatal; the strip above them (kiosk · unit, waiting count, larger text, language); and the two
+ * dialogs (the idle prompt, the start-over confirmation). They read state.js and outbox.js's status
+ * and call main.js only through `actions`.
  */
 
 import { getToken } from "./api.js";
 import { dom, h, mount } from "./dom.js";
+import { screenChanged } from "./guard.js";
 import { I18N, lang, loc, t } from "./i18n.js";
 import { status } from "./outbox.js";
+import { voiceList } from "./speech.js";
 import { actions, canStart, state } from "./state.js";
 
 /** Render a screen of this phase (any but the questionnaire). */
@@ -30,10 +33,11 @@ export function renderScreen(phase) {
   }
 }
 
-/** The strip above every screen: kiosk · unit, and the responses waiting to be sent. */
+/** The strip above every screen: kiosk · unit, the responses waiting to be sent, text size, language. */
 export function renderFrame() {
   renderPlace();
   renderWaiting();
+  renderTools();
 }
 
 function renderPlace() {
@@ -51,21 +55,26 @@ export function renderWaiting() {
   dom.waiting.textContent = n > 0 ? (n === 1 && lang() === "en" ? t("waitingOne") : t("waiting", { n })) : "";
 }
 
-export function langToggle() {
-  const btn = (code, label) =>
-    h(
+/** Larger text and the language, on every screen; built once, updated in place (focus stays). */
+function renderTools() {
+  if (!dom.tools) return;
+  if (!dom.tools.firstElementChild) {
+    const big = h(
       "button",
-      {
-        type: "button",
-        class: "lang-btn",
-        lang: code,
-        "aria-pressed": String(lang() === code),
-        dataset: { testid: "lang-" + code },
-        onclick: () => actions.setLanguage(code),
-      },
-      label
+      { type: "button", class: "tool-btn text-btn", dataset: { testid: "large-text" }, onclick: () => actions.setLargeText(!state.largeText) },
+      h("span", { class: "text-btn-icon", "aria-hidden": "true" }, "A+"),
+      h("span", { class: "text-btn-label" })
     );
-  return h("div", { class: "lang", role: "group", "aria-label": t("language") }, btn("vi", "Tiếng Việt"), btn("en", "English"));
+    const btn = (code, label) =>
+      h("button", { type: "button", class: "lang-btn", lang: code, dataset: { testid: "lang-" + code }, onclick: () => actions.setLanguage(code) }, label);
+    const group = h("div", { class: "lang", role: "group" }, btn("vi", "Tiếng Việt"), btn("en", "English"));
+    dom.tools.append(big, group);
+  }
+  const [big, group] = dom.tools.children;
+  big.setAttribute("aria-pressed", String(!!state.largeText));
+  big.querySelector(".text-btn-label").textContent = t("largeText");
+  group.setAttribute("aria-label", t("language"));
+  for (const b of group.children) b.setAttribute("aria-pressed", String(b.lang === lang()));
 }
 
 /* ==================================================================== render: welcome & co */
@@ -98,29 +107,48 @@ export function updateStaffNotices() {
   if (box) fillStaffNotices(box);
 }
 
+/** The round's name in the language shown (the API's `names`; older servers sent `name` alone). */
+function roundName(round) {
+  if (round.names && typeof round.names === "object") return loc(round.names);
+  return (lang() === "en" && round.name_en) || round.name || "";
+}
+
 function renderWelcome() {
   const m = state.model;
   const usable = canStart();
   const q = usable ? m.questionnaire : null;
+  const intro = q ? loc(q.intro) : "";
   const title = h("h1", { class: "welcome-title", tabindex: "-1" }, q ? loc(q.title) : t("appTitle"));
   const screen = h(
     "div",
     { class: "screen welcome", dataset: { testid: "welcome" } },
-    h("div", { class: "topbar" }, h("span", { class: "topbar-fill" }), langToggle()),
     h(
       "div",
       { class: "welcome-main" },
       title,
-      usable && m.round.name ? h("p", { class: "welcome-round" }, m.round.name) : null,
-      q && loc(q.intro) ? h("p", { class: "welcome-intro" }, loc(q.intro)) : null,
+      usable && roundName(m.round) ? h("p", { class: "welcome-round" }, roundName(m.round)) : null,
+      intro ? h("p", { class: "welcome-intro" }, intro) : null,
       usable
         ? h("button", { type: "button", class: "btn btn-start", dataset: { testid: "start" }, onclick: () => actions.start() }, t("start"))
         : null,
-      usable ? h("p", { class: "welcome-hint" }, t("startHint")) : null
+      usable && !intro ? h("p", { class: "welcome-hint" }, t("startHint")) : null // the intro says it already
     ),
-    staffNotices()
+    staffNotices(),
+    h("p", { class: "voices", dataset: { testid: "voices" } }, voicesText())
   );
   mount(screen, title);
+}
+
+/** For the staff: the read-aloud voices this tablet has, by language. */
+function voicesText() {
+  const list = voiceList();
+  const names = (code) => (list[code].length ? list[code].join(", ") : t("voicesNone"));
+  return t("voices", { vi: names("vi"), en: names("en") });
+}
+
+export function updateVoices() {
+  const el = dom.host && dom.host.querySelector("[data-testid=voices]");
+  if (el) el.textContent = voicesText();
 }
 
 function renderNoSurvey() {
@@ -203,35 +231,77 @@ export function renderFatal() {
   );
 }
 
-/* ==================================================================== idle overlay */
+/* ==================================================================== dialogs */
 
-/** "Are you still there?" over the questionnaire (made inert), counting down `seconds`. */
+/**
+ * A modal dialog over the kiosk (made inert): the idle prompt ("idle") or the start-over
+ * confirmation ("restart"). One at a time; opening one closes the other.
+ */
+function openDialog(kind, testid, buttons) {
+  hideOverlay();
+  const titleEl = h("h2", { class: "overlay-title", id: "dialog-title" });
+  const body = h("p", { class: "overlay-body", id: "dialog-body" });
+  const count = kind === "idle" ? h("p", { class: "countdown", "aria-hidden": "true" }) : null;
+  const btns = buttons.map((b) =>
+    h("button", { type: "button", class: "btn " + (b.primary ? "btn-primary btn-big" : "btn-secondary"), dataset: { testid: b.testid }, onclick: b.onclick })
+  );
+  const overlay = h(
+    "div",
+    {
+      class: "overlay",
+      role: "alertdialog",
+      "aria-modal": "true",
+      "aria-labelledby": "dialog-title",
+      "aria-describedby": "dialog-body",
+      dataset: { testid },
+    },
+    h("div", { class: "overlay-card" }, titleEl, count, body, h("div", { class: "overlay-actions" }, btns))
+  );
+  overlay.addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape") {
+      ev.preventDefault();
+      buttons[0].onclick(); // the first button keeps the respondent's answers
+    }
+  });
+  overlay.kind = kind;
+  overlay.parts = { titleEl, body, count, btns, keys: buttons.map((b) => b.keys) };
+  overlay.returnFocus = document.activeElement;
+  dom.overlay = overlay;
+  dom.app.inert = true; // the questionnaire underneath can't be reached
+  document.body.append(overlay);
+  screenChanged(); // a dialog that opens under a finger takes no tap
+  btns[0].focus({ preventScroll: true });
+  return overlay;
+}
+
+/** "Would you like to continue?" over the questionnaire, counting down `seconds`. */
 export function showOverlay(seconds) {
-  if (!dom.overlay) {
-    const count = h("p", { class: "countdown", "aria-hidden": "true" });
-    const body = h("p", { class: "overlay-body", id: "idle-body" });
-    const titleEl = h("h2", { class: "overlay-title", id: "idle-title" });
-    const cont = h("button", { type: "button", class: "btn btn-primary btn-big", dataset: { testid: "continue" }, onclick: () => actions.resume() });
-    const restart = h("button", { type: "button", class: "btn btn-secondary", dataset: { testid: "restart" }, onclick: () => actions.home() });
-    dom.overlay = h(
-      "div",
-      {
-        class: "overlay",
-        role: "alertdialog",
-        "aria-modal": "true",
-        "aria-labelledby": "idle-title",
-        "aria-describedby": "idle-body",
-        dataset: { testid: "still-there" },
-      },
-      h("div", { class: "overlay-card" }, titleEl, count, body, h("div", { class: "overlay-actions" }, cont, restart))
-    );
-    dom.overlay.parts = { count, body, titleEl, cont, restart };
-    dom.app.inert = true; // the questionnaire underneath can't be reached
-    document.body.append(dom.overlay);
-    cont.focus({ preventScroll: true });
+  if (!dom.overlay || dom.overlay.kind !== "idle") {
+    openDialog("idle", "still-there", [
+      { testid: "continue", primary: true, keys: ["continue"], onclick: () => actions.resume() },
+      { testid: "restart", keys: ["restart"], onclick: () => actions.home() },
+    ]);
   }
   dom.overlay.seconds = seconds;
   renderOverlayTexts();
+}
+
+/** "Start over?": yes clears the answers and shows the welcome screen, no goes back to the question. */
+export function showRestartConfirm() {
+  openDialog("restart", "restart-confirm", [
+    { testid: "restart-no", primary: true, keys: ["restartNo"], onclick: () => closeDialog() },
+    { testid: "restart-yes", keys: ["restartYes"], onclick: () => actions.home() },
+  ]);
+  renderOverlayTexts();
+}
+
+/** Close the dialog and give the focus back to where it was. */
+export function closeDialog() {
+  const o = dom.overlay;
+  if (!o) return;
+  hideOverlay();
+  screenChanged();
+  if (o.returnFocus && o.returnFocus.isConnected) o.returnFocus.focus({ preventScroll: true });
 }
 
 export function hideOverlay() {
@@ -244,10 +314,12 @@ export function hideOverlay() {
 export function renderOverlayTexts() {
   const o = dom.overlay;
   if (!o) return;
-  o.parts.titleEl.textContent = t("stillThere");
-  o.parts.count.textContent = String(o.seconds);
-  o.parts.body.textContent = t("stillThereBody", { s: o.seconds });
-  o.parts.cont.textContent = t("continue");
-  o.parts.restart.textContent = t("restart");
+  const idle = o.kind === "idle";
+  o.parts.titleEl.textContent = t(idle ? "stillThere" : "restartTitle");
+  o.parts.body.textContent = idle ? t("stillThereBody", { s: o.seconds }) : t("restartBody");
+  if (o.parts.count) o.parts.count.textContent = String(o.seconds);
+  o.parts.btns.forEach((b, i) => {
+    b.textContent = t(o.parts.keys[i][0]);
+  });
   o.lang = lang();
 }

@@ -16,11 +16,13 @@ export const state = {
   thanksDeadline: 0,
   thanksText: null, // the finished questionnaire's {"vi","en"} thank-you text
   reloadPending: false, // a new service worker took over: reload at the next welcome screen
+  largeText: false, // the "larger text" toggle (back to false with the language at every reset)
 };
 
 /**
  * What the screens may ask main.js to do; main.js fills it in at boot:
- * start(), next(), back(), home(), submit(), resume() (the idle overlay's Continue).
+ * start(), next(), back(), home(), submit(), resume() (the idle prompt's Continue), answered(code)
+ * (a one-tap answer was given: move on), confirmRestart(), setLanguage(code), setLargeText(on).
  */
 export const actions = {};
 

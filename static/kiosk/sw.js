@@ -18,7 +18,7 @@
  */
 "use strict";
 
-const CACHE_VERSION = "kiosk-2026.4";
+const CACHE_VERSION = "kiosk-2026.5";
 const CACHE_PREFIX = "sipas-kiosk-shell-";
 const CACHE_NAME = CACHE_PREFIX + CACHE_VERSION;
 const SHELL_PATH = new URL(self.registration.scope).pathname; // "/kiosk/"
@@ -28,11 +28,14 @@ const SHELL = [
   "main.js",
   "api.js",
   "dom.js",
+  "faces.js",
+  "guard.js",
   "i18n.js",
   "model.js",
   "outbox.js",
   "question.js",
   "screens.js",
+  "speech.js",
   "state.js",
 ];
 const PRECACHE = [SHELL_PATH, ...SHELL.map((name) => STATIC_PREFIX + "kiosk/" + name)];

@@ -6,79 +6,24 @@ import pytest
 from django.test import override_settings
 
 from fieldwork.models import Response
-from fieldwork.services import kiosk_create, round_create
-from questionnaires.services import definition_files, questionnaire_load_file
-from tests.base import make_unit
-from units.models import Unit
+from tests.browser.kiosk import (
+    LANDSCAPE,
+    SETTLED,
+    TABLET,
+    answer_question,
+    complete_questionnaire,
+    make_survey,
+    pair,
+    tap,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-TABLET = {"width": 800, "height": 1280}
-LANDSCAPE = {"width": 1280, "height": 800}
 
 
 @pytest.fixture
 def survey():
-    for path in definition_files():
-        questionnaire_load_file(path=path)
-    province = make_unit("08", level=Unit.Level.PROVINCE, name="Tỉnh Tuyên Quang")
-    commune = make_unit("02212", province, name="Xã Sơn Dương")
-    survey_round = round_create(name="Quý IV/2026", questionnaire_code="sipas-2017", unit_code="08", open_now=True)
-    kiosk, code = kiosk_create(unit=commune, name="Quầy 1")
-    return {"round": survey_round, "kiosk": kiosk, "pairing_code": code}
-
-
-def pair(page, live_server, code):
-    page.goto(f"{live_server.url}/kiosk/pair/{code}/")
-    page.get_by_test_id("pair").click()
-    page.get_by_test_id("welcome").wait_for()
-
-
-def answer_current_screen(page):
-    """Answer every question on the screen: 4 on the scale, 'no' to yes/no, else the first option."""
-    section = page.locator("[data-section]")
-    seen = []
-    for button in section.locator("button[data-item]").all():
-        item = button.get_attribute("data-item")
-        if item in seen or not button.is_visible():
-            continue
-        seen.append(item)
-        options = section.locator(f'button[data-item="{item}"]')
-        for preferred in ("4", "no"):
-            choice = section.locator(f'button[data-item="{item}"][data-value="{preferred}"]')
-            if choice.count():
-                choice.click()
-                break
-        else:
-            options.first.click()
-    return seen
-
-
-def complete_questionnaire(page, artifacts=None, prefix=""):
-    page.get_by_test_id("start").click()
-    screen = 0
-    while True:
-        page.locator("[data-section]").wait_for()
-        answer_current_screen(page)
-        if artifacts is not None:
-            name = page.locator("[data-section]").get_attribute("data-section")
-            page.screenshot(path=str(artifacts / f"{prefix}{screen:02d}-section-{name}.png"))
-        screen += 1
-        submit = page.get_by_test_id("submit")
-        if submit.count() and submit.is_visible():
-            submit.click()
-            break
-        page.get_by_test_id("next").click()
-    page.get_by_test_id("thanks").wait_for()
-
-
-def wait_for(predicate, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return predicate()
+    return make_survey()
 
 
 def test_a_tablet_completes_responses_online_and_offline_and_each_is_stored_once(chromium, live_server, survey,
@@ -131,9 +76,9 @@ def test_the_kiosk_reads_well_in_landscape_and_in_english(chromium, live_server,
     page = context.new_page()
     pair(page, live_server, survey["pairing_code"])
 
-    page.get_by_test_id("lang-en").click()
+    tap(page, page.get_by_test_id("lang-en"))
     page.screenshot(path=str(shots / "landscape-welcome-en.png"))
-    page.get_by_test_id("start").click()
+    tap(page, page.get_by_test_id("start"))
     page.locator("[data-section]").wait_for()
     page.screenshot(path=str(shots / "landscape-first-section-en.png"))
 
@@ -153,10 +98,9 @@ def test_after_the_idle_reset_nothing_of_the_previous_respondent_remains(chromiu
     context = chromium.new_context(viewport=TABLET)
     page = context.new_page()
     pair(page, live_server, survey["pairing_code"])
-    page.get_by_test_id("start").click()
-    page.locator("[data-section]").wait_for()
-    chosen = answer_current_screen(page)
-    assert chosen
+    tap(page, page.get_by_test_id("start"))
+    chosen = [answer_question(page)[0] for _ in range(3)]
+    assert chosen == ["E.FIELD", "E.CHANNEL_FILE", "E.VISITS"]
 
     page.get_by_test_id("still-there").wait_for(timeout=30_000)
     page.screenshot(path=str(artifacts / "kiosk" / "idle-still-there.png"))
@@ -164,12 +108,12 @@ def test_after_the_idle_reset_nothing_of_the_previous_respondent_remains(chromiu
 
     page.go_back()  # whatever the browser goes back to, it is not the previous respondent's answers
     page.wait_for_timeout(500)
-    assert page.locator('button[data-item][aria-pressed="true"]').count() == 0
+    assert page.locator('button[data-item][aria-checked="true"]').count() == 0
     page.goto(f"{live_server.url}/kiosk/")
     page.get_by_test_id("welcome").wait_for()
-    page.get_by_test_id("start").click()
-    page.locator("[data-section]").wait_for()
-    assert page.locator('button[data-item][aria-pressed="true"]').count() == 0
+    tap(page, page.get_by_test_id("start"))
+    page.locator(f"{SETTLED} [data-step=\"E.FIELD\"]").wait_for()
+    assert page.locator('button[data-item][aria-checked="true"]').count() == 0
     storage = page.evaluate("JSON.stringify({...localStorage}) + JSON.stringify({...sessionStorage})")
     assert not any(f'"{item}"' in storage for item in chosen if item.startswith("E."))
     assert page.evaluate("window.sipasKiosk.outboxCount()") == 0
@@ -187,11 +131,8 @@ def test_a_citizen_in_a_stratum_whose_quota_closed_is_thanked_after_the_screenin
     page = context.new_page()
     pair(page, live_server, survey["pairing_code"])
 
-    page.get_by_test_id("start").click()
-    page.locator("[data-section]").wait_for()
-    page.locator('button[data-item="E.FIELD"][data-value="land"]').click()
-    answer_current_screen(page)  # the rest of the screen; the field stays "land" (the first option)
-    page.get_by_test_id("next").click()
+    tap(page, page.get_by_test_id("start"))
+    answer_question(page, {"E.FIELD": "land"})  # the screening question: nothing more is asked
 
     page.get_by_test_id("quota-full").wait_for()
     page.screenshot(path=str(artifacts / "kiosk" / "quota-full.png"))
