@@ -105,7 +105,10 @@ def _form(request, language):
     else:
         form = ResponseForm(request.POST or None, definition=definition, language=language, known=known)
     if action == "send" and Response.objects.filter(pk=_uuid_or_none(response_id), kiosk=kiosk).exists():
-        return redirect(f"{request.path}thanks?lang={language}")  # the same form sent twice: a double tap
+        # The same form sent twice (a double tap). Looked up here, not left to the writer's retry
+        # check: this page stamps submitted_at at each send, so the writer would see a different
+        # response under the same id (409).
+        return redirect(f"{request.path}thanks?lang={language}")
     if action == "send" and form.is_valid():
         payload = {
             "id": response_id, "round": survey_round.pk, "questionnaire": survey_round.questionnaire.code,
