@@ -105,12 +105,16 @@ class Command(BaseCommand):
         """Paper forms with made-up answers, entered the way an officer's are, then the round's scores."""
         rng = random.Random(2026 + part)
         definition = survey_round.questionnaire.parsed
-        first, last = days or (timezone.localdate() - datetime.timedelta(days=20), timezone.localdate())
+        # A made-up form is never from the future: the writer refuses a time ahead of the clock, and
+        # past midnight in Vietnam (17:00 UTC) today's office hours have not come yet.
+        now = timezone.localtime()
+        first, last = days or (now.date() - datetime.timedelta(days=20), now.date())
         for code, counts in DEMO_RESPONSES.items():
             unit = Unit.objects.get(code=code)
             for _ in range(counts[part]):
                 day = first + datetime.timedelta(days=rng.randint(0, (last - first).days))
                 when = timezone.make_aware(datetime.datetime.combine(day, datetime.time(rng.randint(8, 16))))
+                when = min(when, now - datetime.timedelta(minutes=1))
                 payload = {"id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "round": survey_round.pk,
                            "questionnaire": survey_round.questionnaire.code, "started_at": None,
                            "submitted_at": when.isoformat(), "language": "vi",
