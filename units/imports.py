@@ -284,7 +284,7 @@ def _check_references(rows, existing, scope, problems):
         current_parent = _parent_code(current) if current else None
         if row.parent_code and row.parent_code not in known and row.parent_code != current_parent:
             _unknown(row, "parent_code", row.parent_code, problems)
-        elif not row.parent_code and not scope.contains(Unit.path_for(row.code)):
+        elif row.code and not row.parent_code and not scope.contains(Unit.path_for(row.code)):
             problems.add(RowProblem(row.number, "parent_code", _(
                 "without a parent_code the unit would be outside the units you administer: give the code "
                 "of one of your units")), row.number)

@@ -43,6 +43,13 @@ def _scope(request):
     return access.administered_scope(request.user)
 
 
+def _posted(request, files=False):
+    """A form's data: what was posted (even nothing: then every required field says so), or none."""
+    if request.method != "POST":
+        return ()
+    return (request.POST, request.FILES) if files else (request.POST,)
+
+
 def _add_error(form, exc: services.AdministrationError):
     form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
@@ -100,7 +107,7 @@ def unit_import(request):
     """GET: the upload form. POST: the preview of what the file would change, nothing written; the
     file waits in the cache for the confirmation."""
     scope = _scope(request)
-    form = UnitImportForm(request.POST or None, request.FILES or None)
+    form = UnitImportForm(*_posted(request, files=True))
     if request.method == "GET" or not form.is_valid():
         return _import_page(request, form)
     data = form.cleaned_data["file"].read()
@@ -151,7 +158,7 @@ def _get_unit(request, code):
 @require_http_methods(["GET", "POST"])
 def unit_rename(request, code):
     scope, unit = _scope(request), _get_unit(request, code)
-    form = UnitRenameForm(request.POST or None, initial={"name": unit.name})
+    form = UnitRenameForm(*_posted(request), initial={"name": unit.name})
     if request.method == "POST" and form.is_valid():
         old_name = unit.name
         try:
@@ -169,7 +176,7 @@ def unit_rename(request, code):
 def unit_close(request, code):
     """GET: the form. POST: checked, then the confirmation page; POST with ``confirmed``: closed."""
     scope, unit = _scope(request), _get_unit(request, code)
-    form = UnitCloseForm(request.POST or None)
+    form = UnitCloseForm(*_posted(request))
     context = {"unit": unit, "form": form, "open_units": selectors.open_units(scope)}
     if request.method == "GET" or not form.is_valid():
         return render(request, "units/admin_unit_close.html", context)
@@ -221,7 +228,7 @@ def staff_create(request):
     """GET: the form. POST: the account with its first role, and the one-time link to set its
     password, shown on this answer only."""
     scope = _scope(request)
-    form = StaffCreateForm(request.POST or None)
+    form = StaffCreateForm(*_posted(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -362,8 +369,8 @@ class PasswordSetView(auth_views.PasswordResetConfirmView):
 
     def form_valid(self, form):
         answer = super().form_valid(form)
-        messages.success(self.request, _("Your password is set. Log in with your username, %(username)s, and your new password.")
-                         % {"username": form.user.get_username()})
+        messages.success(self.request, _("Your password is set. Log in with your username, %(username)s, and your new "
+                                         "password.") % {"username": form.user.get_username()})
         return answer
 
 

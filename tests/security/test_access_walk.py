@@ -160,7 +160,8 @@ class AccessWalkTests(KioskTestCase):
         if name in ADMIN_OWN_PAGES and administrator:
             if status == 302 and not answer["Location"].startswith("/administration/"):
                 return f"{where}: redirects to {answer['Location']}"
-            return None if status in ADMIN_OWN_PAGES[name] else f"{where}: an administrator's page answered unexpectedly"
+            expected = ADMIN_OWN_PAGES[name]
+            return None if status in expected else f"{where}: an administrator's page answered unexpectedly"
         allowed = DENIED_ANONYMOUS if anonymous else DENIED_WITHOUT_ROLE
         if status not in allowed:
             return f"{where}: expected one of {sorted(allowed)} (a staff page: see PUBLIC if it is not one)"

@@ -114,7 +114,7 @@ class StaffCreateTests(AdminTestCase):
         cases = [
             ({"username": "OFFICER"}, "username", "Tên đăng nhập “OFFICER” đã có người dùng: hãy chọn tên khác."),
             ({"username": "lan nguyen"}, "username", "Điền tên đăng nhập hợp lệ. Giá trị này chỉ có thể chứa các chữ "
-                                                     "cái, số, và các ký tự @/./+/-/_."),
+                                                     "cái, số, và các ký tự @/./+/-/_"),
             ({"username": ""}, "username", "Trường này là bắt buộc."),
             ({"full_name": ""}, "full_name", "Trường này là bắt buộc."),
             ({"email": "lan@"}, "email", "Nhập địa chỉ email."),
@@ -168,7 +168,7 @@ class PasswordLinkTests(AdminTestCase):
         weak = browser.post(form_url, {"new_password1": "123", "new_password2": "123"})
         mismatched = browser.post(form_url, {"new_password1": "Tuyên-Quang-2026!", "new_password2": "khác"})
 
-        self.assertIn("Mật khẩu quá ngắn. Nó phải chứa ít nhất 8 ký tự.", weak.context["form"].errors["new_password2"])
+        self.assertIn("Mật khẩu quá ngắn. Mật khẩu phải có ít nhất 8 ký tự.", weak.context["form"].errors["new_password2"])
         self.assertFormError(mismatched.context["form"], "new_password2", "Hai trường mật khẩu không giống nhau.")
         self.assertFalse(User.objects.get(pk=self.member.pk).has_usable_password())
 
