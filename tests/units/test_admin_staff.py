@@ -168,7 +168,8 @@ class PasswordLinkTests(AdminTestCase):
         weak = browser.post(form_url, {"new_password1": "123", "new_password2": "123"})
         mismatched = browser.post(form_url, {"new_password1": "Tuyên-Quang-2026!", "new_password2": "khác"})
 
-        self.assertIn("Mật khẩu quá ngắn. Mật khẩu phải có ít nhất 8 ký tự.", weak.context["form"].errors["new_password2"])
+        too_short = "Mật khẩu quá ngắn. Mật khẩu phải có ít nhất 8 ký tự."
+        self.assertIn(too_short, weak.context["form"].errors["new_password2"])
         self.assertFormError(mismatched.context["form"], "new_password2", "Hai trường mật khẩu không giống nhau.")
         self.assertFalse(User.objects.get(pk=self.member.pk).has_usable_password())
 
