@@ -433,7 +433,8 @@ def _check(rows, scope, problems) -> _Checked:
     return _Checked(plan, by_code, existing, final_paths)
 
 
-def units_import_preview(*, text: str | None = None, file=None, scope: AdminScope = EVERYTHING) -> UnitImportPlan:
+def units_import_preview(*, text: str | bytes | None = None, file=None,
+                         scope: AdminScope = EVERYTHING) -> UnitImportPlan:
     """What importing the file would add, change and close; writes nothing. Raises
     ``UnitImportError`` naming the row and column of each problem."""
     problems = Problems()
@@ -442,7 +443,7 @@ def units_import_preview(*, text: str | None = None, file=None, scope: AdminScop
 
 
 @transaction.atomic
-def units_import_csv(*, text: str | None = None, file=None, scope: AdminScope = EVERYTHING,
+def units_import_csv(*, text: str | bytes | None = None, file=None, scope: AdminScope = EVERYTHING,
                      expect: str | None = None) -> UnitImportResult:
     """Create or update units from a CSV ``file`` (any Django File, read as a stream) or ``text``;
     all or nothing, and the same file twice changes nothing. With ``expect`` (a preview's digest),

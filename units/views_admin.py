@@ -84,10 +84,8 @@ def _import_key(request, key):
 
 
 def _preview_page(request, plan, key, notice=""):
-    limit = PREVIEW_ROWS
     return render(request, "units/admin_import_preview.html", {
-        "plan": plan, "notice": notice, "limit": limit,
-        "closed": plan.closed,
+        "plan": plan, "notice": notice, "limit": PREVIEW_ROWS, "closed": plan.closed,
         "confirm": UnitImportConfirmForm(initial={"key": key, "digest": plan.digest}),
     })
 
@@ -128,7 +126,7 @@ def unit_import_confirm(request):
     the new preview instead."""
     scope = _scope(request)
     form = UnitImportConfirmForm(request.POST)
-    data = cache.get(_import_key(request, form.data.get("key", ""))) if form.is_valid() else None
+    data = cache.get(_import_key(request, form.cleaned_data["key"])) if form.is_valid() else None
     if data is None:
         messages.error(request, _("This preview has expired or was already imported: upload the file again."))
         return redirect("administration:unit-import")
