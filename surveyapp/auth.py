@@ -13,6 +13,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 
 from surveyapp import throttle
+from units.access import administers_units
 
 
 class ThrottledModelBackend(ModelBackend):
@@ -29,6 +30,13 @@ class ThrottledModelBackend(ModelBackend):
         else:
             throttle.login_succeeded(request, username)
         return user
+
+    def get_user(self, user_id):
+        """The request's user, as Django's, with ``administers_units`` (does the user hold an
+        administrator role? the top menu's question) read in the same query, not one more a page."""
+        user = get_user_model()._default_manager.annotate(administers_units=administers_units()) \
+            .filter(pk=user_id).first()
+        return user if user is not None and self.user_can_authenticate(user) else None
 
     async def aauthenticate(self, request, username=None, password=None, **kwargs):
         # ModelBackend has its own async path; ours must not skip the throttle.

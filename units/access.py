@@ -5,8 +5,9 @@ for it, never a 403: we do not confirm that a unit or object exists to someone w
 """
 
 import re
+from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 
 from units.models import CODE_PATTERN, Role, Unit
@@ -88,3 +89,58 @@ def top_units(user, capability: str):
     return Unit.objects.filter(
         roles__user=user, roles__kind__in=ROLES_WITH[capability]
     ).distinct().order_by("path")
+
+
+# ---------------------------------------------------------------------------------------------
+# Administration: the subtrees where a user manages units, staff and roles
+
+
+@dataclass(frozen=True)
+class AdminScope:
+    """The subtrees an administrator manages: the paths of the units where they hold an
+    administrator role, none inside another (``paths``), or every unit (``everything``: a superuser).
+    Units, staff and roles outside it are treated as if they did not exist."""
+
+    paths: tuple[str, ...] = ()
+    everything: bool = False
+
+    def contains(self, path: str) -> bool:
+        return self.everything or any(path.startswith(root) for root in self.paths)
+
+    def q(self, prefix: str = "") -> Q:
+        """A condition on ``<prefix>path`` selecting the units inside the scope."""
+        if self.everything:
+            return Q()
+        condition = Q(pk__in=[])
+        for root in self.paths:
+            condition |= Q(**{f"{prefix}path__startswith": root})
+        return condition
+
+    def units(self):
+        return Unit.objects.filter(self.q())
+
+
+def administered_scope(user) -> AdminScope:
+    """The units the user administers; Http404 when none (the administration pages then do not exist
+    for them)."""
+    if user.is_authenticated and user.is_active and user.is_superuser:
+        return AdminScope(everything=True)
+    paths = role_paths(user, ADMINISTER)
+    roots = tuple(p for p in paths if not any(p != other and p.startswith(other) for other in paths))
+    if not roots:
+        raise Http404("Not found.")
+    return AdminScope(paths=roots)
+
+
+def role_paths(user, capability: str) -> list[str]:
+    """The paths of the units where the user holds a role with the capability, sorted."""
+    if not user.is_authenticated or not user.is_active:
+        return []
+    return sorted(set(Role.objects.filter(user=user, kind__in=ROLES_WITH[capability])
+                      .values_list("unit__path", flat=True)))
+
+
+def administers_units():
+    """An expression for a user queryset: does the user hold an administrator role anywhere? The
+    login backend adds it to the request's user (one query, not one more per page), for the menu."""
+    return Exists(Role.objects.filter(user=OuterRef("pk"), kind__in=ROLES_WITH[ADMINISTER]))

@@ -10,8 +10,9 @@ class UnitAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "level", "parent", "valid_from", "valid_to", "successor")
     list_filter = ("level",)
     search_fields = ("code", "name")
-    # The tree itself (codes, parents) changes through import_units, which keeps every path in
-    # a moved subtree right; names, levels, dates and successors can be corrected here.
+    # The tree itself (codes, parents) changes through the unit import (the administration page or
+    # import_units), which keeps every path in a moved subtree right; names, levels, dates and
+    # successors can be corrected here.
     readonly_fields = ("code", "parent", "path", "depth")
     raw_id_fields = ("successor",)
 

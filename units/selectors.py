@@ -1,6 +1,9 @@
-from django.db.models import F
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, Value
+from django.utils import timezone
 
-from units.models import Unit
+from units.access import AdminScope
+from units.models import Role, Unit
 
 
 def unit_detail_context(unit: Unit):
@@ -15,3 +18,41 @@ def unit_detail_context(unit: Unit):
         "predecessors": unit.predecessors.order_by("code"),
         "subtree_size": unit.subtree().count() - 1,
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Administration pages
+
+
+def admin_units(scope: AdminScope, search: str = ""):
+    """The units an administrator manages, in tree order, with what the list shows."""
+    units = scope.units().select_related("successor").order_by("path")
+    if search:
+        units = units.filter(Q(code__icontains=search) | Q(name__icontains=search))
+    return units
+
+
+def open_units(scope: AdminScope, limit: int = 1000):
+    """Units open today inside the scope, for the suggestions of a unit-code field (the first
+    ``limit``: a form does not list a whole country)."""
+    today = timezone.localdate()
+    return list(scope.units().filter(Q(valid_to__isnull=True) | Q(valid_to__gte=today))
+                .order_by("path").only("code", "name")[:limit])
+
+
+def staff_for_admin(scope: AdminScope, search: str = ""):
+    """The staff an administrator manages: everyone holding a role inside their units (not
+    superusers); a superuser's, everyone. Each with ``scoped_roles`` (their roles inside the scope,
+    with the units) and ``roles_elsewhere`` (do they hold a role outside it?)."""
+    User = get_user_model()
+    scoped_roles = Role.objects.filter(scope.q("unit__")).select_related("unit").order_by("unit__path", "kind")
+    if scope.everything:
+        users = User.objects.annotate(roles_elsewhere=Value(False))
+    else:
+        users = User.objects.filter(is_superuser=False, pk__in=scoped_roles.values("user")).annotate(
+            roles_elsewhere=Exists(Role.objects.filter(user=OuterRef("pk")).exclude(scope.q("unit__"))))
+    if search:
+        users = users.filter(Q(username__icontains=search) | Q(first_name__icontains=search)
+                             | Q(last_name__icontains=search) | Q(email__icontains=search))
+    return users.prefetch_related(Prefetch("unit_roles", queryset=scoped_roles, to_attr="scoped_roles")) \
+        .order_by("username")

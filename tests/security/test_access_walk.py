@@ -13,6 +13,8 @@ import uuid
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from fieldwork.models import Response
 from fieldwork.quotas import quota_set
@@ -46,6 +48,8 @@ PUBLIC = {
     "static": {200, 404},
     "admin:login": {200, 302},  # a logged-in non-staff user is shown the form again
     "admin:logout": {302, 405},
+    # A one-time link to set a password: a made-up one shows "this link no longer works".
+    "administration:set-password": {200},
 }
 # Pages about the user themselves (their home lists their own units): open to anyone logged in.
 OWN_PAGES = {"home": {200}, "scores-home": {200, 405},  # scores-home: the rounds of their own roles (GET only)
@@ -54,6 +58,12 @@ OWN_PAGES = {"home": {200}, "scores-home": {200, 405},  # scores-home: the round
              "api-tokens": {200, 405}, "api-token-create": {200, 405}}
 # Denials. 405: the method is not allowed (a POST-only action asked with GET). 401: the score API
 # asks for a token or a session.
+# The administration pages about the administrator's own units (which units and accounts lie inside
+# them): open to an administrator of any province, 404 for everyone else. A confirmation posted
+# without its preview goes back to the import page.
+ADMIN_OWN_PAGES = {"administration:home": {200, 405}, "administration:units": {200, 405},
+                   "administration:unit-import": {200}, "administration:unit-import-confirm": {302, 405},
+                   "administration:staff": {200, 405}, "administration:staff-create": {200}}
 DENIED_ANONYMOUS = {302, 401, 405}
 DENIED_WITHOUT_ROLE = {404, 405, 302}  # 302 only to the admin's login page (staff status is needed)
 
@@ -87,6 +97,8 @@ class AccessWalkTests(KioskTestCase):
             "code": "10", "unit_code": "10", "round_id": cls.far_round.pk, "kiosk_id": cls.far_kiosk.pk,
             "response_id": cls.far_response.pk, "list_id": cls.far_list.pk, "sample_id": cls.far_sample.pk,
             "token_id": cls.far_token.pk,
+            "user_id": cls.far_officer.pk, "role_id": cls.far_officer.unit_roles.get().pk,
+            "uidb64": urlsafe_base64_encode(force_bytes(cls.far_officer.pk)), "token": "made-up-token",
             # the admin's own parameters
             "app_label": "fieldwork", "url": "fieldwork/response/", "object_id": cls.far_response.pk,
             "content_type_id": ContentType.objects.get_for_model(Response).pk, "id": cls.far_officer.pk,
@@ -124,14 +136,15 @@ class AccessWalkTests(KioskTestCase):
         for name, url in self.routes(values):
             for method in methods:
                 answer = getattr(self.client, method)(url)
-                problem = self.judge(name, url, method, answer, anonymous=login is None)
+                problem = self.judge(name, url, method, answer, anonymous=login is None,
+                                     administrator=login is not None and login.unit_roles.filter(kind="admin").exists())
                 if problem:
                     problems.append(problem)
                 if login is not None and name in ("logout", "admin:logout"):
                     self.client.force_login(login)  # so that the rest is still asked as this user
         return problems
 
-    def judge(self, name, url, method, answer, anonymous):
+    def judge(self, name, url, method, answer, anonymous, administrator=False):
         status = answer.status_code
         where = f"{method.upper()} {url} ({name}) -> {status}"
         body = answer.content.decode("utf-8", "replace") if not answer.streaming else ""
@@ -144,6 +157,11 @@ class AccessWalkTests(KioskTestCase):
             return None if status in PUBLIC[name] else f"{where}: a public page answered unexpectedly"
         if name in OWN_PAGES and not anonymous:
             return None if status in OWN_PAGES[name] else f"{where}: a page of one's own answered unexpectedly"
+        if name in ADMIN_OWN_PAGES and administrator:
+            if status == 302 and not answer["Location"].startswith("/administration/"):
+                return f"{where}: redirects to {answer['Location']}"
+            expected = ADMIN_OWN_PAGES[name]
+            return None if status in expected else f"{where}: an administrator's page answered unexpectedly"
         allowed = DENIED_ANONYMOUS if anonymous else DENIED_WITHOUT_ROLE
         if status not in allowed:
             return f"{where}: expected one of {sorted(allowed)} (a staff page: see PUBLIC if it is not one)"

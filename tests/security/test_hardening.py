@@ -41,7 +41,9 @@ class CsrfTests(KioskTestCase):
         values = {"code": "08", "unit_code": "08", "round_id": self.round.pk, "kiosk_id": self.kiosk.pk,
                   "response_id": uuid.uuid4(), "list_id": 1, "sample_id": 1, "app_label": "fieldwork",
                   "url": "x/", "object_id": 1, "content_type_id": 1, "id": self.admin.pk, "path": "x.js",
-                  "token_id": token.pk}
+                  "token_id": token.pk,
+                  "user_id": self.officer.pk, "role_id": self.officer.unit_roles.get().pk, "uidb64": "MQ",
+                  "token": "made-up-token"}
         accepted = []
         for route in walk():
             if route.name in CSRF_EXEMPT:

@@ -77,7 +77,9 @@ class RenderedPagesTests(KioskTestCase):
         values = {"code": "08", "unit_code": "02212", "round_id": self.round.pk, "kiosk_id": self.kiosk.pk,
                   "response_id": uuid.uuid4(), "list_id": 1, "sample_id": 1, "app_label": "fieldwork",
                   "url": "x/", "object_id": self.round.pk, "content_type_id": 1, "id": self.admin.pk,
-                  "path": "kiosk/main.js", "token_id": token.pk}
+                  "path": "kiosk/main.js", "token_id": token.pk,
+                  "user_id": self.officer.pk, "role_id": self.officer.unit_roles.get().pk, "uidb64": "MQ",
+                  "token": "made-up-token"}
         self.admin.is_staff = True
         self.admin.save()
         staff = Client()

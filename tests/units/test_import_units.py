@@ -3,8 +3,9 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
+from units.access import AdminScope
 from units.models import Unit
-from units.services import UnitImportError, units_import_csv
+from units.services import UnitImportChanged, UnitImportError, units_import_csv, units_import_preview
 
 pytestmark = pytest.mark.django_db
 
@@ -76,16 +77,16 @@ def test_it_accepts_the_file_without_the_optional_successor_column():
 @pytest.mark.parametrize(
     "rows, message",
     [
-        ("02212,Xã Sơn Dương,99,commune,,,\n", "row 3: parent_code '99' is not a known unit"),
-        ("02212,Xã A,08,commune,,,\n02212,Xã B,08,commune,,,\n", "row 4: code '02212' is already used on row 3"),
-        ("A,Đơn vị A,B,commune,,,\nB,Đơn vị B,A,commune,,,\n", "row 3: cycle in the tree: A → B → A"),
-        ("02212,Xã Sơn Dương,,commune,2025-13-01,,\n", "row 3: valid_from '2025-13-01' is not a date"),
-        ("02212,Xã Sơn Dương,,commune,2025-07-01,2025-01-01,\n", "row 3: valid_to 2025-01-01 is before valid_from"),
-        ("02212,Xã Sơn Dương,,village,,,\n", "row 3: level 'village' is not one of"),
-        ("02212,,,commune,,,\n", "row 3: name is empty"),
-        ("0 2212,Xã,,commune,,,\n", "row 3: code '0 2212' must be"),
-        ("02212,Xã,,commune,,,77\n", "row 3: successor_code '77' is not a known unit"),
-        ("02212,Xã,,commune,,,02212\n", "row 3: a unit cannot be its own successor"),
+        ("02212,Xã Sơn Dương,99,commune,,,\n", "row 3, parent_code: “99” is not a known unit"),
+        ("02212,Xã A,08,commune,,,\n02212,Xã B,08,commune,,,\n", "row 4, code: “02212” is already used on row 3"),
+        ("A,Đơn vị A,B,commune,,,\nB,Đơn vị B,A,commune,,,\n", "row 3, parent_code: cycle in the tree: A → B → A"),
+        ("02212,Xã Sơn Dương,,commune,2025-13-01,,\n", "row 3, valid_from: “2025-13-01” is not a date"),
+        ("02212,Xã Sơn Dương,,commune,2025-07-01,2025-01-01,\n", "row 3, valid_to: 2025-01-01 is before valid_from"),
+        ("02212,Xã Sơn Dương,,village,,,\n", "row 3, level: “village” is not one of"),
+        ("02212,,,commune,,,\n", "row 3, name: the name is empty"),
+        ("0 2212,Xã,,commune,,,\n", "row 3, code: “0 2212” is not a code"),
+        ("02212,Xã,,commune,,,77\n", "row 3, successor_code: “77” is not a known unit"),
+        ("02212,Xã,,commune,,,02212\n", "row 3, successor_code: a unit cannot be its own successor"),
         ("02212,Xã,,commune,,,,extra\n", "row 3: more values than columns"),
     ],
 )
@@ -108,7 +109,7 @@ def test_a_cycle_through_units_already_in_the_database_is_rejected():
     with pytest.raises(UnitImportError) as caught:
         units_import_csv(text=HEADER + "08,Tỉnh Tuyên Quang,02215,province,,,\n")
 
-    assert caught.value.errors == ["row 2: cycle in the tree: 08 → 02215 → 076 → 08"]
+    assert caught.value.errors == ["row 2, parent_code: cycle in the tree: 08 → 02215 → 076 → 08"]
 
 
 def test_a_wrong_header_is_named():
@@ -117,7 +118,7 @@ def test_a_wrong_header_is_named():
 
     assert caught.value.errors == [
         "row 1: missing column(s): name, valid_from, valid_to",
-        "row 1: unknown column(s): ten",
+        "row 1: unknown column(s): ten (the header is code,name,parent_code,level,valid_from,valid_to,successor_code)",
     ]
 
 
@@ -129,8 +130,8 @@ def test_the_command_reports_every_error_and_fails(tmp_path):
     with pytest.raises(CommandError, match="rejected with 2 error"):
         call_command("import_units", str(bad), stderr=err)
 
-    assert "row 2: parent_code '99'" in err.getvalue()
-    assert "row 3: level 'ward'" in err.getvalue()
+    assert "row 2, parent_code: “99” is not a known unit" in err.getvalue()
+    assert "row 3, level: “ward” is not one of" in err.getvalue()
     assert Unit.objects.count() == 0
 
 
@@ -180,3 +181,131 @@ def test_bad_utf8_and_a_semicolon_file_from_excel(tmp_path):
 
     result = units_import_csv(text=GOOD.replace(",", ";"))
     assert len(result.created) == 5
+
+
+# ---------------------------------------------------------------------------------------------
+# The preview, and an administrator's import limited to their subtree
+
+def scope_of(*codes):
+    return AdminScope(paths=tuple(Unit.objects.get(code=code).path for code in codes))
+
+
+def test_the_preview_says_what_would_be_added_changed_and_closed_and_writes_nothing():
+    units_import_csv(text=GOOD)
+    before = snapshot()
+    text = GOOD.replace("08.STP,Sở Tư pháp,", "08.STP,Sở Tư pháp tỉnh Tuyên Quang,").replace(
+        "02212,Xã Sơn Dương,08,commune,2025-07-01,,", "02212,Xã Sơn Dương,08,commune,2025-07-01,2026-12-31,") + (
+        "02230,Phường Minh Xuân,08,commune,2025-07-01,,\n")
+
+    plan = units_import_preview(text=text)
+
+    assert snapshot() == before
+    assert [(c.row, c.code, c.name, c.level, c.parent_code) for c in plan.created] == [
+        (7, "02230", "Phường Minh Xuân", "Commune or ward", "08")]
+    assert {c.code: c.changes for c in plan.updated} == {
+        "08.STP": [("name", "Sở Tư pháp", "Sở Tư pháp tỉnh Tuyên Quang")],
+        "02212": [("valid_to", "", "31/12/2026")],
+    }
+    assert [c.code for c in plan.closed] == ["02212"]
+    assert plan.unchanged == 3
+
+
+def test_the_preview_counts_the_units_that_move_along_with_a_new_parent():
+    units_import_csv(text=GOOD)
+
+    plan = units_import_preview(text=HEADER + "076,Huyện Sơn Dương,08.STP,district,,2025-06-30,\n")
+
+    (change,) = plan.updated
+    assert change.changes == [("parent_code", "08", "08.STP")]
+    assert change.units_moved_along == 1
+
+
+def test_an_import_writes_only_what_its_preview_showed():
+    units_import_csv(text=GOOD)
+    text = GOOD.replace("08.STP,Sở Tư pháp,", "08.STP,Sở Tư pháp (mới),")
+    plan = units_import_preview(text=text)
+    Unit.objects.filter(code="02212").update(name="Xã Sơn Dương (đổi tên ở nơi khác)")  # meanwhile
+    before = snapshot()
+
+    with pytest.raises(UnitImportChanged) as caught:
+        units_import_csv(text=text, expect=plan.digest)
+
+    assert snapshot() == before
+    assert {c.code for c in caught.value.plan.updated} == {"08.STP", "02212"}
+    result = units_import_csv(text=text, expect=caught.value.plan.digest)
+    assert sorted(result.updated) == ["02212", "08.STP"]
+
+
+def test_the_digest_does_not_depend_on_the_language():
+    from django.utils import translation
+
+    units_import_csv(text=GOOD)
+    text = GOOD.replace("076,Huyện Sơn Dương,08,district,", "076,Huyện Sơn Dương,08,commune,")
+    english = units_import_preview(text=text)
+    with translation.override("vi"):
+        vietnamese = units_import_preview(text=text)
+
+    assert english.updated[0].changes == [("level", "District (before 1 July 2025)", "Commune or ward")]
+    assert vietnamese.updated[0].changes == [("level", "Huyện (trước 01/7/2025)", "Xã, phường")]
+    assert english.digest == vietnamese.digest
+
+
+def test_a_file_without_the_successor_column_leaves_successors_as_they_are():
+    units_import_csv(text=GOOD)
+
+    units_import_csv(text="code,name,parent_code,level,valid_from,valid_to\n"
+                          "02215,Thị trấn Sơn Dương,076,commune,,2025-06-30\n")
+
+    assert Unit.objects.get(code="02215").successor.code == "02212"
+
+
+def test_problems_name_their_row_and_column_in_vietnamese_too():
+    from django.utils import translation
+
+    with translation.override("vi"):
+        with pytest.raises(UnitImportError) as caught:
+            units_import_csv(text=HEADER + "08,Tỉnh,,tinh,2025-13-01,,\n")
+        as_text = caught.value.errors
+
+    assert [(p.row, p.column) for p in caught.value.problems] == [(2, "level"), (2, "valid_from")]
+    assert caught.value.problems[0].message == (
+        "“tinh” không phải là một trong province, department, centre, district, commune")
+    assert as_text[1] == ("dòng 2, cột valid_from: “2025-13-01” không phải là ngày theo dạng YYYY-MM-DD, "
+                          "ví dụ 2025-06-30")
+
+
+def test_an_administrator_imports_only_inside_their_subtree():
+    units_import_csv(text=GOOD + "10,Tỉnh Lào Cai,,province,,,\n10.STP,Sở Tư pháp Lào Cai,10,department,,,\n")
+    before = snapshot()
+    text = HEADER + (
+        "08.SYT,Sở Y tế,08,department,,,\n"  # fine: under the province
+        "10.SYT,Sở Y tế Lào Cai,10,department,,,\n"  # under another province
+        "10.STP,Sở Tư pháp,08,department,,,\n"  # moves another province's unit here
+        "99,Tỉnh mới,,province,,,\n"  # a new root
+        "02290,Xã mới,08,commune,,,10\n"  # successor in another province
+    )
+
+    with pytest.raises(UnitImportError) as caught:
+        units_import_csv(text=text, scope=scope_of("08"))
+
+    assert caught.value.errors == [
+        "row 3, parent_code: “10” is not a known unit",
+        "row 4, code: “10.STP” is the code of a unit you do not administer",
+        "row 5, parent_code: without a parent_code the unit would be outside the units you administer: give the "
+        "code of one of your units",
+        "row 6, successor_code: “10” is not a known unit",
+    ]
+    assert snapshot() == before
+
+
+def test_an_administrator_below_the_root_may_list_their_own_unit_with_its_parent():
+    units_import_csv(text=GOOD)
+
+    result = units_import_csv(text=HEADER + "08.STP,Sở Tư pháp tỉnh Tuyên Quang,08,department,,,\n"
+                                            "08.STP.TT,Trung tâm Trợ giúp pháp lý,08.STP,centre,,,\n",
+                              scope=scope_of("08.STP"))
+
+    assert (result.created, result.updated) == (["08.STP.TT"], ["08.STP"])
+    with pytest.raises(UnitImportError) as caught:
+        units_import_csv(text=HEADER + "08.STP,Sở Tư pháp,02212,department,,,\n", scope=scope_of("08.STP"))
+    assert caught.value.errors == ["row 2, parent_code: “02212” is not a known unit"]
