@@ -23,6 +23,8 @@ DEMO_UNITS = Path(__file__).resolve().parents[2] / "demo" / "units.csv"
 # username, password, full name, superuser, [(role, unit code)]
 DEMO_STAFF = [
     ("admin", "sipas-admin", "Quản trị hệ thống", True, [("admin", "08")]),
+    # A province's administrator as provinces have them: an admin role on the province, no superuser.
+    ("quantri", "sipas-quantri", "Phạm Văn Đức (quản trị tỉnh)", False, [("admin", "08")]),
     ("officer", "sipas-officer", "Nguyễn Thị Lan (cán bộ khảo sát)", False, [("officer", "08")]),
     ("head", "sipas-head", "Trần Văn Minh (lãnh đạo tỉnh)", False, [("head", "08")]),
     ("head.sonduong", "sipas-head", "Lê Thị Hoa (lãnh đạo xã Sơn Dương)", False, [("head", "02212")]),
