@@ -416,6 +416,11 @@ class DetailTests(BrowserTestCase):
         self.assertContains(page, "too fast")
         self.assertContains(page, "Never excluded or restored.")
 
+    def test_the_page_runs_a_fixed_number_of_queries(self):
+        # session, user, round, role, the response (with unit, kiosk, exclusion and its author), its history
+        with self.assertNumQueries(6):
+            self.client.get(self.detail_url(self.entered))
+
     def test_numbers_and_answers_filled_in_from_the_unit(self):
         doc = copy.deepcopy(self.round.questionnaire.definition)
         doc["sections"] = [*doc["sections"], {"code": "N", "title": {"vi": "Số", "en": "Numbers"}, "items": [
