@@ -174,20 +174,24 @@ def _straight_lining(positions: list[int]):
     return RawSQL(sql, (STRAIGHT_LINING_MIN_ANSWERS, *params), output_field=BooleanField())
 
 
+def review_flags(survey_round: Round) -> dict:
+    """The review flags as SQL expressions per response of the round, to annotate a queryset with:
+    ``straight_lining`` and ``too_fast`` (NULL, not true, for a response without a duration)."""
+    return {
+        "straight_lining": _straight_lining(satisfaction_positions(survey_round)),
+        "too_fast": ExpressionWrapper(Q(seconds_taken__lt=review_min_seconds()), output_field=BooleanField()),
+    }
+
+
 def flagged_responses(*, survey_round: Round, unit: Unit | None = None):
     """Responses of the round (or of the unit's subtree) flagged for review and not excluded,
     newest first, annotated with ``straight_lining``, ``too_fast`` and ``duration_seconds``.
 
     One query whatever the number of responses: the flags are SQL expressions per row.
     """
-    min_seconds = review_min_seconds()
     responses = (
         Response.objects.filter(round=survey_round, exclusion__isnull=True)
-        .annotate(
-            straight_lining=_straight_lining(satisfaction_positions(survey_round)),
-            too_fast=ExpressionWrapper(Q(seconds_taken__lt=min_seconds), output_field=BooleanField()),
-            duration_seconds=F("seconds_taken"),
-        )
+        .annotate(**review_flags(survey_round), duration_seconds=F("seconds_taken"))
         .filter(Q(straight_lining=True) | Q(too_fast=True))
         .select_related("unit")
         .order_by("-submitted_at", "-id")

@@ -51,6 +51,8 @@ class PaperImportError(Exception):
 class PaperImportResult:
     stored: int = 0
     already_stored: int = 0
+    # The id of every form of the file in its order, with whether it is new (False: already stored).
+    ids: list = field(default_factory=list)
 
 
 @dataclass
@@ -354,6 +356,7 @@ def _store_file(survey_round, source, units):
             result.stored += 1
         else:
             result.already_stored += 1
+        result.ids.append((submitted.response_id, submitted.created))
     return result, problems
 
 

@@ -1,5 +1,6 @@
 """Survey officers' pages for paper forms: enter one, import many from CSV, download the template."""
 
+import uuid
 from urllib.parse import urlencode
 
 from django import forms
@@ -19,9 +20,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 from fieldwork import paper
 from fieldwork.forms import ResponseForm
 from fieldwork.ids import uuid7
-from fieldwork.models import Round
+from fieldwork.models import Response, Round
 from fieldwork.responses import SubmissionError
-from fieldwork.selectors import get_round_for_user
+from fieldwork.selectors import get_round_for_user, in_scope
 from surveyapp.spreadsheet import more_problems
 
 
@@ -70,19 +71,29 @@ def _add_errors(answers, entry, errors):
         form.add_error(key if key in form.fields else None, "; ".join(problems))
 
 
-def _submit(request, survey_round, entry, answers) -> bool:
+def _submit(request, survey_round, entry, answers):
+    """The stored form's result (its id and whether it is new), or None when nothing was stored."""
     data = entry.cleaned_data
     try:
-        result = paper.paper_submit(survey_round=survey_round, unit=data["unit"], form_id=data["form_id"],
-                                    form_date=data["form_date"], answers=answers.answers())
+        return paper.paper_submit(survey_round=survey_round, unit=data["unit"], form_id=data["form_id"],
+                                  form_date=data["form_date"], answers=answers.answers())
     except SubmissionError as exc:
         _add_errors(answers, entry, exc.errors)
-        return False
-    if result.created:
-        messages.success(request, _("Paper form stored. Enter the next one."))
-    else:
-        messages.info(request, _("This paper form was already stored: it was not stored again."))
-    return True
+        return None
+
+
+def _last_stored(request, survey_round):
+    """The form the page has just stored (``stored`` in the query string, set by the redirect after
+    storing it), if it is a response of the round in the user's part of it: the page confirms it
+    with its short id, linked to the response browser."""
+    try:
+        response_id = uuid.UUID(request.GET.get("stored", ""))
+    except ValueError:
+        return None
+    stored = Response.objects.filter(round=survey_round, pk=response_id).filter(in_scope(survey_round)).first()
+    if stored is not None:
+        stored.again = request.GET.get("again") == "1"
+    return stored
 
 
 @login_required
@@ -95,8 +106,10 @@ def paper_entry(request, round_id):
     definition = survey_round.questionnaire.parsed
     answers = ResponseForm(request.POST or None, definition=definition, language=_language())
     if request.method == "POST" and all([entry.is_valid(), answers.is_valid()]):
-        if _submit(request, survey_round, entry, answers):
-            query = urlencode({"unit": entry.cleaned_data["unit"].code, "date": entry.cleaned_data["form_date"]})
+        result = _submit(request, survey_round, entry, answers)
+        if result is not None:
+            query = urlencode({"unit": entry.cleaned_data["unit"].code, "date": entry.cleaned_data["form_date"],
+                               "stored": result.response_id, **({} if result.created else {"again": 1})})
             return redirect(f"{reverse('fieldwork:paper-entry', args=[survey_round.pk])}?{query}")
     elif request.method == "POST" and answers.is_valid():  # show the answers' mistakes now, not on the next try
         _add_errors(answers, entry, paper.paper_answer_errors(survey_round=survey_round, answers=answers.answers(),
@@ -108,6 +121,7 @@ def paper_entry(request, round_id):
         "is_draft": survey_round.status == Round.Status.DRAFT,
         "is_closed": survey_round.status == Round.Status.CLOSED,
         "entered_today": paper.paper_entered_today(survey_round=survey_round),
+        "stored": _last_stored(request, survey_round) if request.method == "GET" else None,
     })
 
 
@@ -127,10 +141,18 @@ def paper_import(request, round_id):
         else:
             messages.success(request, _("%(stored)d paper forms stored, %(already)d already stored before.")
                              % {"stored": result.stored, "already": result.already_stored})
+            # The page after the redirect lists their short ids (a file holds at most max_rows forms).
+            request.session[_imported_key(survey_round)] = [[str(pk), created] for pk, created in result.ids]
             return redirect("fieldwork:paper-import", survey_round.pk)
+    imported = request.session.pop(_imported_key(survey_round), None) if request.method == "GET" else None
     return render(request, "fieldwork/paper_import.html", {
         "round": survey_round, "form": form, "errors": errors, "errors_more": more_problems(more),
-        "max_rows": settings.PAPER_UPLOAD_MAX_ROWS})
+        "max_rows": settings.PAPER_UPLOAD_MAX_ROWS,
+        "imported": [{"pk": pk, "created": created} for pk, created in imported or []]})
+
+
+def _imported_key(survey_round):
+    return f"paper_import_ids_{survey_round.pk}"
 
 
 def _csv_download(text, filename):
