@@ -26,4 +26,5 @@ urlpatterns = [
     path("", include("fieldwork.urls_paper")),
     path("", include("fieldwork.urls_exclusions")),
     path("", include("fieldwork.urls_sampling")),
+    path("", include("fieldwork.urls_preview")),
 ]
