@@ -170,7 +170,8 @@ class UploadTests(VersionPagesTestCase):
         answer = self.upload(new_version(), client=None)
 
         version = QuestionnaireVersion.objects.get(code="tinh-08-2027")
-        self.assertRedirects(answer, reverse("questionnaire-version", args=["tinh-08-2027"]), fetch_redirect_response=False)
+        self.assertRedirects(answer, reverse("questionnaire-version", args=["tinh-08-2027"]),
+                             fetch_redirect_response=False)  # the next page shows the message
         self.assertEqual(version.status, QuestionnaireVersion.Status.DRAFT)
         self.assertIsNone(version.published_at)
         self.assertEqual(version.loaded_by, "province_admin")
@@ -265,7 +266,8 @@ class UploadTests(VersionPagesTestCase):
     def test_the_same_file_as_a_published_version_changes_nothing(self):
         answer = self.upload(shipped(), client=None)
 
-        self.assertRedirects(answer, reverse("questionnaire-version", args=["sipas-2017"]), fetch_redirect_response=False)
+        self.assertRedirects(answer, reverse("questionnaire-version", args=["sipas-2017"]),
+                             fetch_redirect_response=False)
         self.assertContains(self.client.get(answer["Location"]), "already holds exactly this definition")
         self.assertTrue(QuestionnaireVersion.objects.get(code="sipas-2017").is_frozen)
 
