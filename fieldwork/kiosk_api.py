@@ -104,19 +104,30 @@ def questionnaire(request, kiosk):
         unit_closed, closed_strata = _closed_here(survey_round, kiosk.unit, known)
         if unit_closed:
             survey_round = None  # this unit's quota is full and closes: nothing more to ask here
-    return JsonResponse({
-        "kiosk": {"name": kiosk.name},
-        "unit": {"code": kiosk.unit.code, "name": kiosk.unit.name},
-        "round": survey_round and {
+    return JsonResponse(questionnaire_body(
+        kiosk_name=kiosk.name, unit=kiosk.unit,
+        round_info=survey_round and {
             "id": survey_round.pk, "name": survey_round.name, "name_en": survey_round.name_en or None,
             "names": _round_names(survey_round), "ask_dossier_code": survey_round.ask_dossier_code,
         },
+        definition=survey_round and survey_round.questionnaire.parsed, known=known,
+        quota_full=unit_closed, closed_strata=closed_strata,
+    ))
+
+
+def questionnaire_body(*, kiosk_name, unit, round_info, definition, known, quota_full=False, closed_strata=()):
+    """The body of GET questionnaire, for the kiosk API and for the preview of a version
+    (fieldwork.views_preview), which must show the questionnaire exactly as a kiosk does."""
+    return {
+        "kiosk": {"name": kiosk_name},
+        "unit": unit and {"code": unit.code, "name": unit.name},
+        "round": round_info,
         "idle_seconds": settings.KIOSK_IDLE_SECONDS,
         "thanks_seconds": settings.KIOSK_THANKS_SECONDS,
-        "questionnaire": survey_round and survey_round.questionnaire.parsed.api(known=known),
-        "quota_full": unit_closed,
-        "closed_strata": closed_strata,
-    })
+        "questionnaire": definition and definition.api(known=known),
+        "quota_full": quota_full,
+        "closed_strata": list(closed_strata),
+    }
 
 
 @require_POST

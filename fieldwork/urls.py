@@ -27,4 +27,5 @@ urlpatterns = [
     path("", include("fieldwork.urls_exclusions")),
     path("", include("fieldwork.urls_sampling")),
     path("", include("fieldwork.urls_responses")),
+    path("", include("fieldwork.urls_preview")),
 ]

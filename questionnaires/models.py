@@ -1,6 +1,7 @@
 from functools import cached_property
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from questionnaires.definition import Definition
@@ -30,6 +31,11 @@ class QuestionnaireVersion(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     loaded_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    # Usernames, not foreign keys: a published version's row never changes (a trigger sees to it),
+    # so it cannot follow a user being renamed or deleted. Empty when loaded by the command, and in
+    # the database's own default (rows written without the column: older migrations' models).
+    loaded_by = models.CharField(_("loaded by"), max_length=150, blank=True, default="", db_default="")
+    published_by = models.CharField(_("published by"), max_length=150, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["code"]
@@ -57,6 +63,15 @@ class QuestionnaireVersion(models.Model):
     @property
     def is_frozen(self):
         return self.status == self.Status.PUBLISHED
+
+    @property
+    def items_count(self):
+        return len(self.item_codes)
+
+    def publish(self, *, by=""):
+        """Publish this draft: the one change the freeze trigger allows, and the last one."""
+        self.status, self.published_at, self.published_by = self.Status.PUBLISHED, timezone.now(), by
+        self.save(update_fields=["status", "published_at", "published_by"])
 
     def title(self, language):
         return self.title_en if language == "en" else self.title_vi

@@ -11,11 +11,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from scoring import selectors
 from scoring.services import api_token_create
+from surveyapp.limits import PlainTextField
 
 
 class TokenForm(forms.Form):
-    name = forms.CharField(label=gettext_lazy("What is it for?"), max_length=100,
-                           help_text=gettext_lazy("For example: the province's dashboard."))
+    # No control characters (surveyapp.limits): a name is read on this page and by administrators.
+    name = PlainTextField(label=gettext_lazy("What is it for?"), max_length=100,
+                          help_text=gettext_lazy("For example: the province's dashboard."))
 
 
 def _get_token_for_user(request, token_id):

@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("scoring.urls")),
     path("units/", include("units.urls")),
     path("", include("units.urls_admin")),
+    path("administration/questionnaires/", include("questionnaires.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("system/worker-check", views.worker_check, name="worker-check"),
     path("i18n/", include("django.conf.urls.i18n")),

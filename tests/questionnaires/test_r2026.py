@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from django.utils import translation
 
 from questionnaires.answers import AnswerErrors, pack_answers
 from questionnaires.definition import UNIT_LEVELS, Definition, check_definition, condition_holds
@@ -194,21 +195,25 @@ def test_the_intro_promises_no_time_and_the_number_of_questions_it_gives_holds(r
          "'ward' is not a unit level"),
         (lambda d: d["sections"][0]["items"][1]["known_from"].update(unit_level={"commune": "ward"}),
          "'ward' is not an option of the item"),
-        (lambda d: d["sections"][0]["items"][1].update(known_from={"dossier": {}}), "known_from takes one source"),
+        (lambda d: d["sections"][0]["items"][1].update(known_from={"dossier": {}}),
+         "known_from (E.LEVEL): takes one source"),
         (lambda d: d["sections"][0]["items"][7].update(known_from={"unit_level": {"commune": "media"}}),
          "only a single choice can be known from the unit"),
         (lambda d: d["sections"][0]["items"][1].update(condition={"item": "E.FIELD", "equals": "land"}),
          "an item known from the unit cannot have a condition"),
         (lambda d: d["sections"][0]["items"][2].update(condition={"item": "E.LEVEL", "equals": "commune"}),
-         "'E.LEVEL', which is filled in from the unit"),
-        (lambda d: d["sections"][1].update(lead={"vi": "Chỉ tiếng Việt"}), "section F1: lead needs 'vi' and 'en'"),
+         "'E.LEVEL' is filled in from the unit"),
+        (lambda d: d["sections"][1].update(lead={"vi": "Chỉ tiếng Việt"}),
+         "sections[1].lead: needs a non-empty text in both 'vi' and 'en'"),
     ],
 )
 def test_a_broken_known_item_or_lead_is_refused_with_a_clear_message(mutate, message):
     doc = shipped()
     mutate(doc)
 
-    assert any(message in e for e in check_definition(doc)), check_definition(doc)
+    with translation.override("en"):
+        problems = [str(problem) for problem in check_definition(doc)]
+    assert any(message in problem for problem in problems), problems
 
 
 def check_files(tmp_path, *docs):

@@ -43,8 +43,8 @@ class ApiTokenPageTests(ScoreApiTestCase):
         self.assertContains(page, "Thử nghiệm")
         self.assertNotContains(page, "Someone else")
         last_used = timezone.localtime(used.last_used_at).strftime("%d/%m/%Y %H:%M")
-        self.assertContains(page, f"<td>{last_used}</td>", html=True)
-        self.assertContains(page, "<td>never</td>", html=True)
+        self.assertContains(page, f'<td data-label="Last used">{last_used}</td>', html=True)
+        self.assertContains(page, '<td data-label="Last used">never</td>', html=True)
         self.assertEqual(page["Cache-Control"], "no-store, private")
 
     def test_creating_a_token_shows_its_key_once_and_keeps_only_its_hash(self):
@@ -108,7 +108,7 @@ class ApiTokenPageTests(ScoreApiTestCase):
         self.client.post(reverse("api-token-revoke", args=[token.pk]))
 
         self.assertContains(page, "Bảng của xã")
-        self.assertContains(page, "<td>head</td>", html=True)
+        self.assertContains(page, '<td data-label="User">head</td>', html=True)
         self.assertNotContains(page, "Bảng Lào Cai")  # another province's staff
         self.assertNotContains(page, "Bảng quốc gia")  # a superuser's
         token.refresh_from_db()

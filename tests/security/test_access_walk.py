@@ -55,7 +55,10 @@ PUBLIC = {
 OWN_PAGES = {"home": {200}, "scores-home": {200, 405},  # scores-home: the rounds of their own roles (GET only)
              # their password and their API tokens (a POST without a name creates nothing: 200 with the error)
              "password_change": {200}, "password_change_done": {200, 405},
-             "api-tokens": {200, 405}, "api-token-create": {200, 405}}
+             "api-tokens": {200, 405}, "api-token-create": {200, 405},
+             # questionnaire versions are national: every administrator reads them (a POST without a file
+             # is the upload form's error, 200), anyone else gets 404
+             "questionnaire-versions": {200, 404}}
 # Denials. 405: the method is not allowed (a POST-only action asked with GET). 401: the score API
 # asks for a token or a session.
 # The administration pages about the administrator's own units (which units and accounts lie inside

@@ -22,8 +22,12 @@ from tests.fieldwork.base import KioskTestCase
 from tests.security.urlwalk import fill, walk
 
 ROOT = Path(__file__).resolve().parents[2]
-# Where a cookie is not the credential: the kiosk API authenticates by a device token in a header.
-CSRF_EXEMPT = {"fieldwork:api-questionnaire", "fieldwork:api-responses", "fieldwork:api-heartbeat"}
+# Where a cookie is not the credential: the kiosk API authenticates by a device token in a header, and
+# so does a questionnaire preview's kiosk, by a preview key (fieldwork/views_preview.py: on a staff
+# session, the same API checks the CSRF token itself).
+CSRF_EXEMPT = {"fieldwork:api-questionnaire", "fieldwork:api-responses", "fieldwork:api-heartbeat",
+               "fieldwork:questionnaire-preview-api-questionnaire", "fieldwork:questionnaire-preview-api-responses",
+               "fieldwork:questionnaire-preview-api-heartbeat"}
 # A Redis that is not there: nothing listens on port 1.
 REDIS_DOWN = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                           "LOCATION": "redis://127.0.0.1:1/0", "KEY_PREFIX": "down"}}

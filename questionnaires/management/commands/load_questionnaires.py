@@ -1,6 +1,7 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from questionnaires.definition import DefinitionError
 from questionnaires.services import FrozenVersionError, definition_files, questionnaire_load_file
@@ -9,7 +10,9 @@ from questionnaires.services import FrozenVersionError, definition_files, questi
 class Command(BaseCommand):
     help = (
         "Load questionnaire definition files (default: every questionnaires/definitions/*.json) and "
-        "publish them. Idempotent; a changed file for a published version is refused."
+        "publish them. Idempotent; a changed file for a published version is refused, and so is a "
+        "version whose factors or scoring differ from a published version of its family. The same "
+        "checks as the versions page (questionnaires.services), every problem named."
     )
 
     def add_arguments(self, parser):
@@ -27,9 +30,9 @@ class Command(BaseCommand):
                 failed = True
                 continue
             except FileNotFoundError:
-                self.stderr.write(f"{path}: no such file")
+                self.stderr.write(_("%(path)s: no such file") % {"path": path})
                 failed = True
                 continue
             self.stdout.write(f"{result.code}: {result.outcome}")
         if failed:
-            raise CommandError("some definitions were not loaded")
+            raise CommandError(_("some definitions were not loaded"))
