@@ -124,7 +124,7 @@ def response_submit(*, unit: Unit, payload, channel=Response.Channel.KIOSK, kios
     the same id with different content, or a second response for a dossier, is a 409.
     SubmissionError(400/409) names what is wrong; KioskAuthError when the kiosk was revoked or
     given a new token since the caller looked it up."""
-    envelope = _parse_envelope(payload)
+    envelope = parse_envelope(payload)
     fresh = False
     for _attempt in range(3):
         survey_round, remembered = _round_for(unit, envelope.round_id, channel, fresh=fresh)
@@ -314,7 +314,7 @@ def _parse_time(value, field, errors, required):
         return None
 
 
-def _parse_envelope(payload) -> Envelope:
+def parse_envelope(payload) -> Envelope:
     """Check the fields around the answers; returns the parsed values or raises SubmissionError(400)."""
     if not isinstance(payload, dict):
         raise SubmissionError(400, {"body": [_("must be a JSON object")]})

@@ -35,7 +35,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from fieldwork.kiosk_api import questionnaire_body
-from fieldwork.responses import SubmissionError, _parse_envelope, known_answers
+from fieldwork.responses import SubmissionError, parse_envelope, known_answers
 from questionnaires.access import may_see_versions
 from questionnaires.answers import AnswerErrors, pack_answers
 from questionnaires.models import QuestionnaireVersion
@@ -147,7 +147,7 @@ def _checked(request, version, unit):
         payload = json.loads(request.body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise SubmissionError(400, {"body": ["not valid JSON"]})
-    envelope = _parse_envelope(payload)
+    envelope = parse_envelope(payload)
     if payload["questionnaire"] != version.code:
         raise SubmissionError(400, {"questionnaire": [f"'{payload['questionnaire']}' is not the previewed "
                                                       f"version ({version.code})"]})
