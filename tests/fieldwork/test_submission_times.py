@@ -37,7 +37,7 @@ class SubmissionTimeTests(KioskTestCase):
         """What the storing statement alone does with this body (stores it: True), given the round as
         a process that saw it open a minute ago remembers it: it must store nothing that
         _why_not_stored refuses, whatever the process remembers."""
-        envelope = responses._parse_envelope(body)
+        envelope = responses.parse_envelope(body)
         remembered = Round.objects.select_related("questionnaire", "unit").get(pk=envelope.round_id)
         remembered.status = Round.Status.OPEN
         packed = responses._checked_answers(body, remembered, envelope.dossier, Response.Channel.KIOSK, self.commune)
