@@ -111,6 +111,7 @@ class Command(BaseCommand):
             for _ in range(counts[part]):
                 day = first + datetime.timedelta(days=rng.randint(0, (last - first).days))
                 when = timezone.make_aware(datetime.datetime.combine(day, datetime.time(rng.randint(8, 16))))
+                when = min(when, timezone.now())  # today's office hours may not have come yet
                 payload = {"id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "round": survey_round.pk,
                            "questionnaire": survey_round.questionnaire.code, "started_at": None,
                            "submitted_at": when.isoformat(), "language": "vi",
