@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.formats import localize
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -125,8 +126,8 @@ def paper_import(request, round_id):
         except paper.PaperImportError as exc:
             errors, more = exc.errors, exc.more
         else:
-            messages.success(request, _("%(stored)d paper forms stored, %(already)d already stored before.")
-                             % {"stored": result.stored, "already": result.already_stored})
+            messages.success(request, _("%(stored)s paper forms stored, %(already)s already stored before.")
+                             % {"stored": localize(result.stored), "already": localize(result.already_stored)})
             return redirect("fieldwork:paper-import", survey_round.pk)
     return render(request, "fieldwork/paper_import.html", {
         "round": survey_round, "form": form, "errors": errors, "errors_more": more_problems(more),
