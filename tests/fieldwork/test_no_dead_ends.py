@@ -264,6 +264,16 @@ class VietnameseFormatTests(MergedUnitTestCase):
             with translation.override(language):
                 self.assertEqual(formats.date_format(day, "SHORT_DATE_FORMAT"), "06/12/2026")
 
+    def test_a_date_field_shows_its_value_as_the_browser_date_input_reads_it(self):
+        self.round.period_end = datetime.date(2026, 12, 31)
+        self.round.save(update_fields=["period_end"])
+        client = Client()
+        client.force_login(self.province_officer)
+
+        page = client.get(reverse("fieldwork:round", args=[self.round.pk])).content.decode()
+
+        self.assertIn('type="date" name="period_end" value="2026-12-31"', page)
+
 
 class RadioErrorLayoutTests(MergedUnitTestCase):
     def test_a_missing_answer_is_said_once_below_the_row_of_options_not_inside_the_last_one(self):
