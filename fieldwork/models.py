@@ -75,6 +75,50 @@ class Round(models.Model):
     def __str__(self):
         return self.name
 
+    def days(self) -> tuple[datetime.date, datetime.date | None]:
+        """The first and last day the round covers: its period where it has one, else from its first
+        opening (or its creation, for a draft) to its close; no last day while it may still run."""
+        from django.utils import timezone
+
+        start = self.period_start or timezone.localdate(self.first_opened_at or self.opened_at or self.created_at
+                                                        or timezone.now())
+        end = self.period_end or (timezone.localdate(self.closed_at) if self.closed_at else None)
+        return start, end
+
+    def units_open(self, prefix="") -> Q:
+        """A filter for the units that existed on some day of the round (``prefix``: the lookup to the
+        unit, e.g. "unit__"): a unit closed or merged away before it starts (its ``valid_to`` earlier)
+        or created after it ends is no place for its responses, quotas or dossiers."""
+        start, end = self.days()
+        condition = Q(**{f"{prefix}valid_to__isnull": True}) | Q(**{f"{prefix}valid_to__gte": start})
+        if end is not None:
+            condition &= Q(**{f"{prefix}valid_from__isnull": True}) | Q(**{f"{prefix}valid_from__lte": end})
+        return condition
+
+    def has_unit_open(self, unit: Unit) -> bool:
+        """Whether the unit existed on some day of the round (as ``units_open`` filters, without a query)."""
+        start, end = self.days()
+        return (unit.valid_to is None or unit.valid_to >= start) and (
+            end is None or unit.valid_from is None or unit.valid_from <= end)
+
+    def unit_not_open_reason(self, unit: Unit) -> str | None:
+        """Why the unit takes no part in this round (``has_unit_open`` is false), in the active language;
+        None when it does."""
+        from django.utils import formats
+        from django.utils.translation import gettext
+
+        if self.has_unit_open(unit):
+            return None
+        if unit.valid_to is not None and unit.valid_to < self.days()[0]:
+            if unit.successor_id:
+                return gettext("unit %(code)s existed until %(day)s, before this round began: its work went to "
+                               "%(successor)s") % {"code": unit.code, "successor": unit.successor.code,
+                                                   "day": formats.date_format(unit.valid_to, "SHORT_DATE_FORMAT")}
+            return gettext("unit %(code)s existed until %(day)s, before this round began") % {
+                "code": unit.code, "day": formats.date_format(unit.valid_to, "SHORT_DATE_FORMAT")}
+        return gettext("unit %(code)s exists only from %(day)s, after this round ended") % {
+            "code": unit.code, "day": formats.date_format(unit.valid_from, "SHORT_DATE_FORMAT")}
+
 
 class Kiosk(models.Model):
     """A registered tablet of one unit. The server keeps only hashes of its token and pairing code."""

@@ -21,10 +21,10 @@ from django.utils.translation import gettext as _
 
 from fieldwork.models import Response, Round
 from fieldwork.responses import SubmissionError, SubmitResult, known_answers, response_submit
+from fieldwork.selectors import round_units
 from questionnaires.answers import AnswerErrors, pack_answers
 from questionnaires.definition import SMALLINT_MAX, UNIT_LEVELS, condition_items
 from surveyapp.spreadsheet import CsvReadError, Problems, csv_records, csv_text
-from units import access
 from units.models import Unit
 
 # Fixed for ever: a derived form id must be the same in every later import of the same file.
@@ -70,12 +70,10 @@ class _Row:
 
 
 def paper_units(*, survey_round: Round, user):
-    """The units a paper form of this round may come from: the round's subtree, as far as the
-    user may run fieldwork there."""
-    units = survey_round.unit.subtree()
-    if user is not None:
-        units = units.filter(pk__in=access.visible_units(user, access.FIELDWORK).values("pk"))
-    return units.order_by("path")
+    """The units a paper form of this round may come from: the round's subtree, less the units that
+    did not exist during the round (merged away before it began), as far as the user may run
+    fieldwork there."""
+    return round_units(survey_round, user)
 
 
 def paper_entered_today(*, survey_round: Round) -> int:
@@ -210,9 +208,10 @@ class _UnitLookup:
     """Unit codes of a file → units, with a message for a code that cannot be used."""
 
     def __init__(self, survey_round, user):
+        self.round = survey_round
         self.round_unit = survey_round.unit
         self.allowed = {u.code: u for u in paper_units(survey_round=survey_round, user=user)}
-        self.in_round = set(survey_round.unit.subtree().values_list("code", flat=True))
+        self.in_round = {u.code: u for u in survey_round.unit.subtree().select_related("successor")}
         self.cache = {}
 
     def get(self, code):
@@ -221,7 +220,8 @@ class _UnitLookup:
         if not code:
             return None, _("is empty")
         if code in self.in_round:
-            return None, _("you may not enter paper forms for unit '%(code)s'") % {"code": code}
+            reason = self.round.unit_not_open_reason(self.in_round[code])
+            return None, reason or _("you may not enter paper forms for unit '%(code)s'") % {"code": code}
         if code not in self.cache:
             if len(self.cache) > 10_000:  # a file of made-up codes: ask again rather than grow
                 self.cache.clear()
@@ -402,7 +402,7 @@ META_CODEBOOK = {
 
 def _meta_allowed(column, survey_round):
     if column == "unit_code":
-        units = survey_round.unit.subtree().order_by("path")
+        units = survey_round.unit.subtree().filter(survey_round.units_open()).order_by("path")
         return "; ".join(f"{u.code}={u.name}" for u in units)
     if column == "form_date":
         return "YYYY-MM-DD, e.g. 2026-11-23"

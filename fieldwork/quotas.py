@@ -10,8 +10,10 @@ concurrent submissions never push a quota past its target (the database also ref
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from fieldwork.models import Quota, Round
+from surveyapp.errors import UserError
 from surveyapp.limits import INT_MAX, whole_number
 from units.models import Unit
 
@@ -19,8 +21,8 @@ from units.models import Unit
 STRATUM_ITEMS = ("E.FIELD", "E.LEVEL", "D.GENDER", "D.AGE")
 
 
-class QuotaError(Exception):
-    pass
+class QuotaError(UserError):
+    """Why a quota cannot be set, worded when shown (surveyapp.errors)."""
 
 
 class QuotaFull(Exception):
@@ -73,7 +75,8 @@ verdict AS (
 )"""
 # CLAIM_COUNT runs after the insert, which it reads as ``stored`` (id, over_quota): an in-quota
 # response takes a place in every matching quota (and its day's count); an over-quota one counts
-# one turned away in each full quota. Nothing when nothing was stored.
+# one over quota in every matching quota, full or not (the progress page's row of a commune then
+# shows the forms it lost because its province's quota was full). Nothing when nothing was stored.
 CLAIM_COUNT = """
 claimed AS (
     UPDATE fieldwork_quota SET filled = filled + 1
@@ -82,7 +85,7 @@ claimed AS (
 ),
 turned_away AS (
     UPDATE fieldwork_quota SET "over" = "over" + 1
-    WHERE id IN (SELECT id FROM quota WHERE is_full) AND EXISTS (SELECT 1 FROM stored WHERE over_quota)
+    WHERE id IN (SELECT id FROM quota) AND EXISTS (SELECT 1 FROM stored WHERE over_quota)
 ),
 quota_day AS (
     INSERT INTO fieldwork_quotaday (quota_id, day, responses) SELECT id, %(day)s::date, 1 FROM claimed
@@ -151,23 +154,27 @@ def quota_set(*, survey_round: Round, unit: Unit, target: int, stratum_item="", 
               policy="") -> Quota:
     """Create or change a quota. The in-quota count is kept; a target below it is refused."""
     if survey_round.status == Round.Status.CLOSED:
-        raise QuotaError(f"round {survey_round.pk} is closed: its quotas are frozen")
+        raise QuotaError(_("round %(id)s is closed: its quotas are frozen"), id=str(survey_round.pk))
     if not survey_round.unit.path or not unit.path.startswith(survey_round.unit.path):
-        raise QuotaError(f"unit {unit.code} is not covered by round {survey_round.pk}")
+        raise QuotaError(_("unit %(code)s is not covered by round %(id)s"), code=unit.code, id=str(survey_round.pk))
+    if not survey_round.has_unit_open(unit):
+        raise QuotaError(survey_round.unit_not_open_reason(unit))
     if whole_number(target, high=INT_MAX) is None:
-        raise QuotaError(f"a target is a whole number from 0 to {INT_MAX}, not {target!r:.40}")
+        raise QuotaError(_("a target is a whole number from 0 to %(max)s, not %(value)s"), max=INT_MAX,
+                         value=f"{target!r:.40}")
     if bool(stratum_item) != bool(stratum_value):
-        raise QuotaError("a stratum needs both a question and an answer, e.g. E.FIELD=land")
+        raise QuotaError(_("a stratum needs both a question and an answer, e.g. E.FIELD=land"))
     if stratum_item:
         _check_stratum(survey_round, stratum_item, stratum_value)
     if policy not in ("", *Quota.Policy.values):
-        raise QuotaError(f"policy must be one of {', '.join(Quota.Policy.values)}")
-    quota, _ = Quota.objects.select_for_update().get_or_create(
+        raise QuotaError(_("policy must be one of %(values)s"), values=", ".join(Quota.Policy.values))
+    quota, _created = Quota.objects.select_for_update().get_or_create(
         round=survey_round, unit=unit, stratum_item=stratum_item, stratum_value=stratum_value,
         defaults={"target": target, "policy": policy},
     )
     if target < quota.filled:
-        raise QuotaError(f"{quota.filled} responses are already in this quota: the target cannot be below that")
+        raise QuotaError(_("%(count)s responses are already in this quota: the target cannot be below that"),
+                         count=quota.filled)
     quota.target, quota.policy = target, policy
     quota.save(update_fields=["target", "policy"])
     return quota
@@ -175,13 +182,15 @@ def quota_set(*, survey_round: Round, unit: Unit, target: int, stratum_item="", 
 
 def _check_stratum(survey_round, item_code, value):
     if item_code not in STRATUM_ITEMS:
-        raise QuotaError(f"a quota stratum is one of {', '.join(STRATUM_ITEMS)}, not '{item_code}'")
+        raise QuotaError(_("a quota stratum is one of %(items)s, not '%(item)s'"), items=", ".join(STRATUM_ITEMS),
+                         item=item_code)
     item = survey_round.questionnaire.parsed.by_code.get(item_code)
     if item is None:
-        raise QuotaError(f"{survey_round.questionnaire.code} has no item {item_code}")
+        raise QuotaError(_("%(version)s has no item %(item)s"), version=survey_round.questionnaire.code, item=item_code)
     codes = [o["code"] for o in item.get("options", [])]
     if value not in codes:
-        raise QuotaError(f"'{value}' is not an answer to {item_code}: use one of {', '.join(codes)}")
+        raise QuotaError(_("'%(value)s' is not an answer to %(item)s: use one of %(codes)s"), value=value,
+                         item=item_code, codes=", ".join(codes))
 
 
 def closed_for_unit(*, survey_round: Round, unit: Unit):
@@ -194,17 +203,19 @@ def closed_for_unit(*, survey_round: Round, unit: Unit):
     return any(not item for item, _ in full), strata
 
 
-def _grouped_in_quota(survey_round, strata):
-    """In-quota, not excluded responses of a round by unit path, stratum answers and local day."""
+def _grouped_responses(survey_round, strata):
+    """The round's responses counted by unit path, local day, whether over quota and whether
+    excluded, and stratum answers: (path, day, over_quota, excluded, *answers, count)."""
     definition = survey_round.questionnaire.parsed
     columns = "".join(f", r.answers[{definition.positions[item]}]" for item in strata)
     sql = f"""
-        SELECT u.path, (r.received_at AT TIME ZONE %s)::date{columns}, count(*)
+        SELECT u.path, (r.received_at AT TIME ZONE %s)::date, r.over_quota, x.response_id IS NOT NULL{columns},
+               count(*)
         FROM fieldwork_response r
         JOIN units_unit u ON u.id = r.unit_id
         LEFT JOIN fieldwork_exclusion x ON x.response_id = r.id
-        WHERE r.round_id = %s AND NOT r.over_quota AND x.response_id IS NULL
-        GROUP BY 1, 2{columns}
+        WHERE r.round_id = %s
+        GROUP BY 1, 2, 3, 4{columns}
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, [timezone.get_current_timezone_name(), survey_round.pk])
@@ -213,8 +224,9 @@ def _grouped_in_quota(survey_round, strata):
 
 @transaction.atomic
 def quota_recount(*, survey_round: Round) -> int:
-    """Recompute every quota's in-quota count and per-day counts from the responses: a repair
-    tool (after a restore or a manual fix), and the reference the counters must agree with."""
+    """Recompute every quota's counts from the responses: in quota (not excluded) with the per-day
+    counts, and over quota (excluded or not, as the counter keeps them). A repair tool (after a
+    restore or a manual fix), and the reference the counters must agree with."""
     from fieldwork.models import QuotaDay
 
     quotas = list(Quota.objects.select_for_update().filter(round=survey_round).select_related("unit"))
@@ -224,23 +236,30 @@ def quota_recount(*, survey_round: Round) -> int:
     by_path = {}
     for quota in quotas:
         by_path.setdefault(quota.unit.path, []).append(quota)
-    days = {}
-    for row in _grouped_in_quota(survey_round, strata):
-        path, day, values, count = row[0], row[1], row[2:-1], row[-1]
+    days, over = {}, {}
+    for row in _grouped_responses(survey_round, strata):
+        path, day, over_quota, excluded, values, count = row[0], row[1], row[2], row[3], row[4:-1], row[-1]
+        if excluded and not over_quota:
+            continue
         answers = {item: options[item][v - 1] for item, v in zip(strata, values, strict=True) if v}
         for ancestor in Unit(path=path).ancestor_paths():
             for quota in by_path.get(ancestor, ()):
-                if not quota.stratum_item or answers.get(quota.stratum_item) == quota.stratum_value:
+                if quota.stratum_item and answers.get(quota.stratum_item) != quota.stratum_value:
+                    continue
+                if over_quota:
+                    over[quota.pk] = over.get(quota.pk, 0) + count
+                else:
                     days[(quota.pk, day)] = days.get((quota.pk, day), 0) + count
     totals = {}
     for (quota_id, _day), count in days.items():
         totals[quota_id] = totals.get(quota_id, 0) + count
-    over = [q for q in quotas if totals.get(q.pk, 0) > q.target]
-    if over:
-        raise QuotaError("more in-quota responses than the target for: " + ", ".join(map(str, over)))
+    too_many = [q for q in quotas if totals.get(q.pk, 0) > q.target]
+    if too_many:
+        raise QuotaError(_("more in-quota responses than the target for: %(quotas)s"),
+                         quotas=", ".join(map(str, too_many)))
     for quota in quotas:
-        quota.filled = totals.get(quota.pk, 0)
-    Quota.objects.bulk_update(quotas, ["filled"], batch_size=1000)
+        quota.filled, quota.over = totals.get(quota.pk, 0), over.get(quota.pk, 0)
+    Quota.objects.bulk_update(quotas, ["filled", "over"], batch_size=1000)
     QuotaDay.objects.filter(quota__round=survey_round).delete()
     QuotaDay.objects.bulk_create(
         [QuotaDay(quota_id=q, day=d, responses=n) for (q, d), n in days.items()], batch_size=2000

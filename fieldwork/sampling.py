@@ -18,7 +18,7 @@ from fractions import Fraction
 
 from django.db import connection, transaction
 from django.db.models import Count, IntegerField, OuterRef, Subquery
-from django.utils import timezone
+from django.utils.formats import localize
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -93,10 +93,9 @@ def _read_rows(source, problems):
 
 
 def _units_by_code(rows):
-    """Unit code → (id, path) for the unit codes the rows use: one query."""
+    """Unit code → unit for the unit codes the rows use: one query."""
     codes = {values["unit_code"] for _number, values in rows}
-    units = Unit.objects.filter(code__in=codes).values_list("code", "pk", "path")
-    return {code: (pk, path) for code, pk, path in units}
+    return {unit.code: unit for unit in Unit.objects.filter(code__in=codes).select_related("successor")}
 
 
 def _check_code(number, code, problems):
@@ -116,11 +115,14 @@ def _check_unit(number, code, units, survey_round, problems):
     elif code not in units:
         problems.add(_("row %(row)d: unit_code '%(code)s' is not a known unit")
                      % {"row": number, "code": code}, number)
-    elif not units[code][1].startswith(survey_round.unit.path):
+    elif not units[code].path.startswith(survey_round.unit.path):
         problems.add(_("row %(row)d: unit %(code)s is not in the round's area (%(round_unit)s)")
                      % {"row": number, "code": code, "round_unit": survey_round.unit.code}, number)
+    elif not survey_round.has_unit_open(units[code]):
+        problems.add(_("row %(row)d: %(problem)s") % {
+            "row": number, "problem": survey_round.unit_not_open_reason(units[code])}, number)
     else:
-        return units[code][0]
+        return units[code].pk
     return None
 
 
@@ -296,18 +298,20 @@ def allocate_proportional(counts: dict, total: int, minimum: int = 0, *, capped:
     if total < 0 or minimum < 0 or any(n < 0 for n in counts.values()):
         raise AllocationError(_("counts, total and minimum cannot be negative"))
     if capped and total > sum(counts.values()):
-        raise AllocationError(_("a total of %(total)d is more than the %(available)d available")
-                              % {"total": total, "available": sum(counts.values())})
+        raise AllocationError(_("a total of %(total)s is more than the %(available)s available")
+                              % {"total": localize(total), "available": localize(sum(counts.values()))})
     high = {k: (n if capped else total) for k, n in counts.items()}
     low = {k: min(minimum, high[k]) for k in counts}
     if sum(low.values()) > total:
         raise AllocationError(
-            _("a minimum of %(minimum)d for each of %(strata)d strata needs %(needed)d, more than the total %(total)d")
-            % {"minimum": minimum, "strata": len(counts), "needed": sum(low.values()), "total": total}
+            _("a minimum of %(minimum)s for each of %(strata)s strata needs %(needed)s, more than the total %(total)s")
+            % {"minimum": localize(minimum), "strata": localize(len(counts)), "needed": localize(sum(low.values())),
+               "total": localize(total)}
         )
     if not counts:
         if total:
-            raise AllocationError(_("there are no strata to share a total of %(total)d among") % {"total": total})
+            raise AllocationError(_("there are no strata to share a total of %(total)s among")
+                                  % {"total": localize(total)})
         return {}
     shares = _clamped_shares(counts, total, low, high)
     result = {k: math.floor(share) for k, share in shares.items()}
@@ -336,11 +340,11 @@ def _check_draw(dossier_list, size, strata, seed, min_per_stratum):
     if min_per_stratum < 0:
         errors.append(_("the minimum per stratum cannot be negative"))
     if seed is not None and not 0 <= seed <= MAX_SEED:
-        errors.append(_("the seed must be a whole number from 0 to %(max)d") % {"max": MAX_SEED})
+        errors.append(_("the seed must be a whole number from 0 to %(max)s") % {"max": localize(MAX_SEED)})
     available = dossier_list.dossiers.count()
     if size > available:
-        errors.append(_("a sample of %(size)d is larger than the list, which has %(available)d dossiers")
-                      % {"size": size, "available": available})
+        errors.append(_("a sample of %(size)s is larger than the list, which has %(available)s dossiers")
+                      % {"size": localize(size), "available": localize(available)})
     if errors:
         raise SamplingError(errors)
 
@@ -444,9 +448,8 @@ class ProposedQuota:
 
 
 def _sub_units(survey_round):
-    """The direct sub-units of the round's unit that exist at the round's start (or the unit itself)."""
-    day = survey_round.period_start or timezone.localdate()
-    children = [u for u in survey_round.unit.children.order_by("path") if u.is_valid_on(day)]
+    """The direct sub-units of the round's unit that exist during the round (or the unit itself)."""
+    children = list(survey_round.unit.children.filter(survey_round.units_open()).order_by("path"))
     return children or [survey_round.unit]
 
 
@@ -532,7 +535,9 @@ def quota_proposal_save(*, survey_round: Round, rows) -> int:
                           stratum_item=FIELD_ITEM if field else "", stratum_value=field,
                           policy=policies.get((code, field), ""))
             except QuotaError as exc:
-                errors.append(f"{code}{' / ' + field if field else ''}: {exc}")
+                errors.append(_("unit %(unit)s, field %(field)s: %(problem)s") % {
+                    "unit": code, "field": field, "problem": exc} if field else
+                    _("unit %(unit)s: %(problem)s") % {"unit": code, "problem": exc})
         if errors:
             raise SamplingError(errors)  # leaves the atomic block: nothing is kept
     return len(rows)

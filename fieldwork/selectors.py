@@ -52,6 +52,16 @@ def in_scope(survey_round: Round, unit_field="unit") -> Q:
     return condition
 
 
+def round_units(survey_round: Round, user=None):
+    """The units a response, a quota or a paper form of this round may be for: the round's subtree,
+    less the units that did not exist during the round (merged away before it began), as far as
+    the user (if given) may run fieldwork there; in tree order."""
+    units = survey_round.unit.subtree().filter(survey_round.units_open())
+    if user is not None:
+        units = units.filter(pk__in=access.visible_units(user, access.FIELDWORK).values("pk"))
+    return units.order_by("path")
+
+
 def rounds_for_unit(unit: Unit):
     """Rounds over this unit's subtree or over a unit above it."""
     return (

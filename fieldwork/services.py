@@ -8,16 +8,18 @@ import time
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from fieldwork.models import Kiosk, Round, token_digest
 from questionnaires.models import QuestionnaireVersion
+from surveyapp.errors import UserError
 from units.models import Unit
 
 PAIRING_VALID_FOR = datetime.timedelta(hours=24)
 
 
-class RoundError(Exception):
-    pass
+class RoundError(UserError):
+    """Why a round cannot be created, opened or changed, worded when shown (surveyapp.errors)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -37,14 +39,14 @@ def round_create(*, name, questionnaire_code, unit_code, period_start=None, peri
                  ask_dossier_code=False, open_now=False, name_en="") -> Round:
     questionnaire = QuestionnaireVersion.objects.filter(code=questionnaire_code).first()
     if questionnaire is None:
-        raise RoundError(f"unknown questionnaire version '{questionnaire_code}'")
+        raise RoundError(_("unknown questionnaire version '%(code)s'"), code=questionnaire_code)
     if not questionnaire.is_frozen:
-        raise RoundError(f"questionnaire version '{questionnaire_code}' is a draft: publish it first")
+        raise RoundError(_("questionnaire version '%(code)s' is a draft: publish it first"), code=questionnaire_code)
     unit = Unit.objects.filter(code=unit_code).first()
     if unit is None:
-        raise RoundError(f"unknown unit code '{unit_code}'")
+        raise RoundError(_("unknown unit code '%(code)s'"), code=unit_code)
     if not name.strip():
-        raise RoundError("a round needs a name")
+        raise RoundError(_("a round needs a name"))
     with transaction.atomic():
         survey_round = Round.objects.create(
             name=name.strip(), name_en=name_en.strip(), questionnaire=questionnaire, unit=unit,
@@ -74,9 +76,8 @@ def round_open(*, survey_round: Round) -> Round:
     )
     if clash:
         raise RoundError(
-            f"round '{clash.name}' (id {clash.pk}) is already open for {clash.unit}: "
-            "close it first, at most one open round may cover a unit"
-        )
+            _("round “%(name)s” (id %(id)s) is already open for %(unit)s: close it first, at most one open "
+              "round may cover a unit"), name=clash.name, id=str(clash.pk), unit=str(clash.unit))
     now = timezone.now()
     survey_round.status, survey_round.opened_at, survey_round.closed_at = Round.Status.OPEN, now, None
     survey_round.first_opened_at = survey_round.first_opened_at or now  # a reopening keeps the first
@@ -91,16 +92,16 @@ ROUND_EDITABLE = ("name", "name_en", "period_start", "period_end", "ask_dossier_
 def round_update(*, survey_round: Round, questionnaire=None, **fields) -> Round:
     """Change a round's settings. A closed round is frozen; the questionnaire can change only in a draft."""
     if survey_round.status == Round.Status.CLOSED:
-        raise RoundError("this round is closed and frozen: reopen it to change it")
+        raise RoundError(_("this round is closed and frozen: reopen it to change it"))
     if questionnaire is not None and questionnaire != survey_round.questionnaire:
         if survey_round.status != Round.Status.DRAFT:
-            raise RoundError("the questionnaire of a round that has been opened cannot change")
+            raise RoundError(_("the questionnaire of a round that has been opened cannot change"))
         survey_round.questionnaire = questionnaire
     counted_over_quota = survey_round.score_over_quota
     changed = ["questionnaire", *fields]
     for name, value in fields.items():
         if name not in ROUND_EDITABLE:
-            raise RoundError(f"'{name}' cannot be changed")
+            raise RoundError(_("'%(name)s' cannot be changed"), name=name)
         setattr(survey_round, name, value)
     if survey_round.score_over_quota != counted_over_quota:
         # The scores' stored counts were made under the other rule: their next run (queued by the

@@ -20,7 +20,7 @@ urlpatterns = [
     path("units/<str:code>/rounds/", views.round_list, name="round-list"),
     path("rounds/<int:round_id>/", views.round_detail, name="round"),
     path("rounds/<int:round_id>/open", views.round_status, {"action": "open"}, name="round-open"),
-    path("rounds/<int:round_id>/close", views.round_status, {"action": "close"}, name="round-close"),
+    path("rounds/<int:round_id>/close", views.round_close, name="round-close"),
     path("rounds/<int:round_id>/reopen", views.round_status, {"action": "reopen"}, name="round-reopen"),
     path("rounds/<int:round_id>/quotas/", views.quota_progress, name="quotas"),
     path("", include("fieldwork.urls_paper")),

@@ -9,11 +9,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import formats
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from fieldwork import selectors, services
 from fieldwork.models import Kiosk, Quota, Round
@@ -30,27 +33,35 @@ QUOTAS_PER_PAGE = 100
 
 
 class KioskForm(forms.Form):
-    name = PlainTextField(label=_("Name"), max_length=100)
+    name = PlainTextField(label=gettext_lazy("Name"), max_length=100)
 
 
 class KioskMoveForm(forms.Form):
-    name = PlainTextField(label=_("Name"), max_length=100)
-    unit_code = PlainTextField(label=_("Unit code"), max_length=32)
+    name = PlainTextField(label=gettext_lazy("Name"), max_length=100)
+    unit_code = PlainTextField(label=gettext_lazy("Unit code"), max_length=32)
+
+
+class ConfirmForm(forms.Form):
+    """The box of a confirmation page: an action that cannot be taken back is done only with it."""
+
+    confirm = forms.BooleanField(required=True, widget=forms.HiddenInput, initial=True)
 
 
 class RoundForm(forms.Form):
-    name = PlainTextField(label=_("Name"), max_length=200)
-    name_en = PlainTextField(label=_("Name in English"), max_length=200, required=False,
-                             help_text=_("Shown on the kiosk to citizens who choose English."))
-    questionnaire = forms.ModelChoiceField(
-        label=_("Questionnaire version"), queryset=QuestionnaireVersion.objects.filter(status="published")
-    )
-    period_start = forms.DateField(label=_("Start"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    period_end = forms.DateField(label=_("End"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    ask_dossier_code = forms.BooleanField(label=_("Ask for the dossier code (one response per dossier)"),
+    name = PlainTextField(label=gettext_lazy("Name"), max_length=200)
+    name_en = PlainTextField(label=gettext_lazy("Name in English"), max_length=200, required=False,
+                             help_text=gettext_lazy("Shown on the kiosk to citizens who choose English."))
+    questionnaire = forms.ModelChoiceField(label=gettext_lazy("Questionnaire version"),
+                                           queryset=QuestionnaireVersion.objects.filter(status="published"))
+    period_start = forms.DateField(label=gettext_lazy("Start"), required=False,
+                                   widget=forms.DateInput(attrs={"type": "date"}))
+    period_end = forms.DateField(label=gettext_lazy("End"), required=False,
+                                 widget=forms.DateInput(attrs={"type": "date"}))
+    ask_dossier_code = forms.BooleanField(label=gettext_lazy("Ask for the dossier code (one response per dossier)"),
                                           required=False)
-    quota_policy = forms.ChoiceField(label=_("When a quota is full"), choices=Quota.Policy.choices)
-    score_over_quota = forms.BooleanField(label=_("Count over-quota responses in the scores"), required=False)
+    quota_policy = forms.ChoiceField(label=gettext_lazy("When a quota is full"), choices=Quota.Policy.choices)
+    score_over_quota = forms.BooleanField(label=gettext_lazy("Count over-quota responses in the scores"),
+                                          required=False)
 
     def clean(self):
         cleaned = super().clean()
@@ -61,13 +72,14 @@ class RoundForm(forms.Form):
 
 
 class QuotaForm(forms.Form):
-    unit_code = PlainTextField(label=_("Unit code"), max_length=32)
-    stratum_item = forms.ChoiceField(label=_("Stratum"), required=False,
-                                     choices=[("", _("whole unit"))] + [(i, i) for i in STRATUM_ITEMS])
-    stratum_value = PlainTextField(label=_("Answer code"), required=False, max_length=64)
-    target = WholeNumberField(label=_("Target"))
-    policy = forms.ChoiceField(label=_("When full"), required=False,
-                               choices=[("", _("the round's default"))] + list(Quota.Policy.choices))
+    unit_code = PlainTextField(label=gettext_lazy("Unit code"), max_length=32,
+                               widget=forms.TextInput(attrs={"list": "round-units", "autocomplete": "off"}))
+    stratum_item = forms.ChoiceField(label=gettext_lazy("Stratum"), required=False,
+                                     choices=[("", gettext_lazy("whole unit"))] + [(i, i) for i in STRATUM_ITEMS])
+    stratum_value = PlainTextField(label=gettext_lazy("Answer code"), required=False, max_length=64)
+    target = WholeNumberField(label=gettext_lazy("Target"))
+    policy = forms.ChoiceField(label=gettext_lazy("When full"), required=False,
+                               choices=[("", gettext_lazy("the round's default"))] + list(Quota.Policy.choices))
 
 
 def _get_kiosk_for_user(request, kiosk_id):
@@ -109,28 +121,72 @@ def kiosk_pairing(request, kiosk_id):
     return _pairing_page(request, kiosk, services.kiosk_new_pairing_code(kiosk=kiosk))
 
 
+def _confirm_page(request, *, title, question, consequences, button, back, status=200):
+    """The page that asks before an action that cannot be taken back; its form posts ``confirm``."""
+    return render(request, "fieldwork/confirm.html", {
+        "title": title, "question": question, "consequences": consequences, "button": button, "back": back,
+        "form": ConfirmForm(initial={"confirm": True}),
+    }, status=status)
+
+
 @login_required
-@require_POST
+@never_cache
+@require_http_methods(["GET", "POST"])
 def kiosk_revoke(request, kiosk_id):
+    """Revoking cannot be undone: the kiosk list links here, this page asks, its form revokes."""
     kiosk = _get_kiosk_for_user(request, kiosk_id)
-    services.kiosk_revoke(kiosk=kiosk)
-    messages.success(request, _("Kiosk “%(name)s” is revoked: it can no longer send responses.") % {"name": kiosk.name})
-    return redirect("fieldwork:kiosk-list", kiosk.unit.code)
+    if request.method == "POST" and ConfirmForm(request.POST).is_valid() and not kiosk.is_revoked:
+        services.kiosk_revoke(kiosk=kiosk)
+        messages.success(request, _("Kiosk “%(name)s” is revoked: it can no longer send responses.")
+                         % {"name": kiosk.name})
+        return redirect("fieldwork:kiosk-list", kiosk.unit.code)
+    if kiosk.is_revoked:
+        messages.info(request, _("Kiosk “%(name)s” was already revoked.") % {"name": kiosk.name})
+        return redirect("fieldwork:kiosk-list", kiosk.unit.code)
+    return _confirm_page(
+        request, title=_("Revoke kiosk “%(name)s”?") % {"name": kiosk.name},
+        question=_("Revoke kiosk “%(name)s” of %(unit)s?") % {"name": kiosk.name, "unit": kiosk.unit.name},
+        consequences=[
+            _("The tablet can no longer send responses or fetch the questionnaire; this cannot be undone."),
+            _("Responses it has stored are kept. Responses still waiting on the tablet (%(waiting)s reported) "
+              "can no longer be sent.") % {"waiting": formats.localize(kiosk.waiting_reported)},
+            _("To use the tablet again, register a new kiosk and pair it."),
+        ],
+        button=_("Revoke the kiosk"), back=reverse("fieldwork:kiosk-list", args=[kiosk.unit.code]))
+
+
+def _unit_from_code(user, code):
+    """The unit of a code typed in a form, if the user may run fieldwork there; else None (a form
+    error, with the same words for a unit that does not exist and one outside their units)."""
+    try:
+        return access.get_unit_for_user(user, code.strip(), access.FIELDWORK)
+    except Http404:
+        return None
+
+
+def _unknown_unit(code):
+    return _("There is no unit with the code “%(code)s” among your units: check the code.") % {"code": code}
 
 
 @login_required
+@never_cache
 @require_POST
 def kiosk_update(request, kiosk_id):
-    """Rename a kiosk, or move it to another unit the officer manages."""
+    """Rename a kiosk, or move it to another unit the officer manages. A mistake shows the list again
+    with this kiosk's form open, as typed, and what is wrong."""
     kiosk = _get_kiosk_for_user(request, kiosk_id)
     form = KioskMoveForm(request.POST)
+    unit = _unit_from_code(request.user, form.cleaned_data["unit_code"]) if form.is_valid() else None
+    if form.is_valid() and unit is None:
+        form.add_error("unit_code", _unknown_unit(form.cleaned_data["unit_code"]))
     if form.is_valid():
-        unit = access.get_unit_for_user(request.user, form.cleaned_data["unit_code"], access.FIELDWORK)
         services.kiosk_update(kiosk=kiosk, name=form.cleaned_data["name"], unit=unit)
         messages.success(request, _("Kiosk saved."))
-    else:
-        messages.error(request, _("Give the kiosk a name and a unit code."))
-    return redirect("fieldwork:kiosk-list", kiosk.unit.code)
+        return redirect("fieldwork:kiosk-list", kiosk.unit.code)
+    list_unit = access.get_unit_for_user(request.user, kiosk.unit.code, access.FIELDWORK)
+    return render(request, "fieldwork/kiosk_list.html", {
+        "unit": list_unit, "kiosks": selectors.kiosks_with_activity(list_unit), "form": KioskForm(),
+        "edit_kiosk": kiosk.pk, "edit_form": form}, status=400)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -189,16 +245,42 @@ def round_detail(request, round_id):
 @login_required
 @require_POST
 def round_status(request, round_id, action):
-    """Open, close or reopen a round."""
+    """Open or reopen a round (closing asks first: ``round_close``)."""
     survey_round = selectors.get_round_for_user(request.user, round_id, whole=True)
     try:
-        if action == "close":
-            services.round_close(survey_round=survey_round)
-        else:
-            services.round_open(survey_round=survey_round)
+        services.round_open(survey_round=survey_round)
     except services.RoundError as exc:
         messages.error(request, str(exc))
     return redirect("fieldwork:round", survey_round.pk)
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def round_close(request, round_id):
+    """Closing freezes the round and stops its kiosks: the round page links here, this page asks
+    and says what closing does, its form closes the round."""
+    survey_round = selectors.get_round_for_user(request.user, round_id, whole=True)
+    if survey_round.status == Round.Status.CLOSED:
+        messages.info(request, _("This round is already closed."))
+        return redirect("fieldwork:round", survey_round.pk)
+    if request.method == "POST" and ConfirmForm(request.POST).is_valid():
+        services.round_close(survey_round=survey_round)
+        messages.success(request, _("The round is closed. Reopen it to enter the last forms."))
+        return redirect("fieldwork:round", survey_round.pk)
+    summary = selectors.round_summary(survey_round)
+    return _confirm_page(
+        request, title=_("Close the round “%(name)s”?") % {"name": survey_round.name},
+        question=_("Close the round “%(name)s”?") % {"name": survey_round.name},
+        consequences=[
+            _("Kiosks of %(unit)s stop taking new responses; those completed before the close still arrive.")
+            % {"unit": survey_round.unit.name},
+            _("The round is frozen: no changes to its settings or quotas, and no paper forms."),
+            _("It holds %(total)s responses, %(paper)s of them paper forms.")
+            % {"total": formats.localize(summary["total"]), "paper": formats.localize(summary["paper"])},
+            _("It can be reopened later, for example to enter the last paper forms."),
+        ],
+        button=_("Close the round"), back=reverse("fieldwork:round", args=[survey_round.pk]))
 
 
 @login_required
@@ -208,7 +290,10 @@ def quota_progress(request, round_id):
     form = QuotaForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        unit = access.get_unit_for_user(request.user, data["unit_code"], access.FIELDWORK)
+        unit = _unit_from_code(request.user, data["unit_code"])
+        if unit is None:
+            form.add_error("unit_code", _unknown_unit(data["unit_code"]))
+    if request.method == "POST" and form.is_valid():
         try:
             quota_set(survey_round=survey_round, unit=unit, target=data["target"],
                       stratum_item=data["stratum_item"], stratum_value=data["stratum_value"].strip(),
@@ -227,5 +312,6 @@ def quota_progress(request, round_id):
     page = Paginator(rows, QUOTAS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "fieldwork/quota_progress.html", {
         "round": survey_round, "rows": page, "page": page, "summary": summary, "lagging_only": lagging_only,
-        "form": form,
+        "form": form, "units": selectors.round_units(survey_round, None if survey_round.whole_scope else request.user)
+        .only("code", "name"),
     })

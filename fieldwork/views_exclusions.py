@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -53,13 +54,23 @@ def exclusion_list(request, round_id):
     return _exclusions_page(request, survey_round, ExcludeForm())
 
 
+def _response_of_form(user, survey_round, form):
+    """The response whose id was typed, or None with a form error (not a whole-page 404: the id was
+    probably mistyped); the same words whether it does not exist or lies outside the user's units."""
+    try:
+        return exclusions.get_response_for_round(user, survey_round, form.cleaned_data["response_id"])
+    except Http404:
+        form.add_error("response_id", _("No response of this round among your units has this id: check it."))
+        return None
+
+
 @login_required
 @require_POST
 def exclude(request, round_id):
     survey_round = get_round_for_user(request.user, round_id)
     form = ExcludeForm(request.POST)
-    if form.is_valid():
-        response = exclusions.get_response_for_round(request.user, survey_round, form.cleaned_data["response_id"])
+    response = _response_of_form(request.user, survey_round, form) if form.is_valid() else None
+    if response is not None:
         try:
             exclusions.response_exclude(response=response, reason=form.cleaned_data["reason"],
                                         note=form.cleaned_data["note"], user=request.user)

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.formats import localize
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -139,8 +140,8 @@ def paper_import(request, round_id):
         except paper.PaperImportError as exc:
             errors, more = exc.errors, exc.more
         else:
-            messages.success(request, _("%(stored)d paper forms stored, %(already)d already stored before.")
-                             % {"stored": result.stored, "already": result.already_stored})
+            messages.success(request, _("%(stored)s paper forms stored, %(already)s already stored before.")
+                             % {"stored": localize(result.stored), "already": localize(result.already_stored)})
             # The page after the redirect lists their short ids (a file holds at most max_rows forms).
             request.session[_imported_key(survey_round)] = [[str(pk), created] for pk, created in result.ids]
             return redirect("fieldwork:paper-import", survey_round.pk)

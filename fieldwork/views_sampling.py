@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
+from django.utils.formats import localize
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
@@ -64,7 +65,9 @@ class DrawForm(forms.Form):
 
 class AllocateForm(forms.Form):
     total = forms.IntegerField(label=gettext_lazy("Total sample"), min_value=1, required=False)
+    # localize: typed and shown as the language writes it ("0,05" on a Vietnamese page, "0.05" read too).
     e = forms.FloatField(label=gettext_lazy("or margin of error e"), min_value=0.001, max_value=0.5, required=False,
+                         localize=True, widget=forms.TextInput(attrs={"inputmode": "decimal"}),
                          help_text=gettext_lazy("n = N / (1 + N·e²) per unit, e.g. 0.05"))
     minimum = forms.IntegerField(label=gettext_lazy("Minimum per unit"), min_value=0, initial=0, required=False)
     by = forms.ChoiceField(
@@ -199,8 +202,8 @@ def _quota_save(request, survey_round):
         except sampling.SamplingError as exc:
             errors = exc.errors
         else:
-            messages.success(request, ngettext("%(n)d quota is saved.", "%(n)d quotas are saved.", saved)
-                             % {"n": saved})
+            messages.success(request, ngettext("%(n)s quota is saved.", "%(n)s quotas are saved.", saved)
+                             % {"n": localize(saved)})
             return redirect("fieldwork:quotas", survey_round.pk)
     form = AllocateForm(None, survey_round=survey_round)
     return _allocate_page(request, survey_round, form, formset, errors)
@@ -215,6 +218,11 @@ def _allocate_page(request, survey_round, form, formset, errors):
         labels = sampling.service_fields(survey_round)
         rows = [{"form": f, "unit_name": names.get(f["unit"].value(), ""),
                  "field_label": labels.get(f["field"].value() or "", "")} for f in formset]
+        for row in rows:  # each target input is named by its row, for screen readers
+            unit = row["unit_name"] or row["form"]["unit"].value() or ""
+            label = (_("Target for %(unit)s, %(field)s") % {"unit": unit, "field": row["field_label"]}
+                     if row["field_label"] else _("Target for %(unit)s") % {"unit": unit})
+            row["form"].fields["target"].widget.attrs["aria-label"] = label
     return render(request, "fieldwork/sampling_allocate.html", {
         "round": survey_round, "form": form, "formset": formset, "rows": rows, "errors": errors,
     })

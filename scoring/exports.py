@@ -207,21 +207,30 @@ def check_table(table) -> str:
 # CSV (streamed)
 
 
-def csv_lines(header, rows):
+def check_dialect(dialect) -> str:
+    if dialect not in spreadsheet.DIALECTS:
+        raise ExportError(_("Unknown CSV variant “%(dialect)s”: use one of %(dialects)s.") % {
+            "dialect": dialect, "dialects": ", ".join(spreadsheet.DIALECTS)})
+    return dialect
+
+
+def csv_lines(header, rows, dialect=spreadsheet.STANDARD):
     """CSV lines from the product's one CSV writer (surveyapp.spreadsheet): a byte order mark (Excel
-    reads Vietnamese then), text quoted, numbers bare, the formula guard."""
-    yield from spreadsheet.csv_lines([header])
-    yield from spreadsheet.csv_lines(rows, bom=False)
+    reads Vietnamese then), text quoted, numbers bare, the formula guard; in the ``dialect``
+    (standard, or for Excel set to Vietnamese)."""
+    yield from spreadsheet.csv_lines([header], dialect=dialect)
+    yield from spreadsheet.csv_lines(rows, bom=False, dialect=dialect)
 
 
-def scores_csv(*, survey_round: Round, unit: Unit, table: str, language: str):
+def scores_csv(*, survey_round: Round, unit: Unit, table: str, language: str, dialect=spreadsheet.STANDARD):
     """The lines of one score table as CSV; the query runs when the first line is taken."""
     check_table(table)
+    check_dialect(dialect)
     with translation.override(language):
         tables = ScoreTables(survey_round, wording.language_of(language))
     scores = subtree_scores(survey_round=survey_round, unit=unit)
     rows = (row for score in scores.iterator(CHUNK_SIZE) for row in tables.rows(table, score))
-    return csv_lines(tables.headers(table), rows)
+    return csv_lines(tables.headers(table), rows, dialect)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -305,7 +314,7 @@ def response_items(survey_round: Round):
             if item["kind"] != "text"]
 
 
-def responses_csv(*, survey_round: Round, unit: Unit):
+def responses_csv(*, survey_round: Round, unit: Unit, dialect=spreadsheet.STANDARD):
     """CSV lines of every response of the round in the unit's subtree: one query on a server-side
     cursor, read in chunks, so the rows never sit in memory together."""
     items = response_items(survey_round)
@@ -325,10 +334,10 @@ def responses_csv(*, survey_round: Round, unit: Unit):
                 row.append(None if value is None else decode(value))
             yield row
 
-    return csv_lines(header, rows())
+    return csv_lines(header, rows(), check_dialect(dialect))
 
 
-def responses_codebook_csv(*, survey_round: Round, language: str):
+def responses_codebook_csv(*, survey_round: Round, language: str, dialect=spreadsheet.STANDARD):
     """CSV lines naming every column of the raw export and the values it takes, in the language."""
     lang = wording.language_of(language)
     definition = survey_round.questionnaire.parsed
@@ -346,7 +355,7 @@ def responses_codebook_csv(*, survey_round: Round, language: str):
         for _index, item in response_items(survey_round):
             rows.append([item["code"], wording.text_in(item["text"], lang), _values(definition, item, lang)])
         header = [_("Column"), _("Meaning"), _("Values")]
-    return csv_lines(header, rows)
+    return csv_lines(header, rows, check_dialect(dialect))
 
 
 def _values(definition, item, language):

@@ -15,11 +15,13 @@ from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from scoring.report import Report, pct
+from scoring.report import Report, count, pct
 
 FONTS = Path(__file__).resolve().parent / "fonts"
 REGULAR, BOLD = "DejaVuSans", "DejaVuSans-Bold"
@@ -62,8 +64,17 @@ def _styles():
 
 
 def _when(moment):
-    """A moment in the site's time zone, as the templates' date filter shows it."""
-    return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+    """A moment in the site's time zone, as the pages write it: "06/12/2026 14:05"."""
+    return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
+
+
+def _cell(value) -> str:
+    """A table cell: counts grouped as the language writes them ("1.930"), texts as they are."""
+    if value is None:
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return count(value)
+    return str(value)
 
 
 def _p(text, style):
@@ -80,7 +91,7 @@ def _table(rows, widths, styles, header=True, muted_rows=()):
                           for c, v in enumerate(row)])
         else:
             first = Paragraph(escape(str(row[0])), styles["muted" if r in muted_rows else "cell"])
-            cells.append([first, *["" if v is None else str(v) for v in row[1:]]])
+            cells.append([first, *[_cell(v) for v in row[1:]]])
     table = Table(cells, colWidths=widths, repeatRows=1 if header else 0)
     commands = [
         ("FONTNAME", (0, 0), (-1, -1), REGULAR), ("FONTSIZE", (0, 0), (-1, -1), 8), ("LEADING", (0, 0), (-1, -1), 10),
@@ -97,27 +108,52 @@ def _table(rows, widths, styles, header=True, muted_rows=()):
     return table
 
 
+CHART_FONT_SIZE, CHART_LEADING = 8, 9.5
+CHART_LABEL_WIDTH = 70 * mm
+
+
+def _chart_label(row) -> list[str]:
+    """A factor's name in the chart, wrapped onto as many lines as it needs: never cut."""
+    return simpleSplit(f"{row.code} {row.label}", REGULAR, CHART_FONT_SIZE, CHART_LABEL_WIDTH - 4)
+
+
+def _chart_value(row) -> str:
+    """A factor's figure beside its bar, with its "in general" rate: "88,3%  (hài lòng chung 90,0%)"."""
+    text = f"{row.text}%" if row.value is not None else "–"
+    general = row.extra.get("general")
+    if general is not None:
+        text += "  " + _("(in general %(rate)s%%)") % {"rate": pct(general)}
+    return text
+
+
 def _factor_chart(report: Report):
-    """Horizontal bars of the factor indices, the "in general" rate as a tick, values written out."""
-    label_width, value_width, row_height = 70 * mm, 34 * mm, 16
-    track = PAGE_WIDTH - label_width - value_width
-    drawing = Drawing(PAGE_WIDTH, row_height * len(report.factors) + 4)
-    for i, row in enumerate(report.factors):
-        y = drawing.height - (i + 1) * row_height
-        name = f"{row.code} {row.label}"
-        drawing.add(String(0, y + 4, name if len(name) <= 42 else name[:41] + "…", fontName=REGULAR, fontSize=8,
-                           fillColor=INK))
-        drawing.add(Rect(label_width, y + 2, track, row_height - 6, fillColor=GREY_FILL, strokeColor=None))
+    """Horizontal bars of the factor indices, the "in general" rate as a tick, values written out;
+    each factor's name on as many lines as it needs."""
+    texts = [_chart_value(row) for row in report.factors]
+    # The values' column as wide as its longest text ("88,3%  (hài lòng chung 90,0%)"), the bars the rest.
+    value_width, bar_height = max([34 * mm] + [stringWidth(t, REGULAR, 7.5) + 8 for t in texts]), 10
+    track = PAGE_WIDTH - CHART_LABEL_WIDTH - value_width
+    labels = [_chart_label(row) for row in report.factors]
+    heights = [max(16, len(lines) * CHART_LEADING + 6) for lines in labels]
+    drawing = Drawing(PAGE_WIDTH, sum(heights) + 4)
+    top = drawing.height
+    for row, lines, height, text in zip(report.factors, labels, heights, texts, strict=True):
+        top -= height
+        middle = top + height / 2
+        for n, line in enumerate(lines):  # centred on the bar, top line first
+            baseline = middle + (len(lines) / 2 - n - 1) * CHART_LEADING + 2.5
+            drawing.add(String(0, baseline, line, fontName=REGULAR, fontSize=CHART_FONT_SIZE, fillColor=INK))
+        bar = middle - bar_height / 2
+        drawing.add(Rect(CHART_LABEL_WIDTH, bar, track, bar_height, fillColor=GREY_FILL, strokeColor=None))
         if row.value is not None:
-            drawing.add(Rect(label_width, y + 2, track * row.value / 100, row_height - 6, fillColor=BAR,
+            drawing.add(Rect(CHART_LABEL_WIDTH, bar, track * row.value / 100, bar_height, fillColor=BAR,
                              strokeColor=None))
         general = row.extra.get("general")
         if general is not None:
-            x = label_width + track * general / 100
-            drawing.add(Line(x, y, x, y + row_height - 2, strokeColor=INK, strokeWidth=1.5))
-        text = (f"{row.text}%" if row.value is not None else "–") + (
-            f"  ({_('in general')} {pct(general)}%)" if general is not None else "")
-        drawing.add(String(label_width + track + 4, y + 4, text, fontName=REGULAR, fontSize=7.5, fillColor=INK))
+            x = CHART_LABEL_WIDTH + track * general / 100
+            drawing.add(Line(x, bar - 2, x, bar + bar_height + 2, strokeColor=INK, strokeWidth=1.5))
+        drawing.add(String(CHART_LABEL_WIDTH + track + 4, middle - 2.5, text, fontName=REGULAR, fontSize=7.5,
+                           fillColor=INK))
     return drawing
 
 
@@ -140,7 +176,7 @@ def _title_block(report: Report, s):
 def _headline(report: Report, s):
     h = report.headline
     facts = [
-        [_("Valid responses"), str(h.n)],
+        [_("Valid responses"), count(h.n)],
         [_("Rank among sibling units"), h.rank_text],
         [_("Change since the previous round"), h.change_text],
     ]
@@ -180,7 +216,7 @@ def _indicators(report: Report, s):
     blocks = []
     for indicator in report.indicators:
         rows = [[o["label"], o["text"]] for o in indicator["options"]]
-        n = "–" if indicator["n"] is None else indicator["n"]
+        n = count(indicator["n"])
         blocks.append([_p(f"{indicator['text']} (n = {n})", s["h3"]),
                        _table(rows, [column - 18 * mm, 18 * mm], s, header=False)])
     if len(blocks) % 2:
@@ -216,7 +252,7 @@ def _sub_units(report: Report, s):
                          row.change_text])
         else:
             muted.append(len(rows))
-            rows.append([name, "–" if row.n is None else row.n, row.note, *[""] * (len(codes) + 2)])
+            rows.append([name, count(row.n), row.note, *[""] * (len(codes) + 2)])
     numbers = [11 * mm, 15 * mm, *[11 * mm] * len(codes), 14 * mm, 18 * mm]
     widths = [PAGE_WIDTH - sum(numbers), *numbers]
     # Tables of SUB_UNIT_ROWS rows, each with the header: reportlab splits a long table page by page,
@@ -250,7 +286,7 @@ def _footer(report: Report):
         canvas.setFont(REGULAR, 7.5)
         canvas.setFillColor(MUTED)
         canvas.drawString(14 * mm, 10 * mm, text)
-        canvas.drawRightString(A4[0] - 14 * mm, 10 * mm, _("Page %(page)s") % {"page": doc.page})
+        canvas.drawRightString(A4[0] - 14 * mm, 10 * mm, _("Page %(page)s") % {"page": count(doc.page)})
         canvas.restoreState()
 
     return draw

@@ -13,7 +13,7 @@ from django.db.models import Count, Q
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
-from fieldwork.models import Response, Round
+from fieldwork.models import DossierList, Response, Round
 from scoring import selectors, wording
 from scoring.models import UnitScore
 from units.models import Unit
@@ -24,6 +24,11 @@ ITEMS_SHOWN = 5  # strongest and weakest criteria
 def pct(value, decimals=wording.DECIMALS) -> str:
     """A percentage for the reader ("86.5" / "86,5"), or a dash when there is none."""
     return "–" if value is None else wording.number(value, decimals)
+
+
+def count(value) -> str:
+    """A count for the reader, grouped as the language writes it ("1.930" / "1,930"), or a dash."""
+    return "–" if value is None else wording.count(value)
 
 
 def percent(value) -> str:
@@ -226,7 +231,36 @@ def response_counts(*, survey_round: Round, unit: Unit) -> dict:
         over_quota=Count("pk", filter=Q(over_quota=True, exclusion__isnull=True)))
 
 
-def _method(survey_round, score, names, counts) -> list[str]:
+def dossier_list_facts(*, survey_round: Round, unit: Unit):
+    """The round's latest dossier list (the one the weighted figure uses) with ``total`` dossiers and
+    ``in_area``, those in the unit's subtree; None when the round has none. One query."""
+    return (DossierList.objects.filter(round=survey_round).order_by("-imported_at", "-pk")
+            .annotate(total=Count("dossiers"),
+                      in_area=Count("dossiers", filter=Q(dossiers__unit__path__startswith=unit.path)))
+            .first())
+
+
+def _weighting_note(score, dossiers) -> str:
+    """Whether the index is also weighted by service field, and if not, why not."""
+    if score is not None and score.weighted_headline is not None:
+        return _("Weighted figure shown beside the index: post-stratified by service field with the round's "
+                 "list of completed dossiers (our addition; the official figure is unweighted).")
+    if dossiers is None:
+        return _("No weighted figure: the round has no list of completed dossiers to weight by service field "
+                 "(the official figure is unweighted anyway).")
+    facts = {"name": dossiers.name, "total": count(dossiers.total), "in_area": count(dossiers.in_area)}
+    if not dossiers.in_area:
+        return _("No weighted figure: the round's dossier list “%(name)s” (%(total)s dossiers) has no dossiers "
+                 "in this unit's area (the official figure is unweighted anyway).") % facts
+    if score is not None and score.computed_at < dossiers.imported_at:
+        return _("No weighted figure yet: the dossier list “%(name)s” (%(total)s dossiers, %(in_area)s in this "
+                 "unit's area) was imported after these scores were computed; the next recompute uses it.") % facts
+    return _("No weighted figure: the round's dossier list “%(name)s” has %(total)s dossiers, %(in_area)s of "
+             "them in this unit's area, but some service field with dossiers has no responses here, so its "
+             "weight cannot be applied (the official figure is unweighted anyway).") % facts
+
+
+def _method(survey_round, score, names, counts, dossiers) -> list[str]:
     """The method note: how the figures were made and what was left out, as paragraphs."""
     scoring = survey_round.questionnaire.parsed.doc["scoring"]
     levels = ", ".join(str(level) for level in scoring["satisfied_levels"])
@@ -259,19 +293,14 @@ def _method(survey_round, score, names, counts) -> list[str]:
     notes.append(_("Responses received for this unit and the units below it: %(total)s; excluded by the "
                    "survey officers (test entries, duplicates, straight-lining, too fast…): %(excluded)s; "
                    "over quota, %(counted)s: %(over)s; valid responses used: %(n)s.") % {
-        "total": counts["total"], "excluded": counts["excluded"], "over": counts["over_quota"],
-        "counted": counted, "n": score.n if score else 0})
-    if score is not None and score.weighted_headline is not None:
-        notes.append(_("Weighted figure shown beside the index: post-stratified by service field with the round's "
-                       "list of completed dossiers (our addition; the official figure is unweighted)."))
-    else:
-        notes.append(_("No weighted figure: the round has no list of completed dossiers to weight by service field "
-                       "(the official figure is unweighted anyway)."))
+        "total": count(counts["total"]), "excluded": count(counts["excluded"]), "over": count(counts["over_quota"]),
+        "counted": counted, "n": count(score.n if score else 0)})
+    notes.append(_weighting_note(score, dossiers))
     return notes
 
 
 def unit_report(*, survey_round: Round, unit: Unit, language: str) -> Report:
-    """Everything the report shows, in the language. Five queries whatever the number of sub-units."""
+    """Everything the report shows, in the language. Six queries whatever the number of sub-units."""
     with translation.override(language):
         lang = wording.language_of(language)
         names = selectors.labels(survey_round, lang)
@@ -299,5 +328,6 @@ def unit_report(*, survey_round: Round, unit: Unit, language: str) -> Report:
             expectations=_expectations(score, names) if enough else [],
             sub_units=_sub_units(survey_round, unit, factor_codes, minimum),
             factor_codes=factor_codes,
-            method=_method(survey_round, score, names, counts),
+            method=_method(survey_round, score, names, counts,
+                           dossier_list_facts(survey_round=survey_round, unit=unit)),
         )

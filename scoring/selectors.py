@@ -81,20 +81,6 @@ def unit_score(*, survey_round: Round, unit: Unit) -> UnitScore | None:
     return UnitScore.objects.select_related("run").filter(round=survey_round, unit=unit).first()
 
 
-def _round_days(survey_round: Round):
-    start = survey_round.period_start or (survey_round.opened_at or survey_round.created_at).date()
-    end = survey_round.period_end or (survey_round.closed_at.date() if survey_round.closed_at else None)
-    return start, end
-
-
-def _existed_during(survey_round: Round) -> Q:
-    start, end = _round_days(survey_round)
-    condition = Q(valid_to__isnull=True) | Q(valid_to__gte=start)
-    if end is not None:
-        condition &= Q(valid_from__isnull=True) | Q(valid_from__lte=end)
-    return condition
-
-
 def _rank_key(pair):
     unit, score = pair
     if score is None:
@@ -104,12 +90,24 @@ def _rank_key(pair):
     return (1, score.rank, -(score.headline or 0), unit.code)
 
 
-def child_scores(*, survey_round: Round, unit: Unit) -> list[tuple[Unit, UnitScore | None]]:
-    """Direct sub-units of the unit in the round, each with its stored score or None: ranked units
-    by rank, then units with too few responses, then units without a score. Two queries."""
+def children_in_round(*, survey_round: Round, unit: Unit) -> tuple[list[tuple[Unit, UnitScore | None]], list[Unit]]:
+    """Direct sub-units of the unit in the round, each with its stored score or None (ranked units by
+    rank, then units with too few responses, then units without a score), and the sub-units left
+    out: those that did not exist during the round (merged away before it began) and have no score
+    in it. Two queries."""
     scores = {s.unit_id: s for s in UnitScore.objects.filter(round=survey_round, unit__parent=unit)}
-    units = Unit.objects.filter(parent=unit).filter(_existed_during(survey_round) | Q(pk__in=list(scores)))
-    return sorted(((u, scores.get(u.pk)) for u in units), key=_rank_key)
+    listed, left_out = [], []
+    for child in Unit.objects.filter(parent=unit).order_by("path"):
+        if child.pk in scores or survey_round.has_unit_open(child):
+            listed.append((child, scores.get(child.pk)))
+        else:
+            left_out.append(child)
+    return sorted(listed, key=_rank_key), left_out
+
+
+def child_scores(*, survey_round: Round, unit: Unit) -> list[tuple[Unit, UnitScore | None]]:
+    """The sub-units of ``children_in_round``, without those left out. Two queries."""
+    return children_in_round(survey_round=survey_round, unit=unit)[0]
 
 
 def sibling_scores(*, survey_round: Round, unit: Unit) -> list[dict]:
@@ -120,8 +118,7 @@ def sibling_scores(*, survey_round: Round, unit: Unit) -> list[dict]:
         return []
     scores = {s["unit_id"]: s for s in UnitScore.objects.filter(round=survey_round, unit__parent_id=unit.parent_id)
               .values("unit_id", "n", "enough", "withheld", "headline", "rank", "rank_of")}
-    units = Unit.objects.filter(parent_id=unit.parent_id).filter(
-        _existed_during(survey_round) | Q(pk__in=list(scores)))
+    units = Unit.objects.filter(parent_id=unit.parent_id).filter(survey_round.units_open() | Q(pk__in=list(scores)))
     rows = []
     for sibling in units:
         score = scores.get(sibling.pk) or {}
@@ -211,20 +208,29 @@ def last_done_run(*, survey_round: Round) -> ScoreRun | None:
         "-finished_at", "-pk").first()
 
 
-def round_sources(*, survey_round: Round, unit: Unit) -> dict:
+def round_sources(*, survey_round: Round, unit: Unit, score: UnitScore | None = None) -> dict:
     """Where the round's responses come from, under the unit: the stored n of each direct sub-unit
-    (pooled over its subtree), most first, with its share. Counts, not rates: shown also for units
-    with too few responses, with the reason. Two queries."""
+    (pooled over its subtree), most first, with its share; and, given the unit's own ``score``, the
+    forms collected at the unit itself (its n less its sub-units'), so that the rows add up to the
+    unit's n. Counts, not rates: shown also for units with too few responses, with the reason.
+    Two queries."""
     minimum = survey_round.questionnaire.min_responses
     children = child_scores(survey_round=survey_round, unit=unit)
-    total = sum(score.n for _unit, score in children if score is not None)
-    rows = [{"unit": child, "score": score, "n": score.n if score else 0, "enough": bool(score and score.enough),
-             "share": (100.0 * score.n / total) if score and total else None,
-             "reason": "" if score and score.enough else (wording.withheld_reason(score.n, minimum, score.withheld)
-                                                           if score else wording.no_responses())}
-            for child, score in children]
-    rows.sort(key=lambda r: (-r["n"], r["unit"].code))
-    return {"rows": rows, "total": total}
+    below = sum(child_score.n for _unit, child_score in children if child_score is not None)
+    own = max(score.n - below, 0) if score is not None else 0
+    total = below + own
+    rows = [{"unit": child, "score": child_score, "n": child_score.n if child_score else 0, "own": False,
+             "enough": bool(child_score and child_score.enough),
+             "share": (100.0 * child_score.n / total) if child_score and total else None,
+             "reason": "" if child_score and child_score.enough else (
+                 wording.withheld_reason(child_score.n, minimum, child_score.withheld) if child_score
+                 else wording.no_responses())}
+            for child, child_score in children]
+    if own:
+        rows.append({"unit": unit, "score": None, "n": own, "own": True, "enough": False,
+                     "share": 100.0 * own / total, "reason": wording.collected_at_the_unit()})
+    rows.sort(key=lambda r: (-r["n"], r["own"], r["unit"].code))
+    return {"rows": rows, "total": total, "own": own, "below": below}
 
 
 def run_status(*, survey_round: Round, with_error: bool) -> dict:
@@ -258,7 +264,7 @@ def overview(*, survey_round: Round, unit: Unit, user) -> dict:
     return {
         "survey_round": survey_round, "unit": unit, "score": score, "responses": responses,
         "last_run": last_run(survey_round=survey_round), "last_done": last_done,
-        "sources": round_sources(survey_round=survey_round, unit=unit),
+        "sources": round_sources(survey_round=survey_round, unit=unit, score=score),
         "can_recompute": can_recompute, "show_error": can_recompute,
         "can_see_scores": access.user_can(user, unit, access.SCORES),
         "min_responses": survey_round.questionnaire.min_responses,
@@ -457,8 +463,8 @@ def unit_page(*, survey_round: Round, unit: Unit, language: str, sort: str = "ra
     texts = labels(survey_round, language)
     score = unit_score(survey_round=survey_round, unit=unit)
     enough = bool(score and score.enough)
-    children, sort = sort_children(child_rows(child_scores(survey_round=survey_round, unit=unit),
-                                              texts["min_responses"]), sort, texts["factors"])
+    listed, left_out = children_in_round(survey_round=survey_round, unit=unit)
+    children, sort = sort_children(child_rows(listed, texts["min_responses"]), sort, texts["factors"])
     for row in children:
         row["factor_cells"] = [(code, row["factors"].get(code)) for code in texts["factors"]]
     siblings = sibling_scores(survey_round=survey_round, unit=unit)
@@ -481,7 +487,9 @@ def unit_page(*, survey_round: Round, unit: Unit, language: str, sort: str = "ra
         "trend": [{**point, "reason": "" if point["enough"] else wording.withheld_reason(
                        point["n"], texts["min_responses"], point["withheld"])}
                   for point in trend(survey_round=survey_round, unit=unit)],
-        "children": children, "sort": sort, "factor_codes": list(texts["factors"]),
+        "children": children, "children_left_out": left_out,
+        "children_withheld": sum(1 for row in children if not row["enough"]),
+        "sort": sort, "factor_codes": list(texts["factors"]),
         "sort_headers": sort_headers(sort, texts),
         "siblings": siblings, "breadcrumb": breadcrumb(survey_round=survey_round, unit=unit),
     }

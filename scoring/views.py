@@ -46,7 +46,8 @@ def round_overview(request, round_id):
     rows = context["sources"]["rows"]
     if 1 < len(rows) <= MAX_CHART_ROWS:  # beyond that the table says it better
         context["chart"] = charts.bar_chart_svg(
-            [{"label": r["unit"].name, "value": r["n"] or None, "muted": not r["enough"], "note": r["reason"]}
+            [{"label": _("%(unit)s itself") % {"unit": r["unit"].name} if r["own"] else r["unit"].name,
+              "value": r["n"] or None, "muted": not r["enough"] and not r["own"], "note": r["reason"]}
              for r in rows],
             max_value=max(r["n"] for r in rows) or 1, unit="", decimals=0, title=_("Valid responses by unit"))
     return render(request, "scoring/round_overview.html", context)

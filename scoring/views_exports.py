@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 
 from fieldwork.models import Round
 from scoring import exports, pdf, report
+from surveyapp import spreadsheet
 from units import access
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -37,6 +38,19 @@ def _name(survey_round, unit, suffix):
     return f"sipas-round{survey_round.pk}-{unit.code}{suffix}"  # codes are letters, digits, . - _
 
 
+def _dialect(request):
+    """The CSV variant asked for: ``?dialect=excel-vi`` for Excel set to Vietnamese, else the standard one."""
+    return request.GET.get("dialect", spreadsheet.STANDARD)
+
+
+def _csv_name(survey_round, unit, suffix, dialect):
+    return _name(survey_round, unit, f"{suffix}-excel-vi.csv" if dialect == spreadsheet.EXCEL_VI else f"{suffix}.csv")
+
+
+def _bad_request(exc):
+    return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+
+
 @login_required
 @require_GET
 def scores_xlsx(request, round_id, unit_code):
@@ -49,27 +63,33 @@ def scores_xlsx(request, round_id, unit_code):
 @require_GET
 def scores_csv(request, round_id, unit_code):
     survey_round, unit = _get_round_and_unit(request, round_id, unit_code, access.SCORES)
-    table = request.GET.get("table", "units")
+    table, dialect = request.GET.get("table", "units"), _dialect(request)
     try:
         lines = exports.scores_csv(survey_round=survey_round, unit=unit, table=table,
-                                   language=translation.get_language())
+                                   language=translation.get_language(), dialect=dialect)
     except exports.ExportError as exc:
-        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+        return _bad_request(exc)
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
-    return _download(response, _name(survey_round, unit, f"-{table}.csv"))
+    return _download(response, _csv_name(survey_round, unit, f"-{table}", dialect))
 
 
 @login_required
 @require_GET
 def responses_csv(request, round_id, unit_code):
     survey_round, unit = _get_round_and_unit(request, round_id, unit_code, access.FIELDWORK)
-    if request.GET.get("part") == "codebook":
-        lines = exports.responses_codebook_csv(survey_round=survey_round, language=translation.get_language())
-        return _download(StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8"),
-                         _name(survey_round, unit, "-responses-codebook.csv"))
-    lines = exports.responses_csv(survey_round=survey_round, unit=unit)
+    dialect = _dialect(request)
+    try:
+        if request.GET.get("part") == "codebook":
+            lines = exports.responses_codebook_csv(survey_round=survey_round, language=translation.get_language(),
+                                                   dialect=dialect)
+            suffix = "-responses-codebook"
+        else:
+            lines = exports.responses_csv(survey_round=survey_round, unit=unit, dialect=dialect)
+            suffix = "-responses"
+    except exports.ExportError as exc:
+        return _bad_request(exc)
     return _download(StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8"),
-                     _name(survey_round, unit, "-responses.csv"))
+                     _csv_name(survey_round, unit, suffix, dialect))
 
 
 @login_required

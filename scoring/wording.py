@@ -34,7 +34,7 @@ score API and the exports' cells carry the stored floats, unrounded.
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
@@ -80,6 +80,11 @@ def signed(value, decimals=DECIMALS) -> str:
     return sign + formats.number_format(abs(shown), decimals)
 
 
+def count(value) -> str:
+    """A whole number for people, grouped as the active language writes it: "1.930", "1,930"."""
+    return formats.localize(value)
+
+
 def spreadsheet_format(decimals=DECIMALS) -> str:
     """The number format of a workbook cell that shows a figure as ``number`` writes it: "0.0"."""
     return "0." + "0" * decimals if decimals > 0 else "0"
@@ -88,29 +93,40 @@ def spreadsheet_format(decimals=DECIMALS) -> str:
 def withheld_reason(n: int, minimum: int, withheld: str) -> str:
     """Why a unit's figures are not shown, short (table cells, CSV notes), in the active language."""
     if withheld == disclosure.PROTECTS:
-        return ngettext("%(n)d response, withheld so that a unit with too few cannot be worked out",
-                        "%(n)d responses, withheld so that a unit with too few cannot be worked out",
-                        n) % {"n": n}
-    return ngettext("%(n)d response, fewer than the %(minimum)d needed",
-                    "%(n)d responses, fewer than the %(minimum)d needed", n) % {"n": n, "minimum": minimum}
+        return ngettext("%(n)s response, withheld so that a unit with too few cannot be worked out",
+                        "%(n)s responses, withheld so that a unit with too few cannot be worked out",
+                        n) % {"n": count(n)}
+    return ngettext("%(n)s response, fewer than the %(minimum)s needed",
+                    "%(n)s responses, fewer than the %(minimum)s needed", n) % {
+        "n": count(n), "minimum": count(minimum)}
 
 
 def withheld_sentence(n: int, minimum: int, withheld: str) -> str:
     """Why a unit's figures are not shown, as a sentence (unit page, report, API)."""
     if withheld == disclosure.PROTECTS:
         return ngettext(
-            "%(n)d valid response: figures withheld so that those of a unit with too few responses cannot be "
+            "%(n)s valid response: figures withheld so that those of a unit with too few responses cannot be "
             "worked out from them.",
-            "%(n)d valid responses: figures withheld so that those of a unit with too few responses cannot be "
-            "worked out from them.", n) % {"n": n}
-    return ngettext("Only %(n)d valid response: at least %(minimum)d are needed before figures are shown.",
-                    "Only %(n)d valid responses: at least %(minimum)d are needed before figures are shown.",
-                    n) % {"n": n, "minimum": minimum}
+            "%(n)s valid responses: figures withheld so that those of a unit with too few responses cannot be "
+            "worked out from them.", n) % {"n": count(n)}
+    return ngettext("Only %(n)s valid response: at least %(minimum)s are needed before figures are shown.",
+                    "Only %(n)s valid responses: at least %(minimum)s are needed before figures are shown.",
+                    n) % {"n": count(n), "minimum": count(minimum)}
+
+
+def just_now(moment) -> bool:
+    """Whether a moment is under a minute ago: "computed just now", not "0 minutes ago"."""
+    return moment is not None and (timezone.now() - moment).total_seconds() < 60
 
 
 def no_responses() -> str:
     """A sub-unit's cell when nobody answered for it."""
     return _("no responses")
+
+
+def collected_at_the_unit() -> str:
+    """The forms collected at a unit itself (not at a unit below it), where a table lists its sub-units."""
+    return _("collected at the unit itself; counted in its figures")
 
 
 def not_computed() -> str:

@@ -203,6 +203,11 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", Tr
 LANGUAGE_CODE = "vi"
 LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Numbers and dates on pages as the language writes them: 1.930 and 0,05 in Vietnamese, day first
+# (surveyapp/formats/: Django's Vietnamese formats have no digit grouping and write 06-12-2026).
+# Identifiers printed in templates (ids, seeds) use |unlocalize.
+FORMAT_MODULE_PATH = ["surveyapp.formats"]
+USE_THOUSAND_SEPARATOR = True
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 USE_I18N = True
 USE_TZ = True

@@ -4,6 +4,8 @@ Writing. Every CSV (score tables, raw responses and their codebook, the paper te
 codebook, call lists) goes through ``csv_lines`` / ``csv_text``:
 
 * UTF-8 with a byte order mark, so that Excel reads Vietnamese letters; lines end with CRLF.
+* Two dialects: STANDARD (``,`` between cells, ``.`` in numbers) and EXCEL_VI (``;`` between cells,
+  ``,`` in numbers), which Excel set to Vietnamese opens with every number as a number.
 * Text cells are always quoted; numbers (int, float, Decimal) are written bare, so that every
   reader takes them as numbers (Excel would read a quoted number as a number too, LibreOffice with
   "quoted field as text" would not). An empty cell (None) is ``""``.
@@ -37,6 +39,7 @@ import re
 from decimal import Decimal
 
 from django.conf import settings
+from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -72,20 +75,53 @@ class _Echo:
         return value
 
 
-def csv_lines(rows, *, bom=True):
+# The two CSV dialects a download offers. STANDARD: comma-separated, decimal point, as every program
+# and script reads CSV. EXCEL_VI: what Excel opens with a double click on a computer set to Vietnamese
+# (its list separator is ";" and its decimal mark ","): cells split on ";", numbers written 86,45 so
+# that they arrive as numbers, not as text or as dates. Both UTF-8 with a byte order mark.
+STANDARD, EXCEL_VI = "standard", "excel-vi"
+DIALECTS = (STANDARD, EXCEL_VI)
+
+
+def _decimal_comma(value) -> str:
+    """A number as Excel set to Vietnamese reads it: 86,45; -3; 0,000012 (no exponent, no grouping)."""
+    if isinstance(value, float):
+        text = repr(value)
+        if "e" in text or "E" in text:
+            text = format(Decimal(text), "f")
+    else:
+        text = str(value)
+    return text.replace(".", ",")
+
+
+def _excel_vi_line(row) -> str:
+    cells = []
+    for value in map(safe_cell, row):
+        if isinstance(value, NUMBER_TYPES) and not isinstance(value, bool):
+            cells.append(_decimal_comma(value))
+        else:
+            cells.append('"' + value.replace('"', '""') + '"')
+    return ";".join(cells) + "\r\n"
+
+
+def csv_lines(rows, *, bom=True, dialect=STANDARD):
     """The CSV lines of the rows (text quoted, numbers bare, formulas defused), one string a row;
-    the first starts with a byte order mark unless ``bom`` is false. Lazy: rows are read as the
-    lines are taken, so a streamed download never holds them all."""
-    writer = csv.writer(_Echo(), quoting=csv.QUOTE_NONNUMERIC, lineterminator="\r\n")
+    the first starts with a byte order mark unless ``bom`` is false. ``dialect``: STANDARD or
+    EXCEL_VI (see above). Lazy: rows are read as the lines are taken, so a streamed download never
+    holds them all."""
+    if dialect == EXCEL_VI:
+        write = _excel_vi_line
+    else:
+        write = csv.writer(_Echo(), quoting=csv.QUOTE_NONNUMERIC, lineterminator="\r\n").writerow
     prefix = "\ufeff" if bom else ""
     for row in rows:
-        yield prefix + writer.writerow([safe_cell(v) for v in row])
+        yield prefix + (write(row) if dialect == EXCEL_VI else write([safe_cell(v) for v in row]))
         prefix = ""
 
 
-def csv_text(rows, *, bom=True) -> str:
+def csv_text(rows, *, bom=True, dialect=STANDARD) -> str:
     """CSV text of the rows, as ``csv_lines`` writes them."""
-    return "".join(csv_lines(rows, bom=bom))
+    return "".join(csv_lines(rows, bom=bom, dialect=dialect))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -113,8 +149,9 @@ def _chunks(source):
 
 
 def _not_utf8(line, exc):
-    return CsvReadError(line, _("the file is not UTF-8 text (%(reason)s): in Excel, save it as "
-                                "“CSV UTF-8 (Comma delimited)”") % {"reason": exc.reason})
+    """Python's reason ("invalid start byte") is English and tells a person nothing: the line and the
+    way to save the file again are what helps."""
+    return CsvReadError(line, _("the file is not UTF-8 text: in Excel, save it as “CSV UTF-8 (Comma delimited)”"))
 
 
 def _checked(line, text):
@@ -141,8 +178,8 @@ def _lines(source):
             yield _checked(line, text)
             line += 1
         if len(pending) > MAX_LINE_CHARACTERS:
-            raise CsvReadError(line, _("the line is longer than %(max)d characters: is this really a CSV file?")
-                               % {"max": MAX_LINE_CHARACTERS})
+            raise CsvReadError(line, _("the line is longer than %(max)s characters: is this really a CSV file?")
+                               % {"max": formats.localize(MAX_LINE_CHARACTERS)})
 
 
 def csv_records(source, *, delimiter=None):
@@ -214,6 +251,6 @@ def more_problems(more: int) -> str:
     """The line that follows the listed problems when some were only counted ("" when none)."""
     if not more:
         return ""
-    return ngettext("… and %(n)d more problem (only the first %(shown)d are listed).",
-                    "… and %(n)d more problems (only the first %(shown)d are listed).", more) % {
-        "n": more, "shown": settings.IMPORT_ERROR_LIMIT}
+    return ngettext("… and %(n)s more problem (only the first %(shown)s are listed).",
+                    "… and %(n)s more problems (only the first %(shown)s are listed).", more) % {
+        "n": formats.localize(more), "shown": formats.localize(settings.IMPORT_ERROR_LIMIT)}

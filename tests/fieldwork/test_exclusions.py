@@ -429,7 +429,9 @@ class PageAccessTests(ExclusionTestCase):
                                {"response_id": self.response.pk, "reason": "too_fast"})
 
         self.assertEqual([r.pk for r in queue.context["page"]], [self.response.pk])  # not the other commune's
-        self.assertEqual((other.status_code, own.status_code), (404, 302))
+        # The other commune's response reads as an id that does not exist: a form error, nothing given away.
+        self.assertEqual((other.status_code, own.status_code), (400, 302))
+        self.assertContains(other, "No response of this round among your units has this id", status_code=400)
         self.assertEqual(sorted(Exclusion.objects.values_list("response_id", flat=True)),
                          sorted([self.excluded.pk, self.response.pk]))
 
@@ -444,17 +446,19 @@ class PageAccessTests(ExclusionTestCase):
         other_round = round_create(name="Lào Cai", questionnaire_code="sipas-2017", unit_code="10", open_now=True)
         self.client.force_login(self.admin)
 
-        self.assertEqual([r.status_code for r in self.requests(other_round.pk)], [200, 200, 404, 404])
+        # The form takes the id as a mistyped one (400, a form error); the restore link's URL is a 404.
+        self.assertEqual([r.status_code for r in self.requests(other_round.pk)], [200, 200, 400, 404])
         self.assertNothingChanged()
 
-    def test_an_unknown_response_id_is_404(self):
+    def test_an_unknown_response_id_is_a_form_error_and_an_unknown_restore_link_404(self):
         self.client.force_login(self.province_officer)
 
         missing = self.client.post(reverse("fieldwork:exclude", args=[self.round.pk]),
                                    {"response_id": uuid.uuid4(), "reason": "test"})
         restore = self.client.post(reverse("fieldwork:restore", args=[self.round.pk, uuid.uuid4()]))
 
-        self.assertEqual((missing.status_code, restore.status_code), (404, 404))
+        self.assertEqual((missing.status_code, restore.status_code), (400, 404))
+        self.assertContains(missing, "No response of this round among your units has this id", status_code=400)
 
     def test_anonymous_visitors_are_sent_to_the_login_page(self):
         for response in self.requests():

@@ -51,7 +51,7 @@ class RoundPageTests(KioskTestCase):
         self.assertEqual(other.status, "draft")
 
     def test_a_closed_round_is_frozen_until_reopened(self):
-        self.client.post(reverse("fieldwork:round-close", args=[self.round.pk]))
+        self.client.post(reverse("fieldwork:round-close", args=[self.round.pk]), {"confirm": "True"})
 
         page = self.client.get(reverse("fieldwork:round", args=[self.round.pk]))
         edit = self.client.post(reverse("fieldwork:round", args=[self.round.pk]), {"name": "Đổi tên"})
@@ -97,7 +97,7 @@ class RoundPageTests(KioskTestCase):
 
         page = self.client.get(reverse("fieldwork:round", args=[self.round.pk]))
         quotas = self.client.get(reverse("fieldwork:quotas", args=[self.round.pk]))
-        close = self.client.post(reverse("fieldwork:round-close", args=[self.round.pk]))
+        close = self.client.post(reverse("fieldwork:round-close", args=[self.round.pk]), {"confirm": "True"})
         sampling = self.client.get(reverse("fieldwork:dossier-lists", args=[self.round.pk]))
 
         self.assertIsNone(page.context["form"])
@@ -196,9 +196,9 @@ class QuotaProgressTests(KioskTestCase):
             return len(captured)
 
         # session, user, round (+unit, questionnaire), role check, quotas with their units,
-        # the grouped count of recent responses.
+        # the grouped count of recent responses, the round's units for the unit code field.
         self.assertEqual(queries_with(3), queries_with(30))
-        with self.assertNumQueries(6):
+        with self.assertNumQueries(7):
             self.client.get(reverse("fieldwork:quotas", args=[self.round.pk]))
 
 
@@ -249,6 +249,7 @@ class KioskActivityTests(KioskTestCase):
         response = self.client.post(reverse("fieldwork:kiosk-update", args=[self.kiosk.pk]),
                                     {"name": "Quầy 1", "unit_code": "02230"})
 
-        self.assertEqual(response.status_code, 404)
+        # A form error with the same words as for a code that does not exist: nothing given away.
+        self.assertContains(response, "There is no unit with the code “02230” among your units", status_code=400)
         self.kiosk.refresh_from_db()
         self.assertEqual(self.kiosk.unit, self.commune)

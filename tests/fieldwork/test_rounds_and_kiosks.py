@@ -81,7 +81,7 @@ class KioskTests(KioskTestCase):
         self.client.force_login(self.officer)
 
         listing = self.client.get(reverse("fieldwork:kiosk-list", args=["02230"]))
-        revoke = self.client.post(reverse("fieldwork:kiosk-revoke", args=[other.pk]))
+        revoke = self.client.post(reverse("fieldwork:kiosk-revoke", args=[other.pk]), {"confirm": "True"})
 
         self.assertEqual((listing.status_code, revoke.status_code), (404, 404))
         other.refresh_from_db()
@@ -95,7 +95,7 @@ class KioskTests(KioskTestCase):
     def test_revoking_stops_the_kiosk_at_once(self):
         self.client.force_login(self.officer)
 
-        self.client.post(reverse("fieldwork:kiosk-revoke", args=[self.kiosk.pk]))
+        self.client.post(reverse("fieldwork:kiosk-revoke", args=[self.kiosk.pk]), {"confirm": "True"})
 
         response = self.client.get("/api/kiosk/v1/questionnaire", HTTP_AUTHORIZATION=f"Kiosk {self.token}")
         self.assertEqual(response.status_code, 403)

@@ -287,7 +287,8 @@ class QueryCountTests(PageTestCase):
         # the scores permission (links to the unit pages)
         response = self.assert_fixed_queries(self.province_officer, f"/scores/{self.round.pk}/", 11)
 
-        self.assertEqual(len(rows_of(section(response.content.decode(), "sources"))), 31)
+        # the 30 sub-units, 02212 and the forms collected at the province itself
+        self.assertEqual(len(rows_of(section(response.content.decode(), "sources"))), 32)
 
     def test_the_rounds_list_and_the_status_are_fixed_too(self):
         self.client.force_login(self.head)
@@ -307,7 +308,8 @@ class OverviewTests(PageTestCase):
                 response = self.overview(user)
                 self.assertEqual(response.status_code, 200)
                 sources = section(response.content.decode(), "sources")
-                self.assertEqual(rows_of(sources), ["02212", "02231", "02230", "02299"])  # most responses first
+                # most responses first; the 30 forms collected at the province itself are a row too
+                self.assertEqual(rows_of(sources), ["02212", "02231", "08", "02230", "02299"])
                 self.assertIn("28 responses, fewer than the 30 needed", sources)
                 self.assertIn(">40<", sources)
 
@@ -315,13 +317,13 @@ class OverviewTests(PageTestCase):
         response = self.overview(self.province_officer)
 
         self.assertRegex(section(response.content.decode(), "freshness"),
-                         r"Computed\s+0\xa0minutes ago from 133 responses\.")
+                         r"Computed (just now|\d+\xa0minutes? ago) from 133 responses\.")
 
     def test_a_commune_officer_sees_their_commune_part_only_and_far_people_nothing(self):
         response = self.overview(self.officer)
         self.assertEqual(response.status_code, 200)
         self.assertRegex(section(response.content.decode(), "freshness"), r"from 40 responses")  # not 133
-        self.assertEqual(rows_of(section(response.content.decode(), "sources")), ["02212.TTPV"])
+        self.assertEqual(rows_of(section(response.content.decode(), "sources")), ["02212.TTPV", "02212"])
         self.assertNotContains(response, "Xã Thứ Ba")
         self.assertEqual(self.overview(self.officer, "?unit=02231").status_code, 404)
         for user in (self.far_officer, self.nobody):
@@ -496,7 +498,7 @@ class OverviewScopeTests(PageTestCase):
     def test_a_commune_head_opens_the_overview_at_their_commune_and_not_elsewhere(self):
         response = self.open_as(self.head, f"/scores/{self.round.pk}/")
 
-        self.assertEqual(rows_of(section(response.content.decode(), "sources")), ["02212.TTPV"])
+        self.assertEqual(rows_of(section(response.content.decode(), "sources")), ["02212.TTPV", "02212"])
         self.assertContains(response, f'href="/scores/{self.round.pk}/02212/"')  # to their own score page
         self.assertEqual(self.open_as(self.head, f"/scores/{self.round.pk}/?unit=02212.TTPV").status_code, 200)
         for code in ("08", "02230", "10", "nonexistent"):

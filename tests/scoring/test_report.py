@@ -143,8 +143,8 @@ class ReportPageTests(ScoredRoundTestCase):
         def count():
             self.client.force_login(self.province_head)
             # session, user, round, unit, role, the unit's score, its children's scores, the children,
-            # the response counts
-            with self.assertNumQueries(9):
+            # the response counts, the round's latest dossier list with its counts
+            with self.assertNumQueries(10):
                 self.assertEqual(self.client.get(self.url("report/", code="08")).status_code, 200)
 
         count()

@@ -36,13 +36,14 @@ def test_rounding_is_half_up_on_the_digits_the_float_prints(value, decimals, exp
     assert wording.rounded(value, decimals) == Decimal(expected)
 
 
-def test_numbers_are_written_with_the_languages_decimal_separator():
+def test_numbers_are_written_with_the_languages_decimal_separator_and_grouping():
     with translation.override("en"):
         assert [wording.number(86.45), wording.number(3.125, 2), wording.number(1234567.25)] == [
-            "86.5", "3.13", "1234567.3"]
+            "86.5", "3.13", "1,234,567.3"]
     with translation.override("vi"):
         assert [wording.number(86.45), wording.number(3.125, 2), wording.number(1234567.25)] == [
-            "86,5", "3,13", "1234567,3"]
+            "86,5", "3,13", "1.234.567,3"]
+        assert (wording.number(0.05, 2), wording.count(1930)) == ("0,05", "1.930")
 
 
 def test_a_number_that_rounds_to_zero_has_no_minus_and_none_is_blank():

@@ -83,7 +83,8 @@ class CsrfTests(KioskTestCase):
         page = client.get(reverse("fieldwork:kiosk-list", args=["02212"]))
         token = page.cookies["csrftoken"].value
 
-        answer = client.post(reverse("fieldwork:kiosk-revoke", args=[self.kiosk.pk]), {"csrfmiddlewaretoken": token})
+        answer = client.post(reverse("fieldwork:kiosk-revoke", args=[self.kiosk.pk]),
+                             {"csrfmiddlewaretoken": token, "confirm": "True"})
 
         self.assertEqual(answer.status_code, 302)
         self.assertIsNotNone(Kiosk.objects.get(pk=self.kiosk.pk).revoked_at)

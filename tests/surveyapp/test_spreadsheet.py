@@ -77,3 +77,21 @@ def test_problems_past_the_limit_are_counted_not_kept():
     problems.sort()
     assert (problems.messages, problems.more, problems.count) == (["row 3", "row 5"], 2, 4)
     assert more_problems(2) == "… and 2 more problems (only the first 200 are listed)."
+
+
+def test_the_excel_vi_dialect_splits_on_semicolons_and_writes_decimal_commas():
+    from surveyapp.spreadsheet import EXCEL_VI, csv_text
+
+    text = csv_text([["Đơn vị", "n", "Tỷ lệ"], ["Xã Sơn Dương; Tuyên Quang", 1930, 86.45],
+                     ['Nói "tốt"', -3, 1.2e-05], [None, 0, "=1+1"]], dialect=EXCEL_VI)
+
+    assert text == ('\ufeff"Đơn vị";"n";"Tỷ lệ"\r\n'
+                    '"Xã Sơn Dương; Tuyên Quang";1930;86,45\r\n'
+                    '"Nói ""tốt""";-3;0,000012\r\n'
+                    '"";0;"\'=1+1"\r\n')
+
+
+def test_the_standard_dialect_is_the_default_and_unchanged():
+    from surveyapp.spreadsheet import csv_text
+
+    assert csv_text([["a", 1.5, 2]]) == '\ufeff"a",1.5,2\r\n'

@@ -1,0 +1,118 @@
+"""The staff pages with something on them, for the tests that walk every page: the demo data set
+(seed_demo: a province tree with a district merged away on 30/06/2025, its staff, a closed earlier
+round and an open one with paper forms and scores, a kiosk), plus what the demo leaves out:
+quotas (one full, so that forms arrive over quota), a revoked kiosk, a dossier list and a sample,
+an excluded response, an API token and a draft round that cannot open while the current one is.
+
+``build()`` returns the values of every URL parameter the staff pages take (``urlwalk.fill``) and
+``EXTRA_PAGES``, the pages a parameter alone does not reach (a query string, another round).
+"""
+
+import datetime
+import io
+import uuid
+
+from django.core.management import call_command
+from django.utils import timezone
+
+from fieldwork.exclusions import response_exclude
+from fieldwork.models import Kiosk, Response, Round
+from fieldwork.paper import paper_submit
+from fieldwork.quotas import quota_set
+from fieldwork.sampling import dossier_list_import, sample_draw
+from fieldwork.services import kiosk_create, kiosk_revoke
+from questionnaires.samples import sample_answers
+from scoring.services import api_token_create, score_run_execute, score_run_for_command
+from units.models import Unit
+
+# The demo's staff (surveyapp/management/commands/seed_demo.py), by the role each test plays.
+LOGINS = {"officer": ("officer", "sipas-officer"), "head": ("head", "sipas-head"),
+          "admin": ("admin", "sipas-admin")}
+
+
+def _paper_forms(survey_round, code, count, seed):
+    import random
+
+    rng = random.Random(seed)
+    unit = Unit.objects.get(code=code)
+    for _ in range(count):
+        paper_submit(survey_round=survey_round, unit=unit, form_id=uuid.UUID(int=rng.getrandbits(128), version=4),
+                     form_date=timezone.localdate(), answers=sample_answers(survey_round.questionnaire.parsed, rng))
+
+
+def build() -> dict:
+    """The scene, in the current database; the URL parameters of its pages."""
+    call_command("seed_demo", "--force", stdout=io.StringIO())
+    current = Round.objects.get(unit__code="08", status=Round.Status.OPEN)
+    province = Unit.objects.get(code="08")
+    from django.contrib.auth import get_user_model
+
+    admin = get_user_model().objects.get(username="admin")
+    # Quotas: the centre of Sơn Dương is full after one form, so the next ones arrive over quota.
+    quota_set(survey_round=current, unit=province, target=2000)
+    quota_set(survey_round=current, unit=Unit.objects.get(code="02212"), target=80, stratum_item="E.FIELD",
+              stratum_value="land")
+    quota_set(survey_round=current, unit=Unit.objects.get(code="02212.TTPV"), target=1)
+    _paper_forms(current, "02212.TTPV", 3, seed=17)
+    # A revoked kiosk beside the demo's paired one.
+    revoked, _code = kiosk_create(unit=Unit.objects.get(code="02230"), name="Quầy cũ")
+    kiosk_revoke(kiosk=revoked)
+    # The sampling frame: a dossier list of the current round and one sample drawn from it.
+    lines = ["dossier_code,unit_code,service_field,completed_on"]
+    fields = ["land", "construction", "justice", "business_registration"]
+    day = timezone.localdate() - datetime.timedelta(days=3)
+    for i, code in enumerate(["02212", "02230", "02251", "02263", "02275", "08.STP", "02212.TTPV"] * 12):
+        lines.append(f"HS-{i:05d},{code},{fields[i % len(fields)]},{day.isoformat()}")
+    dossiers = dossier_list_import(survey_round=current, name="Hồ sơ tháng này", user=admin,
+                                   text="\n".join(lines) + "\n")
+    sample = sample_draw(dossier_list=dossiers, size=20, seed=1234567, user=admin)
+    # An excluded response, and the scores again (with the quota rule and the list).
+    excluded = Response.objects.filter(round=current, unit__code="02230").order_by("id").first()
+    response_exclude(response=excluded, reason="duplicate", note="", user=admin)
+    run = score_run_execute(run_id=score_run_for_command(round_id=current.pk).pk)
+    assert run.status == "done", run.error
+    token, _key = api_token_create(user=admin, name="Cổng dữ liệu tỉnh")
+    # A draft round over a commune of the open round: opening it is refused while the round is open.
+    draft = Round.objects.create(name="Đợt bổ sung", questionnaire=current.questionnaire,
+                                 unit=Unit.objects.get(code="02230"))
+    earlier = Round.objects.get(unit__code="08", status=Round.Status.CLOSED)
+    kiosk = Kiosk.objects.get(unit__code="02212", name="Quầy 1", revoked_at__isnull=True)
+    return {
+        "values": {
+            "round_id": current.pk, "code": "08", "unit_code": "02212", "kiosk_id": kiosk.pk,
+            "list_id": dossiers.pk, "sample_id": sample.pk, "response_id": excluded.pk, "token_id": token.pk,
+        },
+        "current": current, "earlier": earlier, "draft": draft, "kiosk": kiosk, "revoked": revoked,
+        "dossiers": dossiers, "excluded": excluded,
+    }
+
+
+def extra_pages(scene) -> list[str]:
+    """Pages that URL parameters alone do not reach: other rounds, other units, query strings."""
+    current, earlier, draft = scene["current"].pk, scene["earlier"].pk, scene["draft"].pk
+    return [
+        f"/rounds/{draft}/", f"/rounds/{earlier}/", f"/rounds/{earlier}/quotas/",
+        f"/scores/{current}/08/", f"/scores/{current}/02263/", f"/scores/{current}/08/report/",
+        f"/scores/{current}/?unit=02212", f"/scores/{earlier}/08/",
+        f"/rounds/{current}/quotas/allocate?by=unit&total=300&minimum=10",
+        f"/rounds/{current}/quotas/allocate?by=unit_field&total=300&dossier_list={scene['dossiers'].pk}",
+        f"/rounds/{current}/quotas/?lagging=1",
+        f"/kiosks/{scene['kiosk'].pk}/revoke", f"/rounds/{current}/close",
+        "/units/02212/rounds/", "/units/02212/kiosks/", "/units/076/",
+    ]
+
+
+def staff_urls(scene) -> list[str]:
+    """Every staff page of the URL patterns (tests/surveyapp/pages.py) with the scene's parameters,
+    then the extra pages. A pattern with a parameter the scene has no value for fails here: give it
+    one in ``build()``, so that the new page is walked too."""
+    from tests.security import urlwalk
+    from tests.surveyapp import pages
+
+    urls = []
+    for name, route in pages.staff_routes():
+        try:
+            urls.append(urlwalk.fill(route, scene["values"]))
+        except urlwalk.UnknownParameter as exc:
+            raise AssertionError(f"{name}: {exc} (tests/surveyapp/staff_scene.py)") from None
+    return urls + extra_pages(scene)
