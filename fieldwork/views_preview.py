@@ -20,11 +20,12 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.http import Http404, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -199,7 +200,12 @@ def preview(request, code):
     if requested is None:
         first = access.top_units(request.user, access.ADMINISTER).first()
         requested = first.code if first else NO_UNIT
-    unit = _preview_unit(request.user, requested)
+    try:
+        unit = _preview_unit(request.user, requested)
+    except Http404:  # a unit code typed or kept from elsewhere: say so on the version's page
+        messages.error(request, _("No unit with the code “%(code)s” among the units you administer: choose one "
+                                  "from the list.") % {"code": requested})
+        return redirect("questionnaire-version", version.code)
     # The kiosk appends "questionnaire", "responses" and "heartbeat" to its API base.
     questionnaire_url = reverse("fieldwork:questionnaire-preview-api-questionnaire",
                                 args=[version.code, unit.code if unit else NO_UNIT])

@@ -26,9 +26,9 @@ class PreviewTestCase(KioskTestCase):
     def api(self, endpoint, code="sipas-2017", unit="02212"):
         return reverse(f"fieldwork:questionnaire-preview-api-{endpoint}", args=[code, unit])
 
-    def page(self, code="sipas-2017", **query):
+    def page(self, code="sipas-2017", follow=False, **query):
         url = reverse("fieldwork:questionnaire-preview", args=[code])
-        return self.client.get(url, query)
+        return self.client.get(url, query, follow=follow)
 
     def response_body(self, version="sipas-2017", **overrides):
         now = timezone.now()
@@ -198,7 +198,14 @@ class PreviewAccessTests(PreviewTestCase):
     def test_an_administrator_previews_only_at_their_own_units(self):
         self.client.force_login(self.province_admin)
 
-        self.assertEqual(self.page(unit="10").status_code, 404)
+        # The page's unit comes from a form: another province's or a made-up code goes back to the
+        # version's page with the reason, not to a 404 page; the API answers 404 as the kiosk API does.
+        for code in ("10", "lua-chon-la"):
+            with self.subTest(code=code):
+                answer = self.page(unit=code, follow=True)
+                self.assertEqual(answer.redirect_chain[-1][0],
+                                 reverse("questionnaire-version", args=["sipas-2017"]))
+                self.assertContains(answer, f"No unit with the code “{code}” among the units you administer")
         self.assertEqual(self.client.get(self.api("questionnaire", unit="10")).status_code, 404)
         self.assertEqual(self.page(unit="02212").status_code, 200)
         self.assertEqual(self.page(code="no-such-version").status_code, 404)
@@ -211,7 +218,8 @@ class PreviewAccessTests(PreviewTestCase):
 
         self.assertEqual(page.status_code, 200)
         self.assertEqual(page.context["unit"], self.commune)  # the first unit they administer
-        self.assertEqual(self.page(unit="02230").status_code, 404)
+        self.assertEqual(self.page(unit="02230").status_code, 302)  # a unit they do not administer: back
+        self.assertEqual(self.client.get(self.api("questionnaire", unit="02230")).status_code, 404)
 
     def test_a_draft_can_be_previewed(self):
         from questionnaires.services import questionnaire_load

@@ -14,7 +14,8 @@ from tests.security import urlwalk
 
 # Pages that are not staff pages, by the start of the pattern's name or route.
 NOT_STAFF_NAMES = ("fieldwork:kiosk", "fieldwork:api-", "api-unit-scores", "admin:", "set_language", "logout",
-                   "healthz", "worker-check")
+                   "healthz", "worker-check", "administration:set-password",  # a link's page, before a login
+                   "fieldwork:questionnaire-preview-api-")  # the kiosk client's API in a preview
 
 
 def staff_routes():
@@ -46,6 +47,7 @@ class Form:
 MESSAGE_CLASSES = {"invalid-feedback": True, "errorlist": True, "alert": True, "text-danger": True,
                    "form-text": False, "help-block": False}
 MESSAGE_TAGS = {"label": False, "legend": False, "summary": False}
+DATA_TAGS = {"code", "kbd", "samp"}
 
 
 class _PageParser(HTMLParser):
@@ -125,7 +127,9 @@ class _PageParser(HTMLParser):
         while self._stack:
             open_tag, strict, parts = self._stack.pop()
             text = " ".join("".join(parts).split())
-            if strict is not None and text:
+            if open_tag in DATA_TAGS:
+                pass  # a link, a code or a key quoted in a message is data, not words to translate
+            elif strict is not None and text:
                 self.messages.append((text, strict))
             elif self._stack:  # an element's text belongs to its parents too
                 self._stack[-1][2].append(" " + text + " ")

@@ -77,10 +77,12 @@ def build() -> dict:
                                  unit=Unit.objects.get(code="02230"))
     earlier = Round.objects.get(unit__code="08", status=Round.Status.CLOSED)
     kiosk = Kiosk.objects.get(unit__code="02212", name="Quầy 1", revoked_at__isnull=True)
+    officer_role = get_user_model().objects.get(username="officer").unit_roles.get()
     return {
         "values": {
             "round_id": current.pk, "code": "08", "unit_code": "02212", "kiosk_id": kiosk.pk,
             "list_id": dossiers.pk, "sample_id": sample.pk, "response_id": excluded.pk, "token_id": token.pk,
+            "user_id": officer_role.user_id, "role_id": officer_role.pk,
         },
         "current": current, "earlier": earlier, "draft": draft, "kiosk": kiosk, "revoked": revoked,
         "dossiers": dossiers, "excluded": excluded,
@@ -99,6 +101,9 @@ def extra_pages(scene) -> list[str]:
         f"/rounds/{current}/quotas/?lagging=1",
         f"/kiosks/{scene['kiosk'].pk}/revoke", f"/rounds/{current}/close",
         "/units/02212/rounds/", "/units/02212/kiosks/", "/units/076/",
+        # A questionnaire version's pages (their <code> is a version's, not a unit's).
+        f"/administration/questionnaires/{scene['current'].questionnaire.code}/",
+        f"/administration/questionnaires/{scene['current'].questionnaire.code}/preview/",
     ]
 
 
