@@ -10,13 +10,15 @@ def unit_detail_context(unit: Unit):
     """The unit page: its ancestors (for the breadcrumb), children and merger history."""
     ancestors = list(Unit.objects.filter(path__in=unit.ancestor_paths()[:-1]).order_by("depth"))
     # Units that exist today first; those merged away after them.
-    children = unit.children.order_by(F("valid_to").asc(nulls_first=True), "level", "name")
+    children = list(unit.children.order_by(F("valid_to").asc(nulls_first=True), "level", "name"))
+    today = timezone.localdate()
     return {
         "unit": unit,
         "ancestors": ancestors,
-        "children": children,
+        "children": children,  # the table's rows: its heading counts them, nothing else
+        "children_closed": sum(1 for c in children if c.valid_to is not None and c.valid_to < today),
         "predecessors": unit.predecessors.order_by("code"),
-        "subtree_size": unit.subtree().count() - 1,
+        "subtree_size": unit.subtree().count() - 1,  # every level below, said apart from the rows
     }
 
 

@@ -37,3 +37,28 @@ class UnitTreeTests(BaseTestCase):
 
         with self.assertRaises(IntegrityError), transaction.atomic():
             make_unit("X1", self.province, valid_from=datetime.date(2025, 7, 1), valid_to=datetime.date(2025, 6, 30))
+
+
+class UnitPageTests(BaseTestCase):
+    """The unit page's table of the units directly below: its heading counts its rows, and says
+    apart how many are closed and how many units there are at every level below."""
+
+    def test_the_heading_counts_the_rows_it_heads(self):
+        import datetime
+
+        from django.urls import reverse
+
+        make_unit("076", self.province, level=Unit.Level.DISTRICT, name="Huyện cũ",
+                  valid_to=datetime.date(2025, 6, 30))
+        self.client.force_login(self.province_head)
+
+        with self.settings(LANGUAGE_CODE="vi"):
+            page = self.client.get(reverse("units:detail", args=["08"]), HTTP_ACCEPT_LANGUAGE="vi")
+
+        heading = " ".join(page.content.decode()
+                           .split('data-testid="children-heading">')[1].split("</div>")[0].split())
+        rows = page.content.decode().split("<tbody>")[1].count("<tr")
+        self.assertEqual(rows, 3)  # 02212, 02230 and the district merged away
+        self.assertIn("3 đơn vị trực thuộc", heading)
+        self.assertIn("trong đó 1 đơn vị đã giải thể hoặc sáp nhập", heading)
+        self.assertIn("4 đơn vị ở mọi cấp bên dưới", heading)  # and the commune's centre
