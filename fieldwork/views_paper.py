@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import localize
@@ -24,6 +23,7 @@ from fieldwork.ids import uuid7
 from fieldwork.models import Response, Round
 from fieldwork.responses import SubmissionError
 from fieldwork.selectors import get_round_for_user, in_scope
+from surveyapp.limits import UploadField
 from surveyapp.spreadsheet import more_problems
 
 
@@ -46,14 +46,9 @@ class PaperEntryForm(forms.Form):
 
 
 class PaperImportForm(forms.Form):
-    file = forms.FileField(label=gettext_lazy("CSV file of paper forms"))
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > settings.PAPER_UPLOAD_MAX_BYTES:
-            raise forms.ValidationError(_("The file is larger than %(size)s: split it into smaller files.")
-                                        % {"size": filesizeformat(settings.PAPER_UPLOAD_MAX_BYTES)})
-        return upload
+    file = UploadField(label=gettext_lazy("CSV file of paper forms"),
+                       max_bytes=lambda: settings.PAPER_UPLOAD_MAX_BYTES,
+                       too_large=gettext_lazy("The file is larger than %(size)s: split it into smaller files."))
 
 
 def _language():

@@ -7,7 +7,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import filesizeformat
 from django.utils.formats import localize
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -16,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from fieldwork import sampling
 from fieldwork.models import DossierList, Sample
 from fieldwork.selectors import get_round_for_user
-from surveyapp.limits import PlainTextField, WholeNumberField, control_character
+from surveyapp.limits import PlainTextField, UploadField, WholeNumberField, control_character
 from surveyapp.spreadsheet import more_problems
 from units import access
 from units.models import Unit
@@ -24,19 +23,13 @@ from units.models import Unit
 
 class DossierListForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=sampling.NAME_MAX_LENGTH)
-    file = forms.FileField(
+    file = UploadField(  # the service reads it as a stream and checks every row
         label=gettext_lazy("CSV file"),
         help_text=gettext_lazy("UTF-8, with the header dossier_code,unit_code,service_field,completed_on; "
                                "dates as YYYY-MM-DD."),
+        max_bytes=lambda: settings.DOSSIER_UPLOAD_MAX_BYTES,
+        too_large=gettext_lazy("The file is larger than %(size)s: split it into smaller files."),
     )
-
-    def clean_file(self):
-        """The upload, if not too large; the service reads it as a stream and checks every row."""
-        upload = self.cleaned_data["file"]
-        if upload.size > settings.DOSSIER_UPLOAD_MAX_BYTES:
-            raise forms.ValidationError(_("The file is larger than %(size)s: split it into smaller files.")
-                                        % {"size": filesizeformat(settings.DOSSIER_UPLOAD_MAX_BYTES)})
-        return upload
 
 
 class DrawForm(forms.Form):

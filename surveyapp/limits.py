@@ -87,3 +87,22 @@ class WholeNumberField(forms.IntegerField):
 
     def __init__(self, *, min_value=0, max_value=INT_MAX, **kwargs):
         super().__init__(min_value=min_value, max_value=max_value, **kwargs)
+
+
+class UploadField(forms.FileField):
+    """A FileField refusing a file larger than ``max_bytes`` (a number, or a function giving it, so
+    that a setting is read when the form is checked) with ``too_large``: a message naming
+    %(size)s and what to do, in the user's language. The reader checks the content itself."""
+
+    def __init__(self, *, max_bytes, too_large, **kwargs):
+        super().__init__(**kwargs)
+        self.max_bytes, self.too_large = max_bytes, too_large
+
+    def clean(self, data, initial=None):
+        upload = super().clean(data, initial)
+        limit = self.max_bytes() if callable(self.max_bytes) else self.max_bytes
+        if upload is not None and upload.size > limit:
+            from django.template.defaultfilters import filesizeformat
+
+            raise ValidationError(self.too_large, code="too_large", params={"size": filesizeformat(limit)})
+        return upload

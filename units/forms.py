@@ -6,11 +6,10 @@ from django import forms
 from django.contrib.auth.forms import SetPasswordForm
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.validators import ProhibitNullCharactersValidator
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from surveyapp.limits import PlainTextField, PlainTextValidator
+from surveyapp.limits import PlainTextField, PlainTextValidator, UploadField
 from units.imports import CODE_MAX_LENGTH, NAME_MAX_LENGTH
 from units.models import Role
 
@@ -43,18 +42,13 @@ class SearchForm(PlainTextForm):
 
 
 class UnitImportForm(forms.Form):
-    file = forms.FileField(
+    file = UploadField(
         label=_("CSV file"),
         help_text=_("UTF-8, with the header code,name,parent_code,level,valid_from,valid_to,successor_code; "
                     "dates as YYYY-MM-DD."),
+        max_bytes=lambda: UNIT_UPLOAD_MAX_BYTES,  # read when checked (a test lowers it)
+        too_large=_("The file is larger than %(size)s: is this the right file?"),
     )
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > UNIT_UPLOAD_MAX_BYTES:
-            raise forms.ValidationError(_("The file is larger than %(size)s: is this the right file?"),
-                                        params={"size": filesizeformat(UNIT_UPLOAD_MAX_BYTES)})
-        return upload
 
 
 class UnitImportConfirmForm(PlainTextForm):
