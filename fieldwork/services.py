@@ -275,3 +275,32 @@ def kiosk_heartbeat(*, kiosk: Kiosk, waiting: int) -> None:
     """Note that the kiosk is alive with ``waiting`` responses queued (checked by the caller to fit
     the column: limits.whole_number)."""
     Kiosk.objects.filter(pk=kiosk.pk).update(last_seen_at=timezone.now(), waiting_reported=waiting)
+
+
+# ---------------------------------------------------------------------------------------------
+# A unit about to close (units.signals.unit_closing): what fieldwork still has there
+
+
+def warn_unit_closing(sender, unit, valid_to, **kwargs) -> list[str]:
+    """Warnings for the close confirmation page: kiosks still paired at the unit or below (their
+    responses would go on counting for a closed unit) and rounds still open over it."""
+    from django.utils.translation import gettext, ngettext
+
+    warnings = []
+    below = Q(unit__path__startswith=unit.path)
+    kiosks = list(Kiosk.objects.filter(below, revoked_at__isnull=True).select_related("unit")
+                  .order_by("unit__path", "name")[:6])
+    if kiosks:
+        names = ", ".join(f"{k.name} ({k.unit.code})" for k in kiosks[:5]) + (" …" if len(kiosks) > 5 else "")
+        count = Kiosk.objects.filter(below, revoked_at__isnull=True).count()
+        warnings.append(ngettext(
+            "%(n)d kiosk is still at this unit or below (%(names)s): move it to the unit that takes over, on "
+            "its Kiosks page, before %(day)s, or its responses will go on counting for a closed unit.",
+            "%(n)d kiosks are still at this unit or below (%(names)s): move them to the unit that takes over, "
+            "on their Kiosks page, before %(day)s, or their responses will go on counting for a closed unit.",
+            count) % {"n": count, "names": names, "day": valid_to.strftime("%d/%m/%Y")})
+    for survey_round in Round.objects.filter(below, status=Round.Status.OPEN).order_by("pk"):
+        warnings.append(gettext("The round “%(round)s” over %(unit)s is open: close it after %(day)s.")
+                        % {"round": survey_round.name, "unit": survey_round.unit.name,
+                           "day": valid_to.strftime("%d/%m/%Y")})
+    return warnings

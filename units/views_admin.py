@@ -32,6 +32,7 @@ from units.forms import (
     UnitRenameForm,
 )
 from units.models import Role
+from units.signals import closing_warnings
 
 PREVIEW_SECONDS = 60 * 60  # how long an uploaded unit file waits for its confirmation
 PREVIEW_ROWS = 200  # rows of each table on the preview page
@@ -184,7 +185,8 @@ def unit_close(request, code):
             successor = services.unit_close_check(unit=unit, valid_to=valid_to, successor_code=successor_code,
                                                   scope=scope)
             return render(request, "units/admin_unit_close_confirm.html",
-                          {"unit": unit, "valid_to": valid_to, "successor": successor})
+                          {"unit": unit, "valid_to": valid_to, "successor": successor,
+                           "warnings": closing_warnings(unit, valid_to)})
         services.unit_close(unit=unit, valid_to=valid_to, successor_code=successor_code, scope=scope)
     except services.AdministrationError as exc:
         _add_error(form, exc)
