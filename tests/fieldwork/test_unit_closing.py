@@ -36,7 +36,8 @@ class UnitClosingWarningsTests(KioskTestCase):
         self.assertIn("before 31/12/2026", page)
         self.assertNotIn("Quầy cũ", page)  # revoked
         self.assertNotIn("Quầy 1", page)  # at the commune, above the centre
-        self.assertIn(f"The round “Đợt trung tâm” over {self.commune_centre.name} is open: close it after 31/12/2026.", page)
+        self.assertIn(f"The round “Đợt trung tâm” over {self.commune_centre.name} is open: close it after "
+                      "31/12/2026.", page)
 
     def test_the_warnings_are_in_vietnamese_on_a_vietnamese_page(self):
         kiosk_create(unit=self.commune_centre, name="Quầy 2")
