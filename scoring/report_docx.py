@@ -18,6 +18,7 @@ block becomes a table of its own.
 """
 
 import io
+import re
 
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
@@ -66,6 +67,14 @@ def _sorted_for_ranking(rows):
     return sorted(rows, key=lambda r: (r.rank is None, r.rank or 0, r.unit.code))
 
 
+NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _add(paragraph, text):
+    """A run of text; characters XML cannot hold (control characters in a pasted name) are dropped."""
+    return paragraph.add_run(NOT_IN_XML.sub("", str(text)))
+
+
 def _font(run, size=TEXT_SIZE, bold=None, italic=None, underline=None):
     run.font.name = FONT
     run.font.size = size
@@ -92,7 +101,7 @@ def _para(container, text="", *, size=TEXT_SIZE, bold=False, italic=False, under
     if indent:
         paragraph.paragraph_format.first_line_indent = Mm(10)
     if text:
-        _font(paragraph.add_run(text), size=size, bold=bold, italic=italic, underline=underline)
+        _font(_add(paragraph, text), size=size, bold=bold, italic=italic, underline=underline)
     return paragraph
 
 
@@ -127,16 +136,16 @@ def _heading_block(document, report: Report):
     left.paragraphs[0].alignment = centre
     parent = report.unit.parent
     if parent is not None:
-        _font(left.paragraphs[0].add_run(parent.name.upper()), size=SMALL_SIZE)
+        _font(_add(left.paragraphs[0], parent.name.upper()), size=SMALL_SIZE)
         unit_line = _para(left, align=centre, space_after=Pt(0))
     else:
         unit_line = left.paragraphs[0]
-    _font(unit_line.add_run(report.unit.name.upper()), size=SMALL_SIZE, bold=True)
+    _font(_add(unit_line, report.unit.name.upper()), size=SMALL_SIZE, bold=True)
     _para(left, "———", size=SMALL_SIZE, align=centre, space_after=Pt(3))
     _para(left, NUMBER_PLACEHOLDER, size=SMALL_SIZE, align=centre, space_after=Pt(0))
 
     right.paragraphs[0].alignment = centre
-    _font(right.paragraphs[0].add_run(NATIONAL_HEADING), size=SMALL_SIZE, bold=True)
+    _font(_add(right.paragraphs[0], NATIONAL_HEADING), size=SMALL_SIZE, bold=True)
     _para(right, MOTTO, size=SMALL_SIZE, bold=True, underline=True, align=centre, space_after=Pt(6))
     _para(right, DATE_PLACEHOLDER, size=SMALL_SIZE, italic=True, align=centre, space_after=Pt(0))
     return table
@@ -169,7 +178,7 @@ def _table(document, rows, *, widths=None):
             paragraph.paragraph_format.space_after = Pt(0)
             if c > 0:
                 paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER if r == 0 else WD_ALIGN_PARAGRAPH.RIGHT
-            _font(paragraph.add_run(str(value)), size=SMALL_SIZE, bold=r == 0)
+            _font(_add(paragraph, str(value)), size=SMALL_SIZE, bold=r == 0)
             if widths:
                 cell.width = widths[c]
     _para(document, space_after=Pt(3))
@@ -186,7 +195,7 @@ def _merge_reason(table, row_index, first, text):
     for run in list(paragraph.runs):
         run._element.getparent().remove(run._element)
     paragraph.alignment = WD_ALIGN_PARAGRAPH.LEFT
-    _font(paragraph.add_run(text), size=SMALL_SIZE, italic=True)
+    _font(_add(paragraph, text), size=SMALL_SIZE, italic=True)
 
 
 def _purpose(document, report: Report):
@@ -302,11 +311,11 @@ def _closing(document):
     table.autofit = False
     left, right = table.rows[0].cells
     left.width, right.width = Mm(80), Mm(85)
-    _font(left.paragraphs[0].add_run("Nơi nhận:"), size=Pt(12), bold=True, italic=True)
+    _font(_add(left.paragraphs[0], "Nơi nhận:"), size=Pt(12), bold=True, italic=True)
     for line in ("- …;", "- …;", "- Lưu: VT, …."):
         _para(left, line, size=Pt(11), space_after=Pt(0))
     right.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _font(right.paragraphs[0].add_run("QUYỀN HẠN, CHỨC VỤ CỦA NGƯỜI KÝ"), size=SMALL_SIZE, bold=True)
+    _font(_add(right.paragraphs[0], "QUYỀN HẠN, CHỨC VỤ CỦA NGƯỜI KÝ"), size=SMALL_SIZE, bold=True)
     _para(right, "(Chữ ký, dấu)", size=SMALL_SIZE, italic=True, align=WD_ALIGN_PARAGRAPH.CENTER,
           space_after=Pt(60))
     _para(right, "Họ và tên", size=SMALL_SIZE, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER, space_after=Pt(0))
@@ -319,8 +328,8 @@ def report_docx(report: Report, *, channels=(), exclusions=()) -> bytes:
         document = Document()
         _setup(document)
         core = document.core_properties
-        core.title = f"{report.title}: {report.unit.name}"
-        core.author, core.subject = "SIPAS", report.survey_round.name
+        core.title = NOT_IN_XML.sub("", f"{report.title}: {report.unit.name}")
+        core.author, core.subject = "SIPAS", NOT_IN_XML.sub("", report.survey_round.name)
         core.created = timezone.now()
         _heading_block(document, report)
         _title(document, report)

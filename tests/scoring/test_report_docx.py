@@ -81,6 +81,16 @@ class DownloadTests(DocxTestCase):
         self.assertEqual(response.status_code, 302)
         self.assertIn("/login", response["Location"])
 
+    def test_a_control_character_in_a_name_is_dropped_rather_than_failing(self):
+        self.round.name = "Quý IV/2026\x0b"
+        self.round.save(update_fields=["name"])
+        self.commune.name = "Xã Sơn\x07 Dương"
+        self.commune.save(update_fields=["name"])
+        document = self.download()
+
+        self.assertEqual(document.tables[0].rows[0].cells[0].paragraphs[1].text, "XÃ SƠN DƯƠNG")
+        self.assertIn("Quý IV/2026", document.core_properties.subject)
+
     def test_the_report_page_and_the_unit_page_link_to_it(self):
         link = f'href="/scores/{self.round.pk}/02212/report.docx"'
         for page in ("report/", ""):
