@@ -171,6 +171,8 @@ def _table(document, rows, *, widths=None):
     table = document.add_table(rows=len(rows), cols=len(rows[0]))
     table.style = document.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    if widths:
+        table.autofit = False
     for r, row in enumerate(rows):
         for c, value in enumerate(row):
             cell = table.cell(r, c)
@@ -247,6 +249,12 @@ def _by_factor(document, report: Report):
     _table(document, rows, widths=[Mm(70), Mm(20), Mm(27), Mm(30), Mm(18)])
 
 
+def _ranking_widths(factors):
+    """The ranking table's columns: the figures as narrow as they can be, the unit's name the rest."""
+    figures = [13, 16, *[12] * factors, 17, 19]  # mm
+    return [Mm(max(165 - sum(figures), 35)), *[Mm(width) for width in figures]]
+
+
 def _by_sub_unit(document, report: Report):
     if not report.sub_units:
         _para(document, _("This unit has no units below it in the round."), indent=True)
@@ -264,7 +272,7 @@ def _by_sub_unit(document, report: Report):
             else:
                 withheld.append((len(rows), row.note))
                 rows.append([name, "–" if row.n is None else count(row.n), "", *[""] * len(codes), "", ""])
-        table = _table(document, rows)
+        table = _table(document, rows, widths=_ranking_widths(len(codes)))
         for index, note in withheld:
             _merge_reason(table, index, 2, note)
 

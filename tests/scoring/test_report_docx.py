@@ -312,3 +312,17 @@ class BlockHookTests(DocxTestCase):
         self.assertEqual([row[0] for row in cell_texts(tables[1])[1:]], [
             "Xã Sơn Dương (02212)", f"{self.injected.name} (02299)"])
         self.assertEqual([row[0] for row in cell_texts(tables[2])[1:]], ["Phường Minh Xuân (02230)"])
+
+
+class WidthTests(DocxTestCase):
+    def test_the_tables_fit_between_the_margins_and_the_ranking_table_gives_the_names_room(self):
+        document = self.download(user=self.province_head, code="08")
+        text_width = 210 - 30 - 15
+
+        for table in figure_tables(document):
+            widths = [cell.width.mm for cell in table.rows[0].cells]
+            self.assertLessEqual(sum(widths), text_width + 1)
+        ranking = figure_tables(document)[1]
+        widths = [cell.width.mm for cell in ranking.rows[0].cells]
+        self.assertGreater(widths[0], 35)
+        self.assertEqual(widths[0], max(widths))
