@@ -218,8 +218,7 @@ def _scope_and_method(document, report: Report, channels, exclusions):
         _para(document, _("Responses collected by channel: %(channels)s.") % {"channels": listed}, indent=True)
     if n is not None:
         _para(document, _("Valid responses used for this unit's figures: %(n)s.") % {"n": count(n)}, indent=True)
-    _para(document, _("Minimum number of valid responses for a unit's figures to be shown and ranked: "
-                      "%(minimum)s.") % {"minimum": count(report.minimum)}, indent=True)
+    # The minimum n, what is excluded and how the figures are made: the report's method note, below.
     if exclusions:
         listed = "; ".join(f"{label}: {count(value)}" for label, value in exclusions)
         _para(document, _("Responses excluded by the survey officers, by reason: %(reasons)s.") % {
@@ -237,7 +236,8 @@ def _overall(document, report: Report):
     _para(document, _("%(label)s: %(value)s (95%% interval %(interval)s), from %(n)s valid responses.") % {
         "label": h.label, "value": percent(h.value), "interval": h.interval_text, "n": count(h.n)}, indent=True)
     _para(document, _("Change since the previous round: %(change)s.") % {"change": h.change_text}, indent=True)
-    _para(document, _("Rank among sibling units: %(rank)s.") % {"rank": h.rank_text}, indent=True)
+    if h.rank is not None:
+        _para(document, _("Rank among sibling units: %(rank)s.") % {"rank": h.rank_text}, indent=True)
     if h.weighted is not None:
         _para(document, _("Weighted by service field: %(value)s.") % {"value": percent(h.weighted)}, indent=True)
 

@@ -195,6 +195,13 @@ class FigureTests(DocxTestCase):
 
         self.assertIn(f"{value}% (khoảng tin cậy 95% {low}–{high})", text)
         self.assertIn("+5,1 điểm, giảm 2 bậc", text)
+        self.assertIn("Xếp hạng trong các đơn vị cùng cấp: hạng 1/1.", text)
+
+    def test_a_unit_without_siblings_gets_no_rank_line(self):
+        text = "\n".join(p.text for p in self.download(user=self.province_head, code="08").paragraphs)
+
+        self.assertIn("Chỉ số SIPAS", text)
+        self.assertNotIn("Xếp hạng trong các đơn vị cùng cấp:", text)
         self.assertNotIn("5,11", text)
 
     def test_the_factor_table_holds_the_report_datas_figures(self):
@@ -263,8 +270,7 @@ class FigureTests(DocxTestCase):
         method = "\n".join(texts[texts.index(SECTIONS_VI[1]) + 1:texts.index(SECTIONS_VI[2])])
 
         self.assertIn("Phiếu giấy: 43", method)  # 44 paper responses in the area, 1 excluded (1 over quota kept)
-        self.assertIn("tối thiểu", method)
-        self.assertIn("30", method)
+        self.assertIn("Số phiếu hợp lệ tối thiểu để hiển thị và xếp hạng kết quả của một đơn vị: 30.", method)
         self.assertIn("Phường Minh Xuân (5 phiếu, chưa đủ 30 phiếu tối thiểu)", method)
         self.assertIn(": 1", method.split("loại")[-1])  # one excluded, with its reason
         for paragraph in unit_report(survey_round=self.round, unit=self.province, language="vi").method:
