@@ -9,4 +9,5 @@ urlpatterns = [
     path("scores/<int:round_id>/<str:unit_code>/responses.csv", views.responses_csv, name="responses-export"),
     path("scores/<int:round_id>/<str:unit_code>/report/", views.report_page, name="scores-report"),
     path("scores/<int:round_id>/<str:unit_code>/report.pdf", views.report_pdf, name="scores-report-pdf"),
+    path("scores/<int:round_id>/<str:unit_code>/report.docx", views.report_docx_download, name="scores-report-docx"),
 ]

@@ -13,11 +13,12 @@ from django.utils import translation
 from django.views.decorators.http import require_GET
 
 from fieldwork.models import Round
-from scoring import exports, pdf, report
+from scoring import exports, pdf, report, report_docx
 from surveyapp import spreadsheet
 from units import access
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def _get_round_and_unit(request, round_id, unit_code, capability):
@@ -109,3 +110,13 @@ def report_pdf(request, round_id, unit_code):
     data = report.unit_report(survey_round=survey_round, unit=unit, language=translation.get_language())
     body = pdf.report_pdf(data)
     return _download(HttpResponse(body, content_type="application/pdf"), _name(survey_round, unit, "-report.pdf"))
+
+
+@login_required
+@require_GET
+def report_docx_download(request, round_id, unit_code):
+    survey_round, unit = _get_round_and_unit(request, round_id, unit_code, access.SCORES)
+    data = report.unit_report(survey_round=survey_round, unit=unit, language=translation.get_language())
+    body = report_docx.report_docx(data, channels=report.channel_counts(survey_round=survey_round, unit=unit),
+                                   exclusions=report.exclusion_reasons(survey_round=survey_round, unit=unit))
+    return _download(HttpResponse(body, content_type=DOCX), _name(survey_round, unit, "-report.docx"))

@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 from django.utils import timezone
+from docx import Document
 
 from fieldwork.models import Response
 from fieldwork.services import round_close, round_create
@@ -149,6 +150,19 @@ def test_a_head_opens_the_unit_page_and_the_report_and_downloads_the_pdf(chromiu
     target = folder / "report-download.pdf"
     download.save_as(str(target))
     assert target.read_bytes().startswith(b"%PDF-")
+
+    # The same report in Word, to edit: both withheld communes with their reason, no figure.
+    with page.expect_download() as download_info:
+        page.get_by_test_id("report-docx").click()
+    download = download_info.value
+    assert download.suggested_filename == f"sipas-round{survey_round.pk}-08-report.docx"
+    target = folder / "report-download.docx"
+    download.save_as(str(target))
+    document = Document(str(target))
+    rows = {row.cells[0].text: [cell.text for cell in row.cells] for table in document.tables for row in table.rows}
+    minh_xuan = next(cells for name, cells in rows.items() if name.startswith("Phường Minh Xuân"))
+    assert "cannot be worked out" in minh_xuan[2]
+    assert not any(re.search(r"\d\.\d", cell) for cell in minh_xuan)
     context.close()
 
 
