@@ -61,7 +61,7 @@ def comments_for(survey_round: Round, unit: Unit, *, search: str = "", text_visi
     head what a hidden comment says."""
     codes = text_item_codes(survey_round)
     responses = (Response.objects.filter(round=survey_round, unit__path__startswith=unit.path)
-                 .filter(in_scope(survey_round)).filter(_has_comment(codes))
+                 .filter(in_scope(survey_round)).filter(texts__isnull=False).filter(_has_comment(codes))
                  .select_related("unit", "kiosk", "exclusion")
                  .prefetch_related(Prefetch("comment_hidings", to_attr="current_hidings",
                                             queryset=CommentHiding.objects.filter(unhidden_at__isnull=True)

@@ -10,9 +10,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -38,8 +37,9 @@ class CommentSearchForm(forms.Form):
 
 
 class HideForm(forms.Form):
-    reason = forms.ChoiceField(label=gettext_lazy("Reason"), choices=CommentHiding.Reason.choices,
-                               error_messages={"invalid_choice": gettext_lazy("Choose one of the reasons in the list.")})
+    reason = forms.ChoiceField(
+        label=gettext_lazy("Reason"), choices=CommentHiding.Reason.choices,
+        error_messages={"invalid_choice": gettext_lazy("Choose one of the reasons in the list.")})
     note = PlainTextField(label=gettext_lazy("Note"), max_length=fieldwork_comments.NOTE_MAX_LENGTH, required=False)
 
 

@@ -15,6 +15,11 @@ class Migration(migrations.Migration):
 
     operations = [
         UnaccentExtension(),
+        migrations.AddIndex(
+            model_name="response",
+            index=models.Index(condition=models.Q(("texts__isnull", False)), fields=["round", "unit"],
+                               name="response_text_round_unit_idx"),
+        ),
         migrations.CreateModel(
             name="CommentHiding",
             fields=[
