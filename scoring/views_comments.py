@@ -7,7 +7,7 @@ scoring may import fieldwork, where the hiding is stored and written (fieldwork.
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language, gettext_lazy
@@ -89,8 +89,8 @@ def _response_for_officer(request, survey_round, unit, response_id) -> Response:
 
 def _back(request, survey_round, unit):
     url = reverse("scores-comments", args=[survey_round.pk, unit.code])
-    back = request.POST.get("back", "")
-    return redirect(f"{url}?{back}" if back and "\n" not in back else url)
+    back = QueryDict(request.POST.get("back", "")).urlencode()  # re-encoded: no raw text reaches the header
+    return redirect(f"{url}?{back}" if back else url)
 
 
 @login_required

@@ -215,8 +215,9 @@ class HidingTests(CommentTestCase):
         self.hide(self.officer, self.named)
         self.client.force_login(self.province_officer)
         response = self.client.post(reverse("scores-comment-unhide", args=[self.round.pk, self.commune.code,
-                                                                           self.named.pk]), {"back": "q=nguyen"})
-        self.assertRedirects(response, self.url() + "?q=nguyen", fetch_redirect_response=False)
+                                                                           self.named.pk]),
+                                    {"back": "q=nguyen\r\nSet-Cookie: x=1"})
+        self.assertRedirects(response, self.url() + "?q=nguyen%0D%0ASet-Cookie%3A+x%3D1", fetch_redirect_response=False)
         hiding = CommentHiding.objects.get(response=self.named)
         self.assertEqual((hiding.hidden_by, hiding.unhidden_by), (self.officer, self.province_officer))
         self.assertIsNotNone(hiding.unhidden_at)
@@ -257,3 +258,21 @@ class VietnameseTests(CommentTestCase):
         self.comment("Tốt")
         page = self.page(self.head)
         self.assertContains(page, "Ý kiến của người dân")
+        self.assertContains(page, "Từ trong ý kiến")
+        self.assertContains(page, "1 ý kiến.")
+        self.assertContains(page, "Phiếu giấy")  # the channel
+
+
+class QueryCountTests(CommentTestCase):
+    def test_the_page_runs_a_fixed_number_of_queries_whatever_the_number_of_comments(self):
+        self.client.force_login(self.province_head)
+        for more in (2, 20):
+            for i in range(more):
+                hidden = self.comment(f"Ý kiến {i}", unit=self.commune_centre)
+            CommentHiding.objects.create(response=hidden, round=self.round, reason="person",
+                                         hidden_by=self.officer, hidden_at=timezone.now())
+            # session, user, round, the reader's role on it, the unit, where the reader may hide
+            # (their fieldwork roles), the count, the page of responses (with unit, kiosk and
+            # exclusion), their current hidings (with who hid them)
+            with self.assertNumQueries(9):
+                self.assertEqual(self.client.get(self.url(self.province)).status_code, 200)
