@@ -194,7 +194,13 @@ class Response(models.Model):
     class Meta:
         verbose_name = _("response")
         verbose_name_plural = _("responses")
-        indexes = [models.Index(fields=["round", "unit"], name="response_round_unit_idx")]
+        indexes = [
+            models.Index(fields=["round", "unit"], name="response_round_unit_idx"),
+            # The comment pages (fieldwork.comments) read only responses with free text, a few in ten:
+            # a partial index keeps them from reading every response of a subtree from the heap.
+            models.Index(fields=["round", "unit"], condition=Q(texts__isnull=False),
+                         name="response_text_round_unit_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["round", "dossier_hash"], condition=Q(dossier_hash__isnull=False),
@@ -432,3 +438,40 @@ class SampleMember(models.Model):
 
     def __str__(self):
         return f"{self.sample_id}#{self.position}"
+
+
+class CommentHiding(models.Model):
+    """A response's free-text comment hidden from heads because it names a person or gives a phone
+    number (or other personal details): the text itself stays in the response, untouched. One row
+    per hiding; unhiding fills ``unhidden_at``/``unhidden_by`` instead of deleting, so who hid what,
+    when and why stays on record. Written only by ``fieldwork.comments``."""
+
+    class Reason(models.TextChoices):
+        PERSON = "person", _("names a person")
+        PHONE = "phone", _("gives a phone number")
+        CONTACT = "contact", _("other personal details (address, e-mail, ID number)")
+        ABUSE = "abuse", _("abusive or offensive")
+
+    response = models.ForeignKey(Response, on_delete=models.PROTECT, related_name="comment_hidings")
+    round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    hidden_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    hidden_at = models.DateTimeField()
+    unhidden_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    unhidden_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-hidden_at"]
+        verbose_name = _("hidden comment")
+        verbose_name_plural = _("hidden comments")
+        constraints = [
+            models.UniqueConstraint(fields=["response"], condition=Q(unhidden_at__isnull=True),
+                                    name="comment_hidden_once"),
+            models.CheckConstraint(condition=Q(unhidden_at__isnull=True) | Q(unhidden_by__isnull=False),
+                                   name="comment_unhidden_by_someone"),
+        ]
+
+    def __str__(self):
+        return f"{self.response_id}: {self.reason}"

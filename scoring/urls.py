@@ -9,6 +9,7 @@ urlpatterns = [
     path("tokens/new", views_tokens.token_create, name="api-token-create"),
     path("tokens/<int:token_id>/revoke", views_tokens.token_revoke, name="api-token-revoke"),
     # Department heads' pages (unit page, round overview) and their exports and printable report.
+    path("", include("scoring.urls_comments")),  # first: its "_comments" is no unit code
     path("", include("scoring.urls_pages")),
     path("", include("scoring.urls_exports")),
 ]
