@@ -145,8 +145,10 @@ class Report:
 
 
 def _period(survey_round: Round) -> str:
-    start = survey_round.period_start or (survey_round.opened_at.date() if survey_round.opened_at else None)
-    end = survey_round.period_end or (survey_round.closed_at.date() if survey_round.closed_at else None)
+    # The days in Vietnam time: a round opened at 01:00 on the 7th opened on the 7th, not the 6th (UTC).
+    opened, closed = survey_round.opened_at, survey_round.closed_at
+    start = survey_round.period_start or (timezone.localdate(opened) if opened else None)
+    end = survey_round.period_end or (timezone.localdate(closed) if closed else None)
     if start is None:
         return _("not opened yet")
     start_text = formats.date_format(start, "SHORT_DATE_FORMAT")

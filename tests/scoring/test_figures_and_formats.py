@@ -3,6 +3,7 @@ come from adds up to the unit's n, the sub-units' count matches their table, the
 round's dossier list, numbers and dates as a Vietnamese reader writes them (page, PDF, CSV)."""
 
 import csv
+import datetime
 import io
 import re
 
@@ -135,6 +136,16 @@ class PdfFormatTests(ScoredRoundTestCase):
         self.assertIn("(hài lòng chung", text)
         self.assertRegex(text, r"\d\d/\d\d/\d{4} \d\d:\d\d")
         self.assertNotRegex(text, r"\d\d-\d\d-\d{4}")
+
+    def test_the_period_starts_on_the_day_the_round_was_opened_in_vietnam(self):
+        # 18:30 UTC on 6 December is 01:30 on 7 December in Vietnam (issue 17's whole-round test).
+        self.round.period_start = None
+        self.round.opened_at = datetime.datetime(2026, 12, 6, 18, 30, tzinfo=datetime.UTC)
+        self.round.save(update_fields=["period_start", "opened_at"])
+        text = self.text("vi")
+
+        self.assertIn("từ 07/12/2026", text)
+        self.assertNotIn("06/12/2026", text)
 
     def test_factor_names_are_wrapped_never_cut(self):
         text = self.text("vi")
