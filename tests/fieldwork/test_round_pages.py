@@ -80,6 +80,15 @@ class RoundPageTests(KioskTestCase):
 
         self.assertEqual(response.context["summary"]["total"], 1)
 
+    def test_the_round_page_leads_to_the_rounds_scores(self):
+        self.client.force_login(self.officer)
+
+        page = self.client.get(reverse("fieldwork:round", args=[self.round.pk]))
+        scores = self.client.get(reverse("scores-round", args=[self.round.pk]))
+
+        self.assertContains(page, f'href="{reverse("scores-round", args=[self.round.pk])}" data-testid="scores-link"')
+        self.assertEqual(scores.status_code, 200)
+
     def test_rounds_of_other_units_are_404(self):
         self.client.force_login(self.officer)
         elsewhere = Round.objects.create(name="Lào Cai", questionnaire=self.round.questionnaire,
