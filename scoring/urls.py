@@ -11,4 +11,5 @@ urlpatterns = [
     # Department heads' pages (unit page, round overview) and their exports and printable report.
     path("", include("scoring.urls_pages")),
     path("", include("scoring.urls_exports")),
+    path("", include("scoring.urls_league")),
 ]

@@ -102,11 +102,12 @@ class WorkbookTests(ScoredRoundTestCase):
         self.assertIn(f'filename="sipas-round{self.round.pk}-{code}.xlsx"', response["Content-Disposition"])
         return load_workbook(io.BytesIO(response.content))
 
-    def test_it_has_a_sheet_per_level_present_then_item_rates_and_perception_indicators(self):
+    def test_it_has_a_sheet_per_level_present_then_item_rates_and_perception_indicators_then_blocks(self):
         workbook = self.workbook()
 
         self.assertEqual(workbook.sheetnames,
-                         ["Provinces", "Service centres", "Communes", "Item rates", "Perception indicators"])
+                         ["Provinces", "Service centres", "Communes", "Item rates", "Perception indicators",
+                          "Block of communes and wards"])  # tests/scoring/test_blocks.py
         communes = sheet_rows(workbook, "Communes")
         self.assertEqual([row[0] for row in communes[1:]], ["02212", "02230", "02299"])
 
@@ -180,7 +181,8 @@ class WorkbookTests(ScoredRoundTestCase):
     def test_a_head_gets_only_their_subtree(self):
         workbook = self.workbook(user=self.head, code="02212")
 
-        self.assertEqual(workbook.sheetnames, ["Service centres", "Communes", "Item rates", "Perception indicators"])
+        self.assertEqual(workbook.sheetnames, ["Service centres", "Communes", "Item rates", "Perception indicators",
+                                               "Block of communes and wards"])
         codes = {row[0] for title in workbook.sheetnames for row in sheet_rows(workbook, title)[1:]}
         self.assertEqual(codes, {"02212", "02212.TTPV"})
 
