@@ -4,9 +4,10 @@ One rule decides a unit's block, ``Blocks.of(unit_id, level, parent_level)``: th
 for that unit if it has one, else the block of the unit's level (the round's choice for the level,
 else ``DEFAULT_BY_LEVEL``). One exception by default: a service centre inside a commune or a
 (former) district is that unit's one-stop desk, counted in its figures, and not ranked on its own
-(``LOCAL_DESK_PARENTS``; the round can still place it in a block by its override). It holds across the whole tree of the round whatever its depth: a commune
-under a former district is in the commune block just as one directly under the province. The round's
-own unit is never ranked (``scoring.ranking``).
+(``LOCAL_DESK_PARENTS``; the round's override can still place it in a block). The rule holds
+across the whole tree of the round whatever its depth: a commune under a former district is in the
+commune block just as one directly under the province. The round's own unit is never ranked
+(``scoring.ranking``).
 
 Storage: one ``RoundBlocks`` row per round, only when an officer changed something (``levels``:
 {level: block}, ``units``: {unit id: block}; "" = not ranked). It can be changed only while the

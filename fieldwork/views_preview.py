@@ -19,8 +19,8 @@ import json
 from functools import wraps
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.http import Http404, HttpResponse, JsonResponse
@@ -36,7 +36,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from fieldwork.kiosk_api import questionnaire_body
-from fieldwork.responses import SubmissionError, parse_envelope, known_answers
+from fieldwork.responses import SubmissionError, known_answers, parse_envelope
 from questionnaires.access import may_see_versions
 from questionnaires.answers import AnswerErrors, pack_answers
 from questionnaires.models import QuestionnaireVersion

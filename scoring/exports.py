@@ -24,8 +24,8 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from fieldwork.models import Exclusion, Response, Round
 from fieldwork import blocks
+from fieldwork.models import Exclusion, Response, Round
 from scoring import ranking, wording
 from scoring.models import UnitScore
 from surveyapp import spreadsheet

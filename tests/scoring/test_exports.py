@@ -183,8 +183,10 @@ class WorkbookTests(ScoredRoundTestCase):
 
         self.assertEqual(workbook.sheetnames, ["Service centres", "Communes", "Item rates", "Perception indicators",
                                                "Block of communes and wards"])
-        codes = {row[0] for title in workbook.sheetnames for row in sheet_rows(workbook, title)[1:]}
+        codes = {row[0] for title in workbook.sheetnames[:-1] for row in sheet_rows(workbook, title)[1:]}
         self.assertEqual(codes, {"02212", "02212.TTPV"})
+        # the block sheet: place, units ranked in the block, then the code (tests/scoring/test_blocks.py)
+        self.assertEqual([row[2] for row in sheet_rows(workbook, "Block of communes and wards")[1:]], ["02212"])
 
     def test_headers_and_labels_are_vietnamese_on_the_vietnamese_ui(self):
         vietnamese = self.workbook(client=Client())
@@ -196,7 +198,7 @@ class WorkbookTests(ScoredRoundTestCase):
         self.assertEqual((en_header[0], en_header[-1]), ("Unit code", "Note"))
         self.assertIn("F1: Tiếp cận dịch vụ hành chính công (%)", vi_header)
         self.assertEqual((vi_row[3], en_row[3]), ("Tỉnh, thành phố", "Province or city"))
-        vi_items = sheet_rows(vietnamese, vietnamese.sheetnames[-2])
+        vi_items = sheet_rows(vietnamese, vietnamese.sheetnames[english.sheetnames.index("Item rates")])
         self.assertIn("F1.1 Nơi ngồi chờ có đủ chỗ ngồi. (%)", vi_items[0])
 
     def test_a_name_that_looks_like_a_formula_stays_text(self):
@@ -311,8 +313,9 @@ class QueryCountTests(ScoredRoundTestCase):
 
     def count(self, name, query=""):
         self.client.force_login(self.province_head)
-        # session, user, round (with unit and questionnaire), unit, the head's role, [levels,] scores
-        with self.assertNumQueries(7 if name == "export.xlsx" else 6) as queries:
+        # session, user, round (with unit and questionnaire), unit, the head's role, [levels,] scores,
+        # [the block sheets: the round's blocks, block ranks, the previous round, the blocks' scores]
+        with self.assertNumQueries(11 if name == "export.xlsx" else 6) as queries:
             response = self.client.get(self.url(name, code="08", query=query))
             if response.streaming:
                 b"".join(response.streaming_content)
