@@ -274,10 +274,12 @@ def _sheet_title(title):
 
 def scores_xlsx(*, survey_round: Round, unit: Unit, language: str) -> bytes:
     """The workbook: a sheet of units per level present, then item rates and perception indicators,
-    each one row per unit (the CSV tables give them one row per unit and item, with n and interval).
+    each one row per unit (the CSV tables give them one row per unit and item, with n and interval),
+    then a sheet a block (khối) with the units' places in the whole round's block.
 
     Two queries: the levels present, then the scores, read once in chunks; openpyxl's write-only
-    mode keeps each sheet in a temporary file rather than in memory."""
+    mode keeps each sheet in a temporary file rather than in memory. The block sheets add four to six
+    (``scoring.ranking.league``; six when there is a previous round), however many units."""
     with translation.override(language):
         tables = ScoreTables(survey_round, wording.language_of(language))
         scores = subtree_scores(survey_round=survey_round, unit=unit)
