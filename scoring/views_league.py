@@ -34,6 +34,7 @@ def league(request, round_id):
     for block in ranking.league(survey_round, None if survey_round.whole_scope else survey_round.scope_paths):
         rows = [{"unit": score.unit, "score": score, "place": place,
                  "rank": wording.block_rank(place.rank, place.rank_of, block.key),
+                 "short": wording.rank_short(place.rank, place.rank_of),  # "3/64" on a phone
                  "places": wording.places(place.change_places),
                  "points": wording.signed(score.change_points) if score.enough else "",
                  "reason": "" if score.enough else wording.withheld_reason(score.n, minimum, score.withheld)}
