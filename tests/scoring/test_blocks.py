@@ -312,6 +312,9 @@ class LeagueTests(BlocksTestCase):
         response = client.get(self.url())
         self.assertContains(response, '>Hạng 2/4 xã, phường<')
         self.assertContains(response, "Bảng xếp hạng theo khối")
+        self.assertContains(response, "Chỉ số SIPAS (%)")
+        self.assertContains(response, "Khối UBND cấp xã, phường, đặc khu")
+        self.assertContains(response, "tăng 1 bậc")
 
     def test_league_lists_only_units_in_scope(self):
         tables = league(self.now, [self.u["H1"].path])
