@@ -475,3 +475,20 @@ class CommentHiding(models.Model):
 
     def __str__(self):
         return f"{self.response_id}: {self.reason}"
+
+
+class RoundBlocks(models.Model):
+    """How a round's units are grouped for ranking (khối), when it differs from the default by level:
+    ``levels`` {unit level: block key or "" for not ranked} over the defaults, ``units`` {unit id (a
+    string): block key or ""} for single units. The rule that reads it is ``fieldwork.blocks``; it
+    is changed only before the round first opens (frozen after)."""
+
+    round = models.OneToOneField(Round, on_delete=models.CASCADE, related_name="blocks")
+    levels = models.JSONField(default=dict, blank=True)
+    units = models.JSONField(default=dict, blank=True)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    changed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"blocks of round {self.round_id}"

@@ -28,4 +28,5 @@ urlpatterns = [
     path("", include("fieldwork.urls_sampling")),
     path("", include("fieldwork.urls_responses")),
     path("", include("fieldwork.urls_preview")),
+    path("", include("fieldwork.urls_blocks")),
 ]

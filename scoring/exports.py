@@ -24,8 +24,9 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
+from fieldwork import blocks
 from fieldwork.models import Exclusion, Response, Round
-from scoring import wording
+from scoring import ranking, wording
 from scoring.models import UnitScore
 from surveyapp import spreadsheet
 from units.models import PATH_SEPARATOR, Unit
@@ -42,6 +43,15 @@ LEVEL_SHEETS = {
     Unit.Level.COMMUNE: gettext_lazy("Communes"),
 }
 SHEET_NAME_LIMIT = 31
+# One sheet a block (khối), after the others: the units of the export's subtree with their places in
+# the whole round's block (``scoring.ranking.league``).
+BLOCK_SHEETS = {
+    blocks.DEPARTMENTS: gettext_lazy("Block of departments"),
+    blocks.COMMUNES: gettext_lazy("Block of communes and wards"),
+    blocks.VERTICAL: gettext_lazy("Block of vertical agencies"),
+    blocks.DISTRICTS: gettext_lazy("Block of districts"),
+    blocks.PROVINCES: gettext_lazy("Block of provinces"),
+}
 
 
 class ExportError(ValueError):
@@ -264,10 +274,12 @@ def _sheet_title(title):
 
 def scores_xlsx(*, survey_round: Round, unit: Unit, language: str) -> bytes:
     """The workbook: a sheet of units per level present, then item rates and perception indicators,
-    each one row per unit (the CSV tables give them one row per unit and item, with n and interval).
+    each one row per unit (the CSV tables give them one row per unit and item, with n and interval),
+    then a sheet a block (khối) with the units' places in the whole round's block.
 
     Two queries: the levels present, then the scores, read once in chunks; openpyxl's write-only
-    mode keeps each sheet in a temporary file rather than in memory."""
+    mode keeps each sheet in a temporary file rather than in memory. The block sheets add four to six
+    (``scoring.ranking.league``; six when there is a previous round), however many units."""
     with translation.override(language):
         tables = ScoreTables(survey_round, wording.language_of(language))
         scores = subtree_scores(survey_round=survey_round, unit=unit)
@@ -283,9 +295,27 @@ def scores_xlsx(*, survey_round: Round, unit: Unit, language: str) -> bytes:
             sheet.append([_cell(sheet, v) for v in tables.unit_row(score)])
             items.append([_cell(items, v) for v in tables.item_matrix_row(score)])
             indicators.append([_cell(indicators, v) for v in tables.indicator_matrix_row(score)])
+        _block_sheets(workbook, tables, survey_round, unit)
         out = io.BytesIO()
         workbook.save(out)
     return out.getvalue()
+
+
+def _block_sheets(workbook, tables, survey_round, unit):
+    """A sheet a block with units in the export's subtree, in their places (withheld units last,
+    without a place, the note saying why)."""
+    header = [_("Place in the block"), _("Units ranked in the block"), _("Unit code"), _("Unit name"), _("Level"),
+              _("Responses (n)"), _("SIPAS index (%)"), _("Change (places in the block)"), _("Change (points)"),
+              _("Note")]
+    for block in ranking.league(survey_round, [unit.path]):
+        sheet = _sheet(workbook, BLOCK_SHEETS.get(block.key, block.key), header)
+        for score, place in block.rows:
+            shown = score.enough
+            row = [place.rank, block.ranked, score.unit.code, score.unit.name,
+                   str(tables.levels.get(score.unit.level, score.unit.level)), score.n,
+                   score.headline if shown else None, place.change_places,
+                   score.change_points if shown else None, None if shown else tables.note(score)]
+            sheet.append([_cell(sheet, v) for v in row])
 
 
 # ---------------------------------------------------------------------------------------------

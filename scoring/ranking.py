@@ -6,15 +6,25 @@ the figures (``scoring.figures``), full run or refresh alike.
   a place: ``scoring.formulas.competition_ranks``), and the change since the previous round in
   points and places where both rounds' figures are shown. ``PUBLISHED`` names what it decides.
 - ``previous_round(survey_round)``: the round a change is measured against.
+- ``block_places(survey_round) -> {unit: Place}``: ranks within blocks (khối, ``fieldwork.blocks``)
+  over the whole tree of the round, read from the stored scores of this round and the previous one
+  (two queries a round): competition ranks of the shown units of each block, and the change in
+  places where the unit was ranked in the same block in the previous round.
+- ``league(survey_round, scope_paths=None) -> [Block]``: the league table of every block, each
+  unit with its stored score and its ``Place``; only units under ``scope_paths`` are listed (their
+  ranks are still among the whole block).
 
 How ranks and changes are written for people is ``scoring.wording``.
 """
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 
+from fieldwork import blocks
 from fieldwork.models import Round
 from scoring import disclosure, formulas
 from scoring.models import UnitScore
+from scoring.selectors import name_key
 
 PUBLISHED = ("enough", "withheld", "rank", "rank_of", "change_points", "change_places")
 
@@ -80,3 +90,71 @@ def _previous_figures(survey_round):
         return {}
     rows = UnitScore.objects.filter(round=previous, enough=True).values_list("unit_id", "headline", "rank")
     return {unit_id: (headline, rank) for unit_id, headline, rank in rows}
+
+
+# ---------------------------------------------------------------------------------------------
+# Ranks within blocks (khối), read from the stored scores
+
+
+@dataclass(frozen=True)
+class Place:
+    block: str
+    rank: int | None = None  # None: withheld (not ranked)
+    rank_of: int | None = None  # how many units of the block are ranked
+    change_places: int | None = None  # positive = up; None when not ranked in this block last round
+
+
+def _block_ranks(survey_round):
+    """{unit: (block, rank, ranked in the block)} of the round's stored scores; the round's own unit
+    and units whose block is NOT_RANKED are left out. One query (and one for the round's blocks)."""
+    rule = blocks.blocks_for(survey_round)
+    rows = (UnitScore.objects.filter(round=survey_round).exclude(unit_id=survey_round.unit_id)
+            .values_list("unit_id", "unit__level", "unit__parent__level", "enough", "headline"))
+    members = defaultdict(dict)
+    for unit_id, level, parent_level, enough, headline in rows:
+        block = rule.of(unit_id, level, parent_level)
+        if block != blocks.NOT_RANKED:
+            members[block][unit_id] = headline if enough else None
+    ranks = {}
+    for block, values in members.items():
+        ranked = formulas.competition_ranks(values)
+        for unit_id in values:
+            ranks[unit_id] = (block, ranked.get(unit_id), len(ranked))
+    return ranks
+
+
+def block_places(survey_round: Round) -> dict:
+    now = _block_ranks(survey_round)
+    previous = previous_round(survey_round)
+    before = _block_ranks(previous) if previous is not None else {}
+    places = {}
+    for unit_id, (block, rank, ranked) in now.items():
+        old_block, old_rank, _old_ranked = before.get(unit_id, (None, None, None))
+        change = old_rank - rank if rank is not None and old_rank is not None and old_block == block else None
+        places[unit_id] = Place(block, rank, ranked if rank is not None else None, change)
+    return places
+
+
+@dataclass
+class Block:
+    key: str
+    label: str
+    ranked: int = 0  # units of the block ranked (in the whole round)
+    rows: list = field(default_factory=list)  # [(score, Place)], in rank order, withheld units last
+
+
+def league(survey_round: Round, scope_paths=None) -> list:
+    """The league table of every block that has units (``blocks.BLOCKS`` order)."""
+    places = block_places(survey_round)
+    scores = UnitScore.objects.filter(round=survey_round, unit_id__in=list(places)).select_related("unit")
+    tables = {key: Block(key, str(label)) for key, label in blocks.BLOCKS.items()}
+    for score in scores:
+        place = places[score.unit_id]
+        if place.rank is not None:
+            tables[place.block].ranked += 1
+        if scope_paths is None or any(score.unit.path.startswith(p) for p in scope_paths):
+            tables[place.block].rows.append((score, place))
+    for table in tables.values():  # ties by name, as people read them (Đ among the Ds)
+        table.rows.sort(key=lambda row: (row[1].rank is None, row[1].rank or 0, name_key(row[0].unit.name),
+                                         row[0].unit.code))
+    return [table for table in tables.values() if table.rows]

@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("scoring.urls_comments")),  # first: its "_comments" is no unit code
     path("", include("scoring.urls_pages")),
     path("", include("scoring.urls_exports")),
+    path("", include("scoring.urls_league")),
 ]

@@ -21,6 +21,9 @@ the exports and the score API (which calls it with English active: its JSON stay
 - A unit's place among its siblings (``UnitScore.rank``, ``rank_of``): ``rank(3, 12)`` "3rd of 12"
   ("hạng 3/12"), for the headline and the page's tables; ``rank_short(3, 12)`` "3/12", for the
   report's narrow column headed "Rank"; "" when the unit is not ranked. ``ordinal(3)`` "3rd".
+- A unit's place in its block (khối, ``scoring.ranking.block_places``): ``block_rank(3, 64, "communes")``
+  "3rd of 64 communes and wards" ("Hạng 3/64 xã, phường"); ``block_units(key)`` the units of a
+  block as the rank names them; "" when the unit is not ranked.
 - The change since the previous round (``change_points``, ``change_places``: positive = up):
   ``points(3.13)`` "+3.1 points", ``places(-5)`` "down 5 places", ``change(3.13, -5)`` "+3.1 points,
   down 5 places" (the unit page, the report, the PDF); a column headed "Change (points)" writes
@@ -186,3 +189,23 @@ def change(points_value, places_value) -> str:
     """The change since the previous round: "+3.1 points, down 5 places"; "" when there is nothing to
     compare with (either part may be missing alone)."""
     return ", ".join(part for part in (points(points_value), places(places_value)) if part)
+
+
+def block_units(block) -> str:
+    """The units of a block as a rank names them: "communes and wards" ("xã, phường")."""
+    names = {
+        "departments": _("departments and centres"),
+        "communes": _("communes and wards"),
+        "vertical": _("vertical agencies"),
+        "districts": _("districts"),
+        "provinces": _("provinces and cities"),
+    }
+    return names.get(block, block)
+
+
+def block_rank(place, out_of, block) -> str:
+    """ "3rd of 64 communes and wards" ("Hạng 3/64 xã, phường"); "" when the unit is not ranked."""
+    if place is None or out_of is None:
+        return ""
+    return _("%(rank)s of %(total)s %(units)s") % {"rank": ordinal(place), "total": out_of,
+                                                    "units": block_units(block)}

@@ -13,7 +13,8 @@ CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 
 class Unit(models.Model):
-    """A province or city, a department, a service centre, a (former) district, a commune or ward.
+    """A province or city, a department, a service centre, a (former) district, a commune or ward, a
+    vertical agency's desk.
 
     ``path`` is the materialised path of unit codes from the root, ``/01/01.STP/``, so a subtree
     is one indexed ``LIKE 'prefix%'`` query. Units are never deleted: a unit merged away gets a
@@ -26,6 +27,8 @@ class Unit(models.Model):
         CENTRE = "centre", _("Public administration service centre")
         DISTRICT = "district", _("District (before 1 July 2025)")
         COMMUNE = "commune", _("Commune or ward")
+        # Police, tax, social insurance desks in the one-stop centres: ranked in their own block.
+        VERTICAL = "vertical", _("Vertical agency (police, tax, social insurance)")
 
     code = models.CharField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=200)

@@ -102,11 +102,12 @@ class WorkbookTests(ScoredRoundTestCase):
         self.assertIn(f'filename="sipas-round{self.round.pk}-{code}.xlsx"', response["Content-Disposition"])
         return load_workbook(io.BytesIO(response.content))
 
-    def test_it_has_a_sheet_per_level_present_then_item_rates_and_perception_indicators(self):
+    def test_it_has_a_sheet_per_level_present_then_item_rates_and_perception_indicators_then_blocks(self):
         workbook = self.workbook()
 
         self.assertEqual(workbook.sheetnames,
-                         ["Provinces", "Service centres", "Communes", "Item rates", "Perception indicators"])
+                         ["Provinces", "Service centres", "Communes", "Item rates", "Perception indicators",
+                          "Block of communes and wards"])  # tests/scoring/test_blocks.py
         communes = sheet_rows(workbook, "Communes")
         self.assertEqual([row[0] for row in communes[1:]], ["02212", "02230", "02299"])
 
@@ -180,9 +181,12 @@ class WorkbookTests(ScoredRoundTestCase):
     def test_a_head_gets_only_their_subtree(self):
         workbook = self.workbook(user=self.head, code="02212")
 
-        self.assertEqual(workbook.sheetnames, ["Service centres", "Communes", "Item rates", "Perception indicators"])
-        codes = {row[0] for title in workbook.sheetnames for row in sheet_rows(workbook, title)[1:]}
+        self.assertEqual(workbook.sheetnames, ["Service centres", "Communes", "Item rates", "Perception indicators",
+                                               "Block of communes and wards"])
+        codes = {row[0] for title in workbook.sheetnames[:-1] for row in sheet_rows(workbook, title)[1:]}
         self.assertEqual(codes, {"02212", "02212.TTPV"})
+        # the block sheet: place, units ranked in the block, then the code (tests/scoring/test_blocks.py)
+        self.assertEqual([row[2] for row in sheet_rows(workbook, "Block of communes and wards")[1:]], ["02212"])
 
     def test_headers_and_labels_are_vietnamese_on_the_vietnamese_ui(self):
         vietnamese = self.workbook(client=Client())
@@ -194,7 +198,7 @@ class WorkbookTests(ScoredRoundTestCase):
         self.assertEqual((en_header[0], en_header[-1]), ("Unit code", "Note"))
         self.assertIn("F1: Tiếp cận dịch vụ hành chính công (%)", vi_header)
         self.assertEqual((vi_row[3], en_row[3]), ("Tỉnh, thành phố", "Province or city"))
-        vi_items = sheet_rows(vietnamese, vietnamese.sheetnames[-2])
+        vi_items = sheet_rows(vietnamese, vietnamese.sheetnames[english.sheetnames.index("Item rates")])
         self.assertIn("F1.1 Nơi ngồi chờ có đủ chỗ ngồi. (%)", vi_items[0])
 
     def test_a_name_that_looks_like_a_formula_stays_text(self):
@@ -309,8 +313,9 @@ class QueryCountTests(ScoredRoundTestCase):
 
     def count(self, name, query=""):
         self.client.force_login(self.province_head)
-        # session, user, round (with unit and questionnaire), unit, the head's role, [levels,] scores
-        with self.assertNumQueries(7 if name == "export.xlsx" else 6) as queries:
+        # session, user, round (with unit and questionnaire), unit, the head's role, [levels,] scores,
+        # [the block sheets: the round's blocks, block ranks, the previous round, the blocks' scores]
+        with self.assertNumQueries(11 if name == "export.xlsx" else 6) as queries:
             response = self.client.get(self.url(name, code="08", query=query))
             if response.streaming:
                 b"".join(response.streaming_content)

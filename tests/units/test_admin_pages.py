@@ -228,7 +228,7 @@ class UnitImportPageTests(AdminTestCase):
         problems = [(p.row, p.column, p.message) for p in page.context["problems"]]
         self.assertEqual(problems, [
             (3, "name", "tên đơn vị đang để trống"),
-            (3, "level", "“xa” không phải là một trong province, department, centre, district, commune"),
+            (3, "level", "“xa” không phải là một trong province, department, centre, district, commune, vertical"),
             (3, "valid_from", "“01/07/2025” không phải là ngày theo dạng YYYY-MM-DD, ví dụ 2025-06-30"),
             (3, "parent_code", "“99” không phải là mã của một đơn vị đã có"),
         ])

@@ -269,7 +269,7 @@ def test_problems_name_their_row_and_column_in_vietnamese_too():
 
     assert [(p.row, p.column) for p in caught.value.problems] == [(2, "level"), (2, "valid_from")]
     assert caught.value.problems[0].message == (
-        "“tinh” không phải là một trong province, department, centre, district, commune")
+        "“tinh” không phải là một trong province, department, centre, district, commune, vertical")
     assert as_text[1] == ("dòng 2, cột valid_from: “2025-13-01” không phải là ngày theo dạng YYYY-MM-DD, "
                           "ví dụ 2025-06-30")
 
