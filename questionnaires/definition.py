@@ -66,7 +66,7 @@ YESNO = [("yes", {"vi": "Có", "en": "Yes"}), ("no", {"vi": "Không", "en": "No"
 SMALLINT_MAX = 32767
 MAX_MULTIPLE_OPTIONS = 15  # a bit mask in a smallint
 # The values of units.models.Unit.Level (a test keeps the two equal): the keys of a known_from map.
-UNIT_LEVELS = ("province", "department", "centre", "district", "commune")
+UNIT_LEVELS = ("province", "department", "centre", "district", "commune", "vertical")
 
 
 @dataclass(frozen=True)

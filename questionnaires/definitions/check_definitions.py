@@ -36,7 +36,7 @@ ITEM_KEYS_OPTIONAL = {"options", "allow_na", "max_choices", "min", "max", "max_l
                       "condition", "role", "known_from"}
 SECTION_KEYS = {"code", "title", "items", "lead"}
 # The levels of units.models.Unit.Level: the keys of a known_from map.
-UNIT_LEVELS = {"province", "department", "centre", "district", "commune"}
+UNIT_LEVELS = {"province", "department", "centre", "district", "commune", "vertical"}
 KINDS = {"satisfaction", "single", "multiple", "yesno", "number", "text"}
 FACTOR_METHODS = {"mean_of_item_rates", "pooled_answers", "general_item"}
 HEADLINE_METHODS = {"item", "mean_of_factors"}
