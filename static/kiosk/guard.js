@@ -9,6 +9,11 @@
  *   - a click on the same control within REPEAT_MS of the last one it took does nothing (a double
  *     tap on a multiple-choice option must not choose and un-choose it).
  * While clicks are ignored, <html> carries data-settling (the browser tests wait for it to go).
+ *
+ * A key that presses a button (Enter, Space) is not a tap: after a screen change the focus is on
+ * the new screen's heading or on a dialog's safe button, where a second press of the key does
+ * nothing or keeps the answers, so a deliberate press is never ignored. Only a key held down
+ * (its auto-repeat) presses nothing.
  */
 
 export const QUIET_MS = 450;
@@ -42,7 +47,25 @@ function settling() {
   return t - changedAt < QUIET_MS || t - ignoredAt < QUIET_MS;
 }
 
+let heldKey = false; // the last Enter / Space press was the auto-repeat of a key held down
+
+function onKey(ev) {
+  if (ev.key === "Enter" || ev.key === " ") heldKey = ev.repeat;
+}
+
+/** A click made by a key: trusted, and no pointer behind it (detail counts a pointer's presses). */
+function byKey(ev) {
+  return ev.isTrusted && ev.detail === 0 && !ev.pointerType;
+}
+
 function onClick(ev) {
+  if (byKey(ev)) {
+    if (heldKey) {
+      ev.preventDefault();
+      ev.stopImmediatePropagation();
+    }
+    return;
+  }
   const el = ev.target instanceof Element ? ev.target.closest("button, a, input, textarea, [role]") : null;
   const t = now();
   const repeat = el && el === last.el && t - last.at < REPEAT_MS;
@@ -58,5 +81,6 @@ function onClick(ev) {
 
 /** Listen before any control does (capture phase on the window). */
 export function installTapGuard() {
+  window.addEventListener("keydown", onKey, { capture: true });
   window.addEventListener("click", onClick, { capture: true });
 }

@@ -29,6 +29,7 @@ export const I18N = {
     back: "Quay lại",
     next: "Tiếp tục",
     skip: "Bỏ qua",
+    clearAnswer: "Xóa lựa chọn",
     submit: "Gửi phiếu",
     saving: "Đang lưu phiếu…",
     progress: "Câu {n}/{total}",
@@ -65,7 +66,8 @@ export const I18N = {
     restartNo: "Không, tiếp tục trả lời",
     listen: "Nghe",
     listenName: "Nghe đọc câu hỏi và các câu trả lời",
-    listenStop: "Dừng đọc",
+    listenStop: "Dừng",
+    listenStopName: "Dừng đọc",
     largeText: "Chữ to",
     voices: "Giọng đọc trên máy: tiếng Việt: {vi} · tiếng Anh: {en}",
     voicesNone: "không có (không hiện nút Nghe)",
@@ -101,6 +103,7 @@ export const I18N = {
     back: "Back",
     next: "Next",
     skip: "Skip",
+    clearAnswer: "Clear my answer",
     submit: "Submit",
     saving: "Saving…",
     progress: "Question {n} of {total}",
@@ -129,6 +132,7 @@ export const I18N = {
     dossierError: "The dossier code has {min} to {max} characters.",
     stillThere: "Would you like to continue answering?",
     stillThereBody: "If not, your answers will be cleared and the survey will return to the start in {s} seconds.",
+    stillThereBodyOne: "If not, your answers will be cleared and the survey will return to the start in 1 second.",
     continue: "Continue",
     restart: "Start over",
     restartTitle: "Start over?",
@@ -136,14 +140,16 @@ export const I18N = {
     restartYes: "Clear and start over",
     restartNo: "No, keep answering",
     listen: "Listen",
-    listenName: "Read the question and its answers aloud",
-    listenStop: "Stop reading",
+    listenName: "Listen to the question and its answers",
+    listenStop: "Stop",
+    listenStopName: "Stop reading",
     largeText: "Larger text",
     voices: "Voices on this tablet: Vietnamese: {vi} · English: {en}",
     voicesNone: "none (no Listen button)",
     thanksDefault: "Thank you for taking part in this survey!",
     thanksSaved: "Your answers have been recorded.",
     thanksReturn: "This screen will return to the start in {s} seconds.",
+    thanksReturnOne: "This screen will return to the start in 1 second.",
     done: "Done",
     noSurveyTitle: "There is no survey at the moment",
     noSurveyBody: "Thank you. Please come back later.",
@@ -173,6 +179,12 @@ export function t(key, params) {
   if (s === undefined) s = key;
   if (params) s = s.replace(/\{(\w+)\}/g, (m, name) => (name in params ? String(params[name]) : m));
   return s;
+}
+
+/** Like t(), with the words for one (`key` + "One") when n is 1 and the language has them (English). */
+export function tn(key, n, params) {
+  const table = I18N[current] || I18N.vi;
+  return t(n === 1 && table[key + "One"] !== undefined ? key + "One" : key, params);
 }
 
 /** A {"vi","en"} text from the API in the current language (falls back to the other one). */

@@ -65,7 +65,7 @@ import { initSpeech, stopSpeaking } from "./speech.js";
 import { actions, canStart, state } from "./state.js";
 
 // Bump with CACHE_VERSION in sw.js whenever a kiosk module, kiosk.css or app.html change.
-const VERSION = "kiosk-2026.5";
+const VERSION = "kiosk-2026.6";
 
 const DB_WRITE_TIMEOUT_MS = 10000;
 const HEARTBEAT_MS = 60000;
@@ -176,9 +176,9 @@ function startSession() {
   render();
 }
 
-/** "Start over" on a question: ask first (the answers would be lost). */
+/** "Start over" on a question or after a failed save: ask first (the answers would be lost). */
 function confirmRestart() {
-  if (!state.session || state.phase !== "questionnaire") return;
+  if (!state.session || (state.phase !== "questionnaire" && state.phase !== "save-error")) return;
   showRestartConfirm();
 }
 
@@ -355,7 +355,7 @@ const idle = {
   },
   /** Called every TICK_MS: prompt after idle_seconds, reset IDLE_COUNTDOWN_S after the prompt showed. */
   tick() {
-    if (state.phase === "welcome" && (lang() !== "vi" || state.largeText)) {
+    if ((state.phase === "welcome" || state.phase === "no-survey") && (lang() !== "vi" || state.largeText)) {
       // Someone changed the language or the text size and walked away without starting.
       const idleMs = (state.model ? state.model.idleSeconds : 90) * 1000;
       if (Date.now() - idle.last >= idleMs) goHome();

@@ -25,7 +25,7 @@ import {
   stepProblems,
   toggledValue,
 } from "./model.js";
-import { canSpeak, sentences, speak, speaking, stopSpeaking } from "./speech.js";
+import { canSpeak, sentences, speak, stopSpeaking } from "./speech.js";
 import { actions, state } from "./state.js";
 
 /** The kinds answered by one tap, after which the kiosk moves on. */
@@ -48,25 +48,11 @@ export function renderQuestion() {
   // A typed answer is labelled by a real <label>; a group of buttons by the heading's id.
   const title = h("h1", { class: "q-text", id: qid, tabindex: "-1" }, parts.field ? h("label", { for: parts.field.id }, questionText) : questionText);
 
-  const listen = canSpeak(lang())
-    ? h(
-        "button",
-        { type: "button", class: "btn btn-listen", "aria-label": t("listenName"), dataset: { testid: "listen" } },
-        speakerIcon(),
-        h("span", null, t("listen"))
-      )
-    : null;
-  if (listen) {
-    const options = item ? item.options.filter((o) => o.code !== 0 || naAllowed(item)).map((o) => optionLabel(item, o)) : [];
-    const text = sentences([lead && lead.textContent, questionText, ...options]);
-    listen.addEventListener("click", () => {
-      if (speaking()) stopSpeaking();
-      else speak(text, lang());
-    });
-  }
+  const listen = canSpeak(lang()) ? listenButton(item, lead, questionText) : null;
 
   const bar = h("div", { class: "progress-fill" });
-  const progressText = h("span", { class: "progress-text", "aria-hidden": "true" });
+  // In words ("Câu 3/36"), or just "3/36" on a phone; the progress bar's value text says it in words.
+  const progressText = h("span", { class: "progress-text", "aria-hidden": "true" }, h("span", { class: "progress-words" }), h("span", { class: "progress-short" }));
   const progress = h(
     "div",
     { class: "progress", role: "progressbar", "aria-label": t("progressName"), "aria-valuemin": "0", dataset: { testid: "progress" } },
@@ -113,7 +99,8 @@ export function refreshView() {
   const at = stepAt(s);
   v.bar.style.width = `${Math.round((100 * at.pos) / at.total)}%`;
   const words = t("progress", { n: at.pos, total: at.total });
-  v.progressText.textContent = words;
+  v.progressText.firstChild.textContent = words;
+  v.progressText.lastChild.textContent = `${at.pos}/${at.total}`;
   v.progress.setAttribute("aria-valuemax", String(at.total));
   v.progress.setAttribute("aria-valuenow", String(at.pos));
   v.progress.setAttribute("aria-valuetext", words);
@@ -132,6 +119,31 @@ export function refreshView() {
   v.nextLabel.textContent = s.submitting ? t("saving") : last ? t("submit") : !answered && !required ? t("skip") : t("next");
   v.next.disabled = s.submitting;
   v.next.setAttribute("aria-busy", s.submitting ? "true" : "false");
+}
+
+/**
+ * The speaker button: reads the part's lead, the question and its answers in the language shown; a
+ * second press stops (the button says so while it reads). Shown only when the tablet has a voice.
+ */
+function listenButton(item, lead, questionText) {
+  const label = h("span", null, t("listen"));
+  const btn = h("button", { type: "button", class: "btn btn-listen", dataset: { testid: "listen" } }, speakerIcon(), label);
+  const options = item ? item.options.filter((o) => o.code !== 0 || naAllowed(item)).map((o) => optionLabel(item, o)) : [];
+  const text = sentences([lead && lead.textContent, questionText, ...options]);
+  let reading = false;
+  const show = (on) => {
+    reading = on;
+    label.textContent = t(on ? "listenStop" : "listen");
+    btn.setAttribute("aria-label", t(on ? "listenStopName" : "listenName")); // holds the words shown (WCAG 2.5.3)
+    btn.classList.toggle("is-reading", on);
+  };
+  btn.addEventListener("click", () => {
+    if (reading) return stopSpeaking();
+    show(true);
+    if (!speak(text, lang(), () => show(false))) show(false);
+  });
+  show(false);
+  return btn;
 }
 
 function optionLabel(item, o) {
@@ -204,9 +216,19 @@ function choiceControl(s, item, qid, eid) {
     list
   );
   group.addEventListener("keydown", (ev) => onArrow(ev, item, buttons, multi));
+  // An optional one-answer question can be left unanswered again: a tap on an answer moves on, so
+  // "Clear my answer" (there, but invisible, until something is chosen: nothing moves when it shows).
+  const clear =
+    !multi && !item.required
+      ? h("button", { type: "button", class: "btn btn-quiet btn-clear is-invisible", disabled: true, dataset: { testid: "clear-answer" }, onclick: () => clearAnswer(item) }, t("clearAnswer"))
+      : null;
   const error = h("p", { class: "item-error", id: eid, role: "alert" });
   const sync = () => {
     const answer = s.answers[item.code];
+    if (clear) {
+      clear.disabled = !hasAnswer(answer);
+      clear.classList.toggle("is-invisible", clear.disabled);
+    }
     const chosen = Array.isArray(answer) ? answer.length : 0;
     const full = multi && !!item.max_choices && chosen >= item.max_choices;
     let tabStop = null;
@@ -225,7 +247,8 @@ function choiceControl(s, item, qid, eid) {
         : t("chooseMany");
     }
   };
-  return { control: group, group, hint, error, sync, focus: () => buttons.find(([, b]) => b.tabIndex === 0)[1] };
+  const focus = () => buttons.find(([, b]) => b.tabIndex === 0)[1];
+  return { control: clear ? h("div", { class: "answers-wrap" }, group, clear) : group, group, hint, error, sync, focus };
 }
 
 /** Arrow keys within a group: move (and, in a radio group, choose without moving on), Home/End. */
@@ -261,6 +284,16 @@ function choose(item, code) {
   const s = state.session;
   setAnswer(s, item.code, code);
   afterChange(item.code);
+}
+
+/** "Clear my answer" on an optional one-answer question: unanswered again, the answers get the focus. */
+function clearAnswer(item) {
+  const s = state.session;
+  if (!s || s.submitting || s.advancing || state.phase !== "questionnaire") return;
+  setAnswer(s, item.code, null);
+  afterChange(item.code);
+  const v = dom.view;
+  if (v && v.parts.focus) v.parts.focus().focus({ preventScroll: true });
 }
 
 /* ---- typed answers ---- */

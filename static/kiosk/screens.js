@@ -8,7 +8,7 @@
 import { getToken } from "./api.js";
 import { dom, h, mount } from "./dom.js";
 import { screenChanged } from "./guard.js";
-import { I18N, lang, loc, t } from "./i18n.js";
+import { I18N, lang, loc, t, tn } from "./i18n.js";
 import { status } from "./outbox.js";
 import { voiceList } from "./speech.js";
 import { actions, canStart, state } from "./state.js";
@@ -52,7 +52,7 @@ export function renderWaiting() {
   if (!dom.waiting) return;
   const n = status.counts.outbox;
   dom.waiting.hidden = !(n > 0);
-  dom.waiting.textContent = n > 0 ? (n === 1 && lang() === "en" ? t("waitingOne") : t("waiting", { n })) : "";
+  dom.waiting.textContent = n > 0 ? tn("waiting", n, { n }) : "";
 }
 
 /** Larger text and the language, on every screen; built once, updated in place (focus stays). */
@@ -188,7 +188,7 @@ function renderEnding(testid, titleText, bodyText, icon) {
     icon ? h("div", { class: "thanks-icon", "aria-hidden": "true" }) : null,
     title,
     h("p", { class: "thanks-saved" }, bodyText),
-    h("p", { class: "thanks-return", dataset: { role: "countdown" } }, t("thanksReturn", { s: thanksRemaining() })),
+    h("p", { class: "thanks-return", dataset: { role: "countdown" } }, tn("thanksReturn", thanksRemaining(), { s: thanksRemaining() })),
     h("button", { type: "button", class: "btn btn-secondary", dataset: { testid: "thanks-done" }, onclick: () => actions.home() }, t("done"))
   );
   mount(screen, title);
@@ -202,7 +202,7 @@ export function thanksRemaining() {
 /** Update the countdown of the thanks / quota-full screen. */
 export function showCountdown(seconds) {
   const el = dom.host.querySelector("[data-role=countdown]");
-  const text = t("thanksReturn", { s: seconds });
+  const text = tn("thanksReturn", seconds, { s: seconds });
   if (el && el.textContent !== text) el.textContent = text;
 }
 
@@ -213,7 +213,13 @@ function renderSaveError() {
     { class: "screen screen-center save-error", dataset: { testid: "save-error" } },
     title,
     h("p", null, t("saveFailedBody")),
-    h("button", { type: "button", class: "btn btn-primary", dataset: { testid: "retry-save" }, onclick: () => actions.submit() }, t("retry"))
+    h(
+      "div",
+      { class: "ending-actions" },
+      h("button", { type: "button", class: "btn btn-primary", dataset: { testid: "retry-save" }, onclick: () => actions.submit() }, t("retry")),
+      // the answers are still in memory: the citizen may give up on them (after a confirmation)
+      h("button", { type: "button", class: "btn btn-secondary", dataset: { testid: "start-over" }, onclick: () => actions.confirmRestart() }, t("restart"))
+    )
   );
   mount(screen, title);
 }
@@ -257,6 +263,10 @@ function openDialog(kind, testid, buttons) {
     },
     h("div", { class: "overlay-card" }, titleEl, count, body, h("div", { class: "overlay-actions" }, btns))
   );
+  // A touch beside the buttons keeps the focus where it is (on a button of the dialog).
+  overlay.addEventListener("mousedown", (ev) => {
+    if (!(ev.target instanceof Element && ev.target.closest("button"))) ev.preventDefault();
+  });
   overlay.addEventListener("keydown", (ev) => {
     if (ev.key === "Escape") {
       ev.preventDefault();
@@ -316,7 +326,7 @@ export function renderOverlayTexts() {
   if (!o) return;
   const idle = o.kind === "idle";
   o.parts.titleEl.textContent = t(idle ? "stillThere" : "restartTitle");
-  o.parts.body.textContent = idle ? t("stillThereBody", { s: o.seconds }) : t("restartBody");
+  o.parts.body.textContent = idle ? tn("stillThereBody", o.seconds, { s: o.seconds }) : t("restartBody");
   if (o.parts.count) o.parts.count.textContent = String(o.seconds);
   o.parts.btns.forEach((b, i) => {
     b.textContent = t(o.parts.keys[i][0]);

@@ -9,6 +9,7 @@ const LANGS = { vi: "vi", en: "en" };
 
 let voices = [];
 let listener = null;
+let ending = null; // the onEnd of the reading under way
 
 function synth() {
   try {
@@ -62,8 +63,11 @@ export function canSpeak(code) {
   return !!synth() && voicesFor(code).length > 0;
 }
 
-/** Read `text` in language `code`; reading again (or another text) stops the one being read. */
-export function speak(text, code) {
+/**
+ * Read `text` in language `code` (what was being read stops first); `onEnd` is called once when
+ * this reading ends, is stopped or fails, so the button can say "Listen" again.
+ */
+export function speak(text, code, onEnd) {
   const s = synth();
   const voice = voicesFor(code)[0];
   if (!s || !voice || typeof window.SpeechSynthesisUtterance !== "function") return false;
@@ -76,22 +80,32 @@ export function speak(text, code) {
     /* the language alone picks a voice */
   }
   u.rate = 0.9; // a little slower than the default: many listeners are elderly
+  if (onEnd) {
+    let told = false;
+    const end = () => {
+      if (ending === end) ending = null;
+      if (!told) onEnd();
+      told = true;
+    };
+    u.onend = end;
+    u.onerror = end;
+    ending = end;
+  }
   s.speak(u);
   return true;
 }
 
-export function speaking() {
-  const s = synth();
-  return !!s && (s.speaking || s.pending);
-}
-
+/** Stop reading (a new screen, a reset, a second press); the reading's `onEnd` is told. */
 export function stopSpeaking() {
   const s = synth();
+  const end = ending;
+  ending = null;
   try {
     if (s && (s.speaking || s.pending)) s.cancel();
   } catch (e) {
     /* ignore */
   }
+  if (end) end(); // some browsers fire no "end" event after cancel()
 }
 
 /** The voices found for each language, for the staff: {vi: [names], en: [names]}. */

@@ -18,7 +18,7 @@
  */
 "use strict";
 
-const CACHE_VERSION = "kiosk-2026.5";
+const CACHE_VERSION = "kiosk-2026.6";
 const CACHE_PREFIX = "sipas-kiosk-shell-";
 const CACHE_NAME = CACHE_PREFIX + CACHE_VERSION;
 const SHELL_PATH = new URL(self.registration.scope).pathname; // "/kiosk/"

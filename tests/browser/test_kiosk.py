@@ -14,6 +14,8 @@ from tests.browser.kiosk import (
     complete_questionnaire,
     make_survey,
     pair,
+    run_until,
+    stand_still,
     tap,
     wait_for,
 )
@@ -97,14 +99,17 @@ def test_after_the_idle_reset_nothing_of_the_previous_respondent_remains(chromiu
                                                                          artifacts):
     context = chromium.new_context(viewport=TABLET)
     page = context.new_page()
+    page.clock.install()  # 35 s of the page's time, not of the test's
     pair(page, live_server, survey["pairing_code"])
     tap(page, page.get_by_test_id("start"))
     chosen = [answer_question(page)[0] for _ in range(3)]
     assert chosen == ["E.FIELD", "E.CHANNEL_FILE", "E.VISITS"]
 
-    page.get_by_test_id("still-there").wait_for(timeout=30_000)
+    stand_still(page)
+    assert run_until(page, "!!document.querySelector('[data-testid=still-there]')", 16_000)
     page.screenshot(path=str(artifacts / "kiosk" / "idle-still-there.png"))
-    page.get_by_test_id("welcome").wait_for(timeout=60_000)
+    assert run_until(page, "!!document.querySelector('[data-testid=welcome]')", 21_000)
+    page.clock.resume()
 
     page.go_back()  # whatever the browser goes back to, it is not the previous respondent's answers
     page.wait_for_timeout(500)

@@ -5,10 +5,20 @@ screen has there (the next question's answer at the same place, "Skip", "Start",
 import pytest
 
 from fieldwork.models import Response
-from tests.browser.kiosk import LANDSCAPE, SKIP, answer_question, current_step, make_survey, pair, settle, wait_for
+from tests.browser.kiosk import (
+    LANDSCAPE,
+    SKIP,
+    answer_question,
+    answer_until,
+    chosen,
+    current_step,
+    make_survey,
+    pair,
+    settle,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
 
 
 @pytest.fixture
@@ -34,16 +44,6 @@ def multi_tap(page, locator, times, mode, gap_ms=0):
                 page.mouse.click(x, y)
     page.wait_for_timeout(1000)  # past the move-on (0.3 s) and the quiet time after it (0.45 s)
     settle(page)
-
-
-def chosen(page):
-    return [(b.get_attribute("data-item"), b.get_attribute("data-value"))
-            for b in page.locator('[data-step] [aria-checked="true"]').all()]
-
-
-def answer_until(page, key, choices=None):
-    while current_step(page) != key:
-        answer_question(page, choices)
 
 
 # A slow double tap (the second lands just after the next screen shows), a quick triple tap, and a

@@ -45,6 +45,8 @@ def test_a_whole_response_takes_one_tap_a_question_plus_two_and_no_scrolling_on_
     if size in TABLETS:
         assert {screen: px for screen, px in walk.overflows.items() if px > 0} == {}
     assert wait_for(lambda: Response.objects.count() == 1)
+    # Playwright hands the page's events to the test only while it talks to the page: ask it something
+    assert wait_for(lambda: page.evaluate("true") and sent)
     answers = sent[0]["answers"]
     assert answers["F5.0"] == "no" and "X.EXPECT" not in answers and "C.COMMENT" not in answers
     assert len(answers) == len(walk.asked) - 2
