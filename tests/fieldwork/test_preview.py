@@ -245,8 +245,9 @@ class PreviewPageTests(PreviewTestCase):
         html = page.content.decode()
 
         app = (TEMPLATES / "kiosk" / "app.html").read_text(encoding="utf-8")
-        frame = re.search(r'<div id="kiosk".*?</div>\n</body>', app, re.S).group(0)
-        self.assertIn(frame, html)  # the kiosk's own frame, as app.html has it
+        frame = (TEMPLATES / "kiosk" / "_frame.html").read_text(encoding="utf-8").split("#}\n", 1)[1]
+        self.assertIn('{% include "kiosk/_frame.html" %}', app)
+        self.assertIn(frame, html)  # the kiosk's own frame, the one app.html includes
         for asset in re.findall(r"\{% static '([^']+)' %\}", app):
             self.assertIn(f"/static/{asset}", html)
         self.assertContains(page, "Xem thử — không lưu")
