@@ -7,6 +7,7 @@ import pytest
 
 from tests.base import make_unit, make_user
 from tests.browser.axe import assert_accessible
+from tests.browser.staff import TOO_WIDE, log_in
 from units.models import Role, Unit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -40,19 +41,6 @@ def folder(artifacts):
 
 
 # The first elements that stick out on the right (tables scroll inside their own wrapper).
-TOO_WIDE = """() => [...document.querySelectorAll("body *")]
-    .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
-    .filter(e => !e.closest(".table-responsive") || e.classList.contains("table-responsive"))
-    .slice(0, 5)
-    .map(e => `${e.tagName.toLowerCase()}.${e.className} ${Math.round(e.getBoundingClientRect().right)}px`)"""
-
-
-def log_in(page, live_server, username, password="password"):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("main form button[type=submit]")
-    page.wait_for_load_state()
 
 
 def check(page, folder, name, viewport):

@@ -14,8 +14,7 @@ from fieldwork.services import round_create
 from questionnaires.answers import pack_answers
 from questionnaires.services import definition_files, questionnaire_load_file
 from tests.base import make_unit, make_user
-from tests.browser.axe import assert_accessible
-from tests.browser.test_response_browser import SIZES, TOO_WIDE, log_in
+from tests.browser.staff import SIZES, check_page, log_in
 from tests.fieldwork.base import full_answers
 from units.models import Role, Unit
 
@@ -43,17 +42,6 @@ def comment_round():
         Response.objects.create(round=survey_round, unit=commune, channel=Response.Channel.KIOSK, language="vi",
                                 submitted_at=when, received_at=when, answers=slots, texts={"C.COMMENT": text})
     return survey_round
-
-
-def check_page(page, folder, name):
-    for size, viewport in SIZES.items():
-        page.set_viewport_size(viewport)
-        page.wait_for_timeout(100)
-        assert_accessible(page, where=f"{name} at {size}")
-        if size == "phone":
-            assert page.evaluate(TOO_WIDE) == [], f"{name} sticks out on a phone"
-        page.screenshot(path=str(folder / f"{name}-{size}.png"), full_page=True)
-    page.set_viewport_size(SIZES["desktop"])
 
 
 def test_an_officer_hides_a_phone_number_and_the_head_sees_only_who_and_why(

@@ -17,6 +17,7 @@ from questionnaires.answers import pack_answers
 from questionnaires.services import definition_files, questionnaire_load_file
 from scoring.services import score_run_execute, score_run_for_command
 from tests.base import make_unit, make_user
+from tests.browser.staff import TOO_WIDE, log_in
 from tests.fieldwork.base import full_answers
 from units.models import Role, Unit
 
@@ -84,24 +85,11 @@ def scored_province():
     return {"round": current, "head": head}
 
 
-TOO_WIDE = """() => [...document.querySelectorAll("body *")]
-    .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
-    .filter(e => !e.closest(".table-responsive") || e.classList.contains("table-responsive"))
-    .slice(0, 5)
-    .map(e => `${e.tagName.toLowerCase()}.${e.className} ${Math.round(e.getBoundingClientRect().right)}px`)"""
 
 
 def too_wide(page):
     """The first elements that stick out on the right (tables inside a scrolling wrapper do not count)."""
     return page.evaluate(TOO_WIDE)
-
-
-def log_in(page, live_server, username):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "password")
-    page.click("main form button[type=submit]")
-    page.wait_for_load_state()
 
 
 def test_a_head_opens_the_unit_page_and_the_report_and_downloads_the_pdf(chromium, live_server, scored_province,

@@ -10,19 +10,14 @@ from fieldwork.models import Exclusion, Response
 from fieldwork.services import round_create
 from questionnaires.services import definition_files, questionnaire_load_file
 from tests.base import make_unit, make_user
-from tests.browser.axe import assert_accessible
+from tests.browser.staff import SIZES, check_page, log_in
 from tests.fieldwork.base import full_answers
 from units.models import Role, Unit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SIZES = {"desktop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
 COMMENT = "Cán bộ <b>nhiệt tình</b> & chu đáo"
 
-TOO_WIDE = """() => [...document.querySelectorAll("body *")]
-    .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
-    .slice(0, 5)
-    .map(e => `${e.tagName.toLowerCase()}.${e.className} ${Math.round(e.getBoundingClientRect().right)}px`)"""
 
 
 @pytest.fixture
@@ -35,14 +30,6 @@ def fieldwork_round():
     make_unit("02230", province, name="Phường Minh Xuân")
     make_user("officer.province", (Role.Kind.OFFICER, province))
     return round_create(name="Quý IV/2026", questionnaire_code="sipas-2017", unit_code="08", open_now=True)
-
-
-def log_in(page, live_server, username):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "password")
-    page.click("main form button[type=submit]")
-    page.wait_for_load_state()
 
 
 def enter_paper_form(page, answers):
@@ -62,18 +49,6 @@ def enter_paper_form(page, answers):
     confirmation = page.get_by_test_id("stored")
     assert "Paper form stored as" in confirmation.inner_text()
     return confirmation.locator("a").inner_text()
-
-
-def check_page(page, folder, name):
-    """axe at both sizes, nothing wider than the phone, a screenshot of each."""
-    for size, viewport in SIZES.items():
-        page.set_viewport_size(viewport)
-        page.wait_for_timeout(100)
-        assert_accessible(page, where=f"{name} at {size}")
-        if size == "phone":
-            assert page.evaluate(TOO_WIDE) == [], f"{name} sticks out on a phone"
-        page.screenshot(path=str(folder / f"{name}-{size}.png"), full_page=True)
-    page.set_viewport_size(SIZES["desktop"])
 
 
 def test_an_officer_finds_a_duplicated_paper_form_by_its_short_id_and_excludes_it(
