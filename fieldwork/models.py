@@ -492,3 +492,31 @@ class RoundBlocks(models.Model):
 
     def __str__(self):
         return f"blocks of round {self.round_id}"
+
+
+class PaperImportJob(models.Model):
+    """A CSV of paper forms too large to import in the request (settings.PAPER_UPLOAD_MAX_ROWS): the
+    upload page keeps it here and the worker imports it (fieldwork.paper_jobs)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="paper_import_jobs")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    content = models.TextField()
+    rows = models.PositiveIntegerField(default=0)
+    language = models.CharField(max_length=10, default="vi")  # of the uploader: the problems are kept in it
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    stored = models.PositiveIntegerField(default=0)
+    already_stored = models.PositiveIntegerField(default=0)
+    problems = models.JSONField(default=list, blank=True)
+    problems_more = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"paper import {self.pk} ({self.status}, {self.rows} forms)"

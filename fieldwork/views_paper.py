@@ -7,8 +7,8 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import localize
@@ -17,10 +17,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from fieldwork import paper
+from fieldwork import paper, paper_jobs
 from fieldwork.forms import ResponseForm
 from fieldwork.ids import uuid7
-from fieldwork.models import Response, Round
+from fieldwork.models import PaperImportJob, Response, Round
 from fieldwork.responses import SubmissionError
 from fieldwork.selectors import get_round_for_user, in_scope
 from surveyapp.limits import UploadField
@@ -129,6 +129,9 @@ def paper_import(request, round_id):
     form = PaperImportForm(request.POST or None, request.FILES or None)
     errors, more = [], 0
     if request.method == "POST" and form.is_valid():
+        job = _large_file_job(request, survey_round, form.cleaned_data["file"])
+        if job is not None:
+            return redirect("fieldwork:paper-import-job", survey_round.pk, job.pk)
         try:
             result = paper.paper_import_csv(survey_round=survey_round, file=form.cleaned_data["file"],
                                             user=request.user, max_rows=settings.PAPER_UPLOAD_MAX_ROWS)
@@ -145,6 +148,48 @@ def paper_import(request, round_id):
         "round": survey_round, "form": form, "errors": errors, "errors_more": more_problems(more),
         "max_rows": settings.PAPER_UPLOAD_MAX_ROWS,
         "imported": [{"pk": pk, "created": created} for pk, created in imported or []]})
+
+
+def _large_file_job(request, survey_round, file):
+    """A file of more than PAPER_UPLOAD_MAX_ROWS forms goes to the worker as a job (the page then
+    shows the job); a smaller one is imported in the request, as before (None). A file that is not
+    UTF-8 text is left to the import, which names the problem."""
+    data = file.read()
+    file.seek(0)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+    if paper_jobs.count_rows(text) <= settings.PAPER_UPLOAD_MAX_ROWS:
+        return None
+    return paper_jobs.paper_job_create(survey_round=survey_round, user=request.user, text=text)
+
+
+def _job_for_user(request, round_id, job_id):
+    survey_round = get_round_for_user(request.user, round_id)  # 404 outside the user's fieldwork roles
+    return get_object_or_404(PaperImportJob.objects.select_related("round"), round=survey_round, pk=job_id)
+
+
+@login_required
+@never_cache
+@require_GET
+def paper_import_job(request, round_id, job_id):
+    job = _job_for_user(request, round_id, job_id)
+    return render(request, "fieldwork/paper_import_job.html", {
+        "round": job.round, "job": job, "finished": job.status in FINISHED,
+        "errors_more": more_problems(job.problems_more),
+        "responses_url": f"{reverse('fieldwork:responses', args=[job.round.pk])}?source=paper_import"})
+
+
+@login_required
+@never_cache
+@require_GET
+def paper_import_job_status(request, round_id, job_id):
+    job = _job_for_user(request, round_id, job_id)
+    return JsonResponse({"status": job.status, "finished": job.status in FINISHED})
+
+
+FINISHED = (PaperImportJob.Status.DONE, PaperImportJob.Status.FAILED)
 
 
 def _imported_key(survey_round):

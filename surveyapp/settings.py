@@ -286,8 +286,10 @@ IMPORT_ERROR_LIMIT = env_int("IMPORT_ERROR_LIMIT", 200)
 # million dossiers). The commands (import_paper, import_dossiers) take files of any size.
 PAPER_UPLOAD_MAX_BYTES = env_int("PAPER_UPLOAD_MAX_BYTES", 5 * 1024 * 1024)
 DOSSIER_UPLOAD_MAX_BYTES = env_int("DOSSIER_UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
-# Paper forms the upload page stores at once: each goes through response_submit (a few queries),
-# so an upload stays well inside a request's time limit.
+# Paper forms the upload page stores in the request: each goes through response_submit (a few
+# queries), so an upload stays well inside a request's time limit. A larger file (still at most
+# PAPER_UPLOAD_MAX_BYTES) is kept as a PaperImportJob and imported by the Celery worker
+# (fieldwork.paper_jobs); the page shows the job until it has finished.
 PAPER_UPLOAD_MAX_ROWS = env_int("PAPER_UPLOAD_MAX_ROWS", 1000)
 # Rows of a unit file: the import checks the whole tree at once, in memory (the country has about
 # 3,500 units, 7,000 with the ones merged away).

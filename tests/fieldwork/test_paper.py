@@ -13,7 +13,7 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from fieldwork.models import Response
+from fieldwork.models import PaperImportJob, Response
 from fieldwork.paper import PaperImportError, paper_import_csv, paper_template_csv
 from fieldwork.services import round_close, round_create
 from questionnaires.answers import unpack_answers
@@ -382,12 +382,14 @@ class PaperUploadPageTests(PaperTestCase):
         self.assertContains(page, "<li>line 4, unit_code: unknown unit code &#x27;99999&#x27;</li>", html=True)
         self.assertFalse(Response.objects.exists())
 
-    def test_the_upload_page_takes_a_limited_number_of_forms(self):
+    def test_a_file_over_the_limit_becomes_a_background_job(self):
         with override_settings(PAPER_UPLOAD_MAX_ROWS=2):
             page = self.upload(self.csv([form_row(**full_answers())] * 3))
 
-        self.assertContains(page, "the file has more than 2 paper forms, at most 2 can be imported at once")
-        self.assertFalse(Response.objects.exists())
+        job = PaperImportJob.objects.get()
+        self.assertRedirects(page, reverse("fieldwork:paper-import-job", args=[self.round.pk, job.pk]))
+        self.assertContains(page, "The file of 3 paper forms is being imported in the background")
+        self.assertFalse(Response.objects.exists())  # tests/fieldwork/test_paper_jobs.py runs the worker
 
 
 class PaperTemplateTests(PaperTestCase):
