@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from fieldwork.models import Response
+from fieldwork.models import PaperImportJob, Response
 from fieldwork.quotas import quota_set
 from fieldwork.responses import response_submit
 from fieldwork.sampling import dossier_list_import, sample_draw
@@ -96,10 +96,12 @@ class AccessWalkTests(KioskTestCase):
         )
         cls.far_sample = sample_draw(dossier_list=cls.far_list, size=5, seed=1, user=cls.far_officer)
         cls.far_token, _key = api_token_create(user=cls.far_officer, name=SECRET_NAMES[4])
+        cls.far_job = PaperImportJob.objects.create(round=cls.far_round, user=cls.far_officer, rows=1,
+                                                    status=PaperImportJob.Status.FAILED, problems=[SECRET_NAMES[4]])
         cls.values = {
             "code": "10", "unit_code": "10", "round_id": cls.far_round.pk, "kiosk_id": cls.far_kiosk.pk,
             "response_id": cls.far_response.pk, "list_id": cls.far_list.pk, "sample_id": cls.far_sample.pk,
-            "token_id": cls.far_token.pk,
+            "token_id": cls.far_token.pk, "job_id": cls.far_job.pk,
             "user_id": cls.far_officer.pk, "role_id": cls.far_officer.unit_roles.get().pk,
             "uidb64": urlsafe_base64_encode(force_bytes(cls.far_officer.pk)), "token": "made-up-token",
             # the admin's own parameters

@@ -16,8 +16,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from fieldwork.exclusions import response_exclude
-from fieldwork.models import Kiosk, Response, Round
-from fieldwork.paper import paper_submit
+from fieldwork.models import Kiosk, PaperImportJob, Response, Round
+from fieldwork.paper import paper_submit, paper_template_csv
+from fieldwork.paper_jobs import paper_job_run
 from fieldwork.quotas import quota_set
 from fieldwork.sampling import dossier_list_import, sample_draw
 from fieldwork.services import kiosk_create, kiosk_revoke
@@ -78,14 +79,21 @@ def build() -> dict:
     earlier = Round.objects.get(unit__code="08", status=Round.Status.CLOSED)
     kiosk = Kiosk.objects.get(unit__code="02212", name="Quầy 1", revoked_at__isnull=True)
     officer_role = get_user_model().objects.get(username="officer").unit_roles.get()
+    # Paper import jobs of a large file: one waiting for the worker, one the worker rejected.
+    header = paper_template_csv(survey_round=current)
+    job = PaperImportJob.objects.create(round=current, user=admin, content=header + "02212,2020-01-01,\n", rows=1)
+    rejected = PaperImportJob.objects.create(round=current, user=admin, rows=2,
+                                             content=header + "02212,2020-01-01,\n99999,,\n")
+    paper_job_run(job_id=rejected.pk)
     return {
         "values": {
             "round_id": current.pk, "code": "08", "unit_code": "02212", "kiosk_id": kiosk.pk,
             "list_id": dossiers.pk, "sample_id": sample.pk, "response_id": excluded.pk, "token_id": token.pk,
             "user_id": officer_role.user_id, "role_id": officer_role.pk,
+            "job_id": job.pk,
         },
         "current": current, "earlier": earlier, "draft": draft, "kiosk": kiosk, "revoked": revoked,
-        "dossiers": dossiers, "excluded": excluded,
+        "dossiers": dossiers, "excluded": excluded, "rejected_job": rejected,
     }
 
 
@@ -100,6 +108,7 @@ def extra_pages(scene) -> list[str]:
         f"/rounds/{current}/quotas/allocate?by=unit_field&total=300&dossier_list={scene['dossiers'].pk}",
         f"/rounds/{current}/quotas/?lagging=1",
         f"/kiosks/{scene['kiosk'].pk}/revoke", f"/rounds/{current}/close",
+        f"/rounds/{current}/paper/import/{scene['rejected_job'].pk}",
         "/units/02212/rounds/", "/units/02212/kiosks/", "/units/076/",
         # A questionnaire version's pages (their <code> is a version's, not a unit's).
         f"/administration/questionnaires/{scene['current'].questionnaire.code}/",
