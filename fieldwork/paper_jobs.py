@@ -11,6 +11,7 @@ import logging
 
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from fieldwork import paper
 from fieldwork.models import PaperImportJob, Round
@@ -53,6 +54,12 @@ def paper_job_run(*, job_id: int) -> PaperImportJob | None:
             result = paper.paper_import_csv(survey_round=job.round, text=job.content, user=job.user)
     except paper.PaperImportError as exc:
         job.status, job.problems, job.problems_more = PaperImportJob.Status.FAILED, list(exc.errors), exc.more
+    except Exception:  # a fault, not the file: the import's transaction is rolled back, the page says so
+        log.exception("paper import job %s failed", job_id)
+        with translation.override(job.language):
+            job.status, job.problems = PaperImportJob.Status.FAILED, [
+                _("the import stopped on an unexpected error; nothing was stored. Try again later or ask an "
+                  "administrator.")]
     else:
         job.status, job.stored, job.already_stored = PaperImportJob.Status.DONE, result.stored, result.already_stored
     job.finished_at = timezone.now()

@@ -1,5 +1,6 @@
 """Survey officers' pages for paper forms: enter one, import many from CSV, download the template."""
 
+import csv
 import uuid
 from urllib.parse import urlencode
 
@@ -153,14 +154,14 @@ def paper_import(request, round_id):
 def _large_file_job(request, survey_round, file):
     """A file of more than PAPER_UPLOAD_MAX_ROWS forms goes to the worker as a job (the page then
     shows the job); a smaller one is imported in the request, as before (None). A file that is not
-    UTF-8 text is left to the import, which names the problem."""
+    UTF-8 text or not CSV is left to the import, which names the problem."""
     data = file.read()
     file.seek(0)
     try:
         text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return None
-    if paper_jobs.count_rows(text) <= settings.PAPER_UPLOAD_MAX_ROWS:
+        if paper_jobs.count_rows(text) <= settings.PAPER_UPLOAD_MAX_ROWS:
+            return None
+    except (UnicodeDecodeError, csv.Error):  # the import in the request names the problem
         return None
     return paper_jobs.paper_job_create(survey_round=survey_round, user=request.user, text=text)
 

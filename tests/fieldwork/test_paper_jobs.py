@@ -193,3 +193,35 @@ def test_the_job_page_and_its_problems_are_in_vietnamese_for_a_vietnamese_office
     shown = client.get(page["Location"]).content.decode()
     assert "Tệp bị từ chối; chưa lưu gì" in shown
     assert "dòng 4" in shown
+
+
+@override_settings(PAPER_UPLOAD_MAX_ROWS=2)
+@pytest.mark.django_db
+def test_a_file_the_row_count_cannot_read_is_refused_by_the_import_in_the_request(world):
+    survey_round, officer, _ = world
+    client = EnglishClient()
+    client.force_login(officer)
+    text = csv_text(survey_round, many_rows(1)) + '02212,"' + "x" * 200_000 + '"\r\n'
+
+    page = upload(client, survey_round, text)
+
+    assert page.status_code == 200
+    assert "nothing was stored" in page.content.decode()
+    assert not PaperImportJob.objects.exists() and not Response.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_fault_in_the_worker_fails_the_job_with_a_message_and_stores_nothing(world, monkeypatch):
+    survey_round, officer, _ = world
+    job = paper_job_create(survey_round=survey_round, user=officer, text=csv_text(survey_round, many_rows(3)))
+
+    def broken(**kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("fieldwork.paper.paper_import_csv", broken)
+    job = paper_job_run(job_id=job.pk)
+
+    assert job.status == "failed"
+    assert job.problems == ["the import stopped on an unexpected error; nothing was stored. Try again later "
+                            "or ask an administrator."]
+    assert not Response.objects.exists()
