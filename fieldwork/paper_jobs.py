@@ -38,7 +38,7 @@ def paper_job_create(*, survey_round: Round, user, text: str) -> PaperImportJob:
 def _send(job_id):
     try:
         celery_app.send_task(IMPORT_TASK, args=[job_id])
-    except Exception:  # the broker is down: the job stays queued, the page says so
+    except Exception:  # the broker is down: the job stays queued (its page shows it waiting)
         log.exception("could not send paper import job %s to the worker", job_id)
 
 
