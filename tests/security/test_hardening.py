@@ -47,7 +47,7 @@ class CsrfTests(KioskTestCase):
                   "url": "x/", "object_id": 1, "content_type_id": 1, "id": self.admin.pk, "path": "x.js",
                   "token_id": token.pk,
                   "user_id": self.officer.pk, "role_id": self.officer.unit_roles.get().pk, "uidb64": "MQ",
-                  "token": "made-up-token"}
+                  "token": "made-up-token", "job_id": 1}
         accepted = []
         for route in walk():
             if route.name in CSRF_EXEMPT:

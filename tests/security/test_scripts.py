@@ -79,7 +79,7 @@ class RenderedPagesTests(KioskTestCase):
                   "url": "x/", "object_id": self.round.pk, "content_type_id": 1, "id": self.admin.pk,
                   "path": "kiosk/main.js", "token_id": token.pk,
                   "user_id": self.officer.pk, "role_id": self.officer.unit_roles.get().pk, "uidb64": "MQ",
-                  "token": "made-up-token"}
+                  "token": "made-up-token", "job_id": 1}
         self.admin.is_staff = True
         self.admin.save()
         staff = Client()
