@@ -5,13 +5,15 @@ read from the round's definition, whatever their codes). Hiding one keeps the te
 untouched and records who hid it, when and why (``CommentHiding``); this module is the one writer
 of that table. The comment pages (``scoring.comments``) read through ``comments_for``.
 
-Search is case- and accent-insensitive: both the comments and the words looked for go through
-PostgreSQL's ``unaccent`` and ``lower``, so "ha noi" finds "Hà Nội" and "đường" finds "duong".
+Search is case- and accent-insensitive: both the comments and the words looked for are folded by
+``fold`` (``lower`` and ``translate``, core PostgreSQL: the unaccent extension is missing from some
+servers, the embedded one among them), so "ha noi" finds "Hà Nội" and "đường" finds "duong".
 """
 
-from django.contrib.postgres.lookups import Unaccent
+import unicodedata
+
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Prefetch, Q, TextField, Value
+from django.db.models import Exists, Func, OuterRef, Prefetch, Q, TextField, Value
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce, Concat, Lower
 from django.utils import timezone
@@ -20,6 +22,33 @@ from django.utils.translation import gettext as _
 from fieldwork.models import CommentHiding, Response, Round
 from fieldwork.selectors import in_scope
 from units.models import Unit
+
+
+def _fold_table():
+    """Every Latin letter with marks (Vietnamese among them, both cases) and its bare lower-case
+    letter; đ and Đ are letters of their own in Unicode and go to d."""
+    marked, bare = ["đ", "Đ"], ["d", "d"]
+    for code in range(0xC0, 0x1F00):
+        char = chr(code)
+        base = unicodedata.normalize("NFD", char)[0]
+        if base != char and base.isascii() and base.isalpha():
+            marked.append(char)
+            bare.append(base.lower())
+    return "".join(marked), "".join(bare)
+
+
+FOLD_FROM, FOLD_TO = _fold_table()
+
+
+def fold(expression):
+    """The text lower-cased and without marks, in SQL; ``fold_text`` is the same in Python."""
+    return Func(Lower(expression), Value(FOLD_FROM), Value(FOLD_TO), function="translate",
+                output_field=TextField())
+
+
+def fold_text(text: str) -> str:
+    return text.lower().translate(str.maketrans(FOLD_FROM, FOLD_TO))
+
 
 NOTE_MAX_LENGTH = CommentHiding._meta.get_field("note").max_length
 SEARCH_MAX_LENGTH = 200
@@ -68,7 +97,7 @@ def comments_for(survey_round: Round, unit: Unit, *, search: str = "", text_visi
                                             .select_related("hidden_by")))
                  .order_by("-submitted_at", "-id"))
     if search:
-        needle = Unaccent(Lower(Value(search, output_field=TextField())))
+        needle = Value(fold_text(search), output_field=TextField())
         matches = Q(comment_search__contains=needle)
         if not everything_visible:
             visible = Q(pk__in=[])
@@ -76,7 +105,7 @@ def comments_for(survey_round: Round, unit: Unit, *, search: str = "", text_visi
                 visible |= Q(unit__path__startswith=path)
             hidden = Exists(CommentHiding.objects.filter(response=OuterRef("pk"), unhidden_at__isnull=True))
             matches &= visible | ~hidden
-        responses = responses.alias(comment_search=Unaccent(Lower(_comment_text(codes)))).filter(matches)
+        responses = responses.alias(comment_search=fold(_comment_text(codes))).filter(matches)
     return responses
 
 

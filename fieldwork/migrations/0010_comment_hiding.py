@@ -1,12 +1,11 @@
 import django.db.models.deletion
 from django.conf import settings
-from django.contrib.postgres.operations import UnaccentExtension
 from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    """Hidden comments, and PostgreSQL's unaccent extension for searching comments without accents
-    ("ha noi" finds "Hà Nội"); unaccent is a trusted extension, so the database owner may create it."""
+    """Hidden comments, and an index of the responses that hold free text (for the comment pages).
+    No extension: the accent-insensitive search folds text with core PostgreSQL (fieldwork.comments)."""
 
     dependencies = [
         ("fieldwork", "0009_round_name_en"),
@@ -14,7 +13,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        UnaccentExtension(),
         migrations.AddIndex(
             model_name="response",
             index=models.Index(condition=models.Q(("texts__isnull", False)), fields=["round", "unit"],
