@@ -8,7 +8,9 @@ store every form once (the import stores nothing twice, by form id)."""
 import csv
 import io
 import logging
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -20,6 +22,7 @@ from surveyapp.celery import app as celery_app
 log = logging.getLogger(__name__)
 
 IMPORT_TASK = "fieldwork.tasks.run_paper_import"
+STALE_QUEUED = timedelta(minutes=10)  # a job queued this long lost its task (broker down): send it again
 
 
 def count_rows(text: str) -> int:
@@ -67,3 +70,26 @@ def paper_job_run(*, job_id: int) -> PaperImportJob | None:
     job.save(update_fields=["status", "problems", "problems_more", "stored", "already_stored", "finished_at",
                             "content"])
     return job
+
+
+def paper_jobs_reap() -> tuple[int, int]:
+    """Beat: fail jobs left running by a lost worker (killed at the task's time limit, or restarted),
+    whose import was rolled back, so nothing of the file is stored and the page says to send it
+    again; send again the task of jobs queued long ago (lost while the broker was down).
+    Returns (failed, sent again)."""
+    now = timezone.now()
+    limit = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    lost = PaperImportJob.objects.filter(status=PaperImportJob.Status.RUNNING, started_at__lt=now - limit)
+    failed = 0
+    for job in lost.only("pk", "language"):
+        with translation.override(job.language):
+            problem = _("the import stopped before it finished (the worker was restarted, or the file took longer "
+                        "than %(seconds)d seconds); nothing was stored. Upload the file again, or split it into "
+                        "smaller files.") % {"seconds": settings.CELERY_TASK_TIME_LIMIT}
+        failed += PaperImportJob.objects.filter(pk=job.pk, status=PaperImportJob.Status.RUNNING).update(
+            status=PaperImportJob.Status.FAILED, problems=[problem], finished_at=now, content="")
+    stale = list(PaperImportJob.objects.filter(status=PaperImportJob.Status.QUEUED, created_at__lt=now - STALE_QUEUED)
+                 .values_list("pk", flat=True))
+    for job_id in stale:
+        _send(job_id)
+    return failed, len(stale)

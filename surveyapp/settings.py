@@ -326,6 +326,9 @@ CELERY_BEAT_SCHEDULE = {
     # Every 5 minutes: fail score runs of lost workers and send again the task of a run queued long
     # ago (lost with the broker), and queue a run of every round whose scores are behind.
     "scoring-recompute-open-rounds": {"task": "scoring.tasks.recompute_open_rounds", "schedule": 300.0},
+    # Every 5 minutes: fail paper import jobs left running by a lost worker (the page says to upload
+    # the file again) and send again the task of a job queued long ago.
+    "fieldwork-reap-paper-imports": {"task": "fieldwork.tasks.reap_paper_imports", "schedule": 300.0},
 }
 
 LOGGING = {

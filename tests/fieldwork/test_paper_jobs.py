@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from fieldwork.models import PaperImportJob, Response
 from fieldwork.paper import paper_template_csv
-from fieldwork.paper_jobs import paper_job_create, paper_job_run
+from fieldwork.paper_jobs import paper_job_create, paper_job_run, paper_jobs_reap
 from fieldwork.services import round_create
 from questionnaires.services import definition_files, questionnaire_load_file
 from tests.base import EnglishClient, make_unit, make_user
@@ -225,3 +225,32 @@ def test_a_fault_in_the_worker_fails_the_job_with_a_message_and_stores_nothing(w
     assert job.problems == ["the import stopped on an unexpected error; nothing was stored. Try again later "
                             "or ask an administrator."]
     assert not Response.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_beat_fails_a_job_its_worker_lost_and_sends_again_a_job_whose_task_was_lost(world):
+    survey_round, officer, _ = world
+    text = csv_text(survey_round, many_rows(5))
+
+    def job(**fields):  # a job whose task is not in the broker (lost, or not needed by the test)
+        return PaperImportJob.objects.create(round=survey_round, user=officer, content=text, rows=5, **fields)
+
+    lost, stuck, fresh, running = job(language="vi"), job(language="en"), job(), job()
+    long_ago = timezone.now() - timezone.timedelta(hours=1)
+    PaperImportJob.objects.filter(pk=lost.pk).update(status="running", started_at=long_ago, created_at=long_ago)
+    PaperImportJob.objects.filter(pk=stuck.pk).update(created_at=long_ago)
+    PaperImportJob.objects.filter(pk=running.pk).update(status="running", started_at=timezone.now())
+
+    with celery_worker():
+        assert paper_jobs_reap() == (1, 1)
+        wait_finished(stuck)
+
+    lost.refresh_from_db()
+    assert (lost.status, lost.content, lost.stored) == ("failed", "", 0)
+    assert lost.problems == [
+        "quá trình nhập dừng trước khi xong (trình chạy nền đã khởi động lại, hoặc tệp cần lâu hơn 360 giây); "
+        "chưa lưu gì. Hãy tải tệp lên lại, hoặc chia thành các tệp nhỏ hơn."]
+    assert (stuck.status, stuck.stored) == ("done", 5)
+    assert PaperImportJob.objects.get(pk=fresh.pk).status == "queued"  # a job queued a moment ago waits
+    assert PaperImportJob.objects.get(pk=running.pk).status == "running"  # a job its worker still runs
+    assert paper_jobs_reap() == (0, 0)  # nothing else is lost or stale
