@@ -26,6 +26,7 @@ from questionnaires.answers import AnswerErrors, pack_answers
 from questionnaires.definition import SMALLINT_MAX, UNIT_LEVELS, condition_items
 from surveyapp.spreadsheet import CsvReadError, Problems, csv_records, csv_text
 from units.models import Unit
+from units.selectors import units_by_codes
 
 # Fixed for ever: a derived form id must be the same in every later import of the same file.
 PAPER_NAMESPACE = uuid.UUID("df9afb41-3ec1-4d82-bb34-c4a80b899dd4")
@@ -213,12 +214,17 @@ class _UnitLookup:
         self.allowed = {u.code: u for u in paper_units(survey_round=survey_round, user=user)}
         self.in_round = {u.code: u for u in survey_round.unit.subtree().select_related("successor")}
         self.cache = {}
+        self.restored_codes = {}
 
     def get(self, code):
         if code in self.allowed:
             return self.allowed[code], None
         if not code:
             return None, _("is empty")
+        if code not in self.in_round:
+            code = self.restored(code)
+            if code in self.allowed:
+                return self.allowed[code], None
         if code in self.in_round:
             reason = self.round.unit_not_open_reason(self.in_round[code])
             return None, reason or _("you may not enter paper forms for unit '%(code)s'") % {"code": code}
@@ -230,6 +236,16 @@ class _UnitLookup:
             return None, _("unit '%(code)s' is outside the round's area (%(unit)s)") % {
                 "code": code, "unit": self.round_unit}
         return None, _("unknown unit code '%(code)s'") % {"code": code}
+
+    def restored(self, code):
+        """The code of the round's unit a spreadsheet turned ``code`` from (leading zeros dropped,
+        units.selectors.units_by_codes), else ``code``."""
+        if code not in self.restored_codes:
+            if len(self.restored_codes) > 10_000:
+                self.restored_codes.clear()
+            unit = units_by_codes([code], self.round_unit.subtree()).get(code)
+            self.restored_codes[code] = unit.code if unit else code
+        return self.restored_codes[code]
 
 
 def _parse_row(number, values, columns, definition, units):

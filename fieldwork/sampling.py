@@ -26,6 +26,7 @@ from fieldwork.models import Dossier, DossierList, Round, Sample, SampleMember
 from fieldwork.quotas import QuotaError, quota_set
 from surveyapp.spreadsheet import CsvReadError, Problems, csv_records, csv_text
 from units.models import Unit
+from units.selectors import units_by_codes
 
 COLUMNS = ["dossier_code", "unit_code", "service_field", "completed_on"]
 FIELD_ITEM = "E.FIELD"  # the questionnaire item whose option codes are the service fields
@@ -94,8 +95,7 @@ def _read_rows(source, problems):
 
 def _units_by_code(rows):
     """Unit code → unit for the unit codes the rows use: one query."""
-    codes = {values["unit_code"] for _number, values in rows}
-    return {unit.code: unit for unit in Unit.objects.filter(code__in=codes).select_related("successor")}
+    return units_by_codes({values["unit_code"] for _number, values in rows}, Unit.objects.select_related("successor"))
 
 
 def _check_code(number, code, problems):

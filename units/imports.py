@@ -15,6 +15,7 @@ unit outside them, or one that would place a unit outside them, is a row error, 
 them are unknown to the file, as they are to every page.
 """
 
+import dataclasses
 import datetime
 import hashlib
 import itertools
@@ -32,6 +33,7 @@ from surveyapp.limits import control_character, describe
 from surveyapp.spreadsheet import CsvReadError, Problems, csv_records
 from units.access import AdminScope
 from units.models import CODE_PATTERN, PATH_SEPARATOR, Unit
+from units.selectors import units_by_codes
 
 REQUIRED_COLUMNS = ["code", "name", "parent_code", "level", "valid_from", "valid_to"]
 OPTIONAL_COLUMNS = ["successor_code"]
@@ -407,9 +409,30 @@ class _Checked:
     final_paths: dict  # code -> path
 
 
+def _restore_codes(rows, existing):
+    """The rows with the codes a spreadsheet took the leading zeros off ("2212" for 02212) given back
+    where they name one existing unit (units.selectors.units_by_codes) and no row of the file has
+    that code: the file updates the unit it was exported with, not a new unit beside it."""
+    own = {row.code for row in rows}
+    typed = {code for row in rows for code in (row.code, row.parent_code, row.successor_code)
+             if code and code not in existing and code not in own}
+    typed |= {row.code for row in rows if row.code not in existing}
+    restored = {code: unit.code for code, unit in units_by_codes(typed).items() if unit.code != code}
+    if not restored:
+        return rows
+    fixed = {code: restored.get(code, code) for code in own}
+    if len(set(fixed.values())) < len(fixed):  # both 2212 and 02212 in the file: leave it as written
+        return rows
+    return [dataclasses.replace(row, code=restored.get(row.code, row.code),
+                                parent_code=restored.get(row.parent_code, row.parent_code),
+                                successor_code=restored.get(row.successor_code, row.successor_code)
+                                if row.successor_code is not None else None) for row in rows]
+
+
 def _check(rows, scope, problems) -> _Checked:
     """Check the rows against the tree as it is now and work out the plan; raises UnitImportError."""
     existing = {u.code: u for u in Unit.objects.all()}
+    rows = _restore_codes(rows, existing)
     rows = _check_rows_in_scope(rows, existing, scope, problems)
     by_code, parent_of = _check_references(rows, existing, scope, problems)
     if problems:

@@ -1,3 +1,5 @@
+from collections import defaultdict
+
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, Value
 from django.utils import timezone
@@ -20,6 +22,27 @@ def unit_detail_context(unit: Unit):
         "predecessors": unit.predecessors.order_by("code"),
         "subtree_size": unit.subtree().count() - 1,  # every level below, said apart from the rows
     }
+
+
+def units_by_codes(codes, units=None) -> dict:
+    """Code as a file gives it → unit, among ``units`` (every unit by default): the unit of that code,
+    else, for a code of digits, the one unit whose code it is once the zeros in front are put back.
+    Excel opens "02212" in a CSV as the number 2212 and saves it so, and administrative codes of
+    communes and provinces start with zeros; a code two units could be ("8" for "08" and "008") stays
+    unknown. Codes not found are left out."""
+    units = Unit.objects.all() if units is None else units
+    codes = {code for code in codes if code}
+    found = {unit.code: unit for unit in units.filter(code__in=codes)}
+    lost = sorted(code for code in codes - set(found) if code.isascii() and code.isdigit())
+    for start in range(0, len(lost), 500):
+        chunk = lost[start:start + 500]
+        candidates = defaultdict(list)
+        for unit in units.filter(code__regex="^0+(" + "|".join(code.lstrip("0") for code in chunk) + ")$"):
+            candidates[unit.code.lstrip("0")].append(unit)
+        for code in chunk:
+            if len(candidates[code.lstrip("0")]) == 1:
+                found[code] = candidates[code.lstrip("0")][0]
+    return found
 
 
 # ---------------------------------------------------------------------------------------------

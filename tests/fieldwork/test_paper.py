@@ -265,6 +265,18 @@ class PaperImportTests(PaperTestCase):
         ])
         self.assertFalse(Response.objects.exists())
 
+    def test_a_unit_code_whose_leading_zero_excel_dropped_is_the_unit_it_was(self):
+        # Excel opens the template's 02212 as the number 2212 and saves it so; "8" is the province (08),
+        # which forms are entered for too; "212" is no unit once zeros are put back.
+        rows = [form_row("2212", **full_answers()), form_row("8", **full_answers()), form_row("212", **full_answers())]
+
+        errors = self.import_errors(self.csv(rows))
+
+        self.assertEqual(errors, ["line 4, unit_code: unknown unit code '212'"])
+        result = self.import_rows([form_row("2212", **full_answers()), form_row("02212", **full_answers())])
+        self.assertEqual(result.stored, 2)
+        self.assertEqual(set(Response.objects.values_list("unit__code", flat=True)), {"02212"})
+
     def test_bad_dates_and_form_ids_are_errors_naming_the_line(self):
         future = TODAY() + datetime.timedelta(days=2)
         rows = [form_row(**full_answers()), form_row(**full_answers()), form_row(**full_answers())]

@@ -99,6 +99,17 @@ class ImportTests(SamplingTestCase):
         self.assertFalse(DossierList.objects.exists())
         self.assertFalse(Dossier.objects.exists())
 
+    def test_unit_codes_whose_leading_zeros_excel_dropped_are_the_units_they_were(self):
+        rows = [("A-1", "2212", "land", "2026-10-01"), ("A-2", "02212", "land", "2026-10-01")]
+
+        dossier_list = self.import_frame(rows=rows)
+
+        self.assertEqual(set(dossier_list.dossiers.values_list("unit__code", flat=True)), {"02212"})
+        with pytest.raises(SamplingError) as raised:
+            self.import_frame(rows=[("B-1", "10", "land", "2026-10-01"), ("B-2", "2", "land", "2026-10-01")])
+        self.assertEqual(raised.value.errors, ["row 2: unit 10 is not in the round's area (08)",
+                                               "row 3: unit_code '2' is not a known unit"])
+
     def test_an_unknown_column_such_as_a_name_is_refused(self):
         text = "dossier_code,unit_code,service_field,completed_on,citizen_name\r\nA-1,02212,land,2026-10-01,An\r\n"
 

@@ -68,6 +68,35 @@ def test_a_file_may_name_units_already_in_the_database_as_parents():
     assert Unit.objects.get(code="02212.TTPV").path == "/08/02212/02212.TTPV/"
 
 
+def test_a_file_excel_saved_without_leading_zeros_updates_the_units_it_was_exported_with():
+    units_import_csv(text=GOOD)
+    before = snapshot()
+    # Opened in Excel and saved: 08 became 8, 02212 became 2212, 076 became 76; one name was edited.
+    excel = HEADER + (
+        "8,Tỉnh Tuyên Quang,,province,2025-07-01,,\n"
+        "2212,Xã Sơn Dương mới,8,commune,2025-07-01,,\n"
+        "2215,Thị trấn Sơn Dương,76,commune,,2025-06-30,2212\n"
+    )
+
+    plan = units_import_preview(text=excel)
+    result = units_import_csv(text=excel, expect=plan.digest)
+
+    assert plan.created == [] and [change.code for change in plan.updated] == ["02212"]
+    assert result.created == [] and result.updated == ["02212"]
+    assert sorted(Unit.objects.values_list("code", flat=True)) == ["02212", "02215", "076", "08", "08.STP"]
+    after = snapshot()
+    assert [row for row in after if row not in before] == [
+        ("02212", "Xã Sơn Dương mới", "commune", "/08/02212/", 1, *before[0][5:7], "08", None)]
+
+
+def test_a_file_with_both_a_code_and_its_zeroless_twin_is_left_as_written():
+    units_import_csv(text=GOOD)
+
+    result = units_import_csv(text=HEADER + "2212,Xã mới,08,commune,,,\n02212,Xã Sơn Dương,08,commune,2025-07-01,,\n")
+
+    assert result.created == ["2212"]
+
+
 def test_it_accepts_the_file_without_the_optional_successor_column():
     units_import_csv(text="code,name,parent_code,level,valid_from,valid_to\n08,Tỉnh Tuyên Quang,,province,,\n")
 
