@@ -245,9 +245,11 @@ class PreviewPageTests(PreviewTestCase):
         html = page.content.decode()
 
         app = (TEMPLATES / "kiosk" / "app.html").read_text(encoding="utf-8")
-        frame = (TEMPLATES / "kiosk" / "_frame.html").read_text(encoding="utf-8").split("#}\n", 1)[1]
+        comment, frame = (TEMPLATES / "kiosk" / "_frame.html").read_text(encoding="utf-8").split(
+            "{% endcomment %}\n", 1)
         self.assertIn('{% include "kiosk/_frame.html" %}', app)
         self.assertIn(frame, html)  # the kiosk's own frame, the one app.html includes
+        self.assertNotIn(comment.splitlines()[-1], html)  # and not the template's comment about it
         for asset in re.findall(r"\{% static '([^']+)' %\}", app):
             self.assertIn(f"/static/{asset}", html)
         self.assertContains(page, "Xem thử — không lưu")

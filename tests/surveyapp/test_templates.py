@@ -44,3 +44,13 @@ def test_no_template_shows_a_tag_or_comment_as_text():
     broken = {str(path.relative_to(settings.BASE_DIR)): found
               for path in files if (found := broken_openings(path.read_text(encoding="utf-8")))}
     assert broken == {}
+
+
+def test_staff_pages_take_their_looks_from_the_stylesheets_not_from_inline_style_blocks():
+    """One place for the staff pages' rules (static/css/staff.css, and the score pages' own): a
+    <style> block in a page is a copy waiting to drift (two pages had the same link colours)."""
+    root = Path(settings.BASE_DIR) / "templates"
+    inline = [str(path.relative_to(root)) for path in template_files()
+              if path.is_relative_to(root) and not path.is_relative_to(root / "kiosk")
+              and "<style" in path.read_text(encoding="utf-8")]
+    assert inline == []
