@@ -177,6 +177,7 @@ def _headline(report: Report, s):
     h = report.headline
     facts = [
         [_("Valid responses"), count(h.n)],
+        *([[_("Rank in its block"), h.block_text]] if h.block_rank_text else []),
         [_("Rank among sibling units"), h.rank_text],
         [_("Change since the previous round"), h.change_text],
     ]

@@ -10,6 +10,7 @@ the figures (``scoring.figures``), full run or refresh alike.
   over the whole tree of the round, read from the stored scores of this round and the previous one
   (two queries a round): competition ranks of the shown units of each block, and the change in
   places where the unit was ranked in the same block in the previous round.
+- ``block_place(survey_round, unit) -> Place | None``: one unit's, for its page, report and API.
 - ``league(survey_round, scope_paths=None) -> [Block]``: the league table of every block, each
   unit with its stored score and its ``Place``; only units under ``scope_paths`` are listed (their
   ranks are still among the whole block).
@@ -24,7 +25,7 @@ from fieldwork import blocks
 from fieldwork.models import Round
 from scoring import disclosure, formulas
 from scoring.models import UnitScore
-from scoring.selectors import name_key
+from scoring.wording import name_key
 
 PUBLISHED = ("enough", "withheld", "rank", "rank_of", "change_points", "change_places")
 
@@ -133,6 +134,12 @@ def block_places(survey_round: Round) -> dict:
         change = old_rank - rank if rank is not None and old_rank is not None and old_block == block else None
         places[unit_id] = Place(block, rank, ranked if rank is not None else None, change)
     return places
+
+
+def block_place(survey_round: Round, unit) -> Place | None:
+    """The unit's place in its block (``block_places``); None for the round's own unit and units not
+    ranked in any block."""
+    return block_places(survey_round).get(unit.pk)
 
 
 @dataclass

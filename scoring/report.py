@@ -14,7 +14,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from fieldwork.models import DossierList, Exclusion, Response, Round
-from scoring import selectors, wording
+from scoring import ranking, selectors, wording
 from scoring.models import UnitScore
 from units.models import Unit
 
@@ -65,10 +65,17 @@ class Headline(_Figure):
     change_points: float | None
     change_places: int | None
     weighted: float | None
+    block_rank_text: str = ""  # "2nd of 4 communes and wards"; "" when not ranked in a block
+    block_change_text: str = ""  # "up 1 place" in the same block since the previous round
 
     @property
     def rank_text(self):
         return wording.rank(self.rank, self.rank_of) or "–"
+
+    @property
+    def block_text(self):
+        """The place in the block with its change: "2nd of 4 communes and wards, up 1 place"."""
+        return ", ".join(part for part in (self.block_rank_text, self.block_change_text) if part)
 
     @property
     def change_text(self):
@@ -134,6 +141,7 @@ class Report:
     indicators: list[dict]
     expectations: list[Row]
     sub_units: list[SubUnit]
+    blocks: list  # BlockTable: the units below ranked by block, where they are in one
     factor_codes: list[str]
     method: list[str]
 
@@ -157,11 +165,12 @@ def _period(survey_round: Round) -> str:
     return f"{start_text} – {formats.date_format(end, 'SHORT_DATE_FORMAT')}"
 
 
-def _headline(score: UnitScore, names) -> Headline:
+def _headline(score: UnitScore, names, survey_round, unit) -> Headline:
     return Headline(
         label=names["headline"], value=score.headline, low=score.headline_low, high=score.headline_high, n=score.n,
         rank=score.rank, rank_of=score.rank_of, change_points=score.change_points,
-        change_places=score.change_places, weighted=score.weighted_headline)
+        change_places=score.change_places, weighted=score.weighted_headline,
+        **selectors.block_rank_texts(survey_round, unit, True))
 
 
 def _factors(score: UnitScore, names) -> list[Row]:
@@ -211,19 +220,43 @@ def _expectations(score: UnitScore, names) -> list[Row]:
                 n=row.get("count")) for row in score.expectations if row.get("count")]
 
 
+def _sub_unit(unit, score, factor_codes, minimum, rank=None, rank_of=None) -> SubUnit:
+    """A row of a table of units: its figures, or why there are none. Ranked among its siblings
+    unless ``rank`` and ``rank_of`` (its place in a block) are given."""
+    if score is None:
+        return SubUnit(unit, None, False, None, [], None, None, None, wording.no_responses())
+    if not score.enough:
+        return SubUnit(unit, score.n, False, None, [], None, None, None,
+                       wording.withheld_reason(score.n, minimum, score.withheld))
+    factors = [(code, pct((score.factors.get(code) or {}).get("value"))) for code in factor_codes]
+    if rank is None:
+        rank, rank_of = score.rank, score.rank_of
+    return SubUnit(unit, score.n, True, score.headline, factors, rank, rank_of, score.change_points, "")
+
+
 def _sub_units(survey_round, unit, factor_codes, minimum) -> list[SubUnit]:
-    rows = []
-    for child, score in selectors.child_scores(survey_round=survey_round, unit=unit):
-        if score is None:
-            rows.append(SubUnit(child, None, False, None, [], None, None, None, wording.no_responses()))
-        elif not score.enough:
-            rows.append(SubUnit(child, score.n, False, None, [], None, None, None,
-                                wording.withheld_reason(score.n, minimum, score.withheld)))
-        else:
-            factors = [(code, pct((score.factors.get(code) or {}).get("value"))) for code in factor_codes]
-            rows.append(SubUnit(child, score.n, True, score.headline, factors, score.rank, score.rank_of,
-                                score.change_points, ""))
-    return rows
+    return [_sub_unit(child, score, factor_codes, minimum)
+            for child, score in selectors.child_scores(survey_round=survey_round, unit=unit)]
+
+
+@dataclass
+class BlockTable:
+    """The units below the report's unit that are in one block, with their places in the whole block."""
+
+    key: str
+    name: str
+    sub_units: list  # SubUnit, in rank order, withheld units last
+
+
+def _blocks(survey_round, unit, factor_codes, minimum) -> list[BlockTable]:
+    """The ranking tables by block (khối, ``scoring.ranking.league``) of the units below this one."""
+    tables = []
+    for block in ranking.league(survey_round, [unit.path]):
+        rows = [_sub_unit(score.unit, score, factor_codes, minimum, place.rank, place.rank_of)
+                for score, place in block.rows if score.unit_id != unit.pk]
+        if rows:
+            tables.append(BlockTable(block.key, block.label, rows))
+    return tables
 
 
 def response_counts(*, survey_round: Round, unit: Unit) -> dict:
@@ -302,7 +335,8 @@ def _method(survey_round, score, names, counts, dossiers) -> list[str]:
 
 
 def unit_report(*, survey_round: Round, unit: Unit, language: str) -> Report:
-    """Everything the report shows, in the language. Six queries whatever the number of sub-units."""
+    """Everything the report shows, in the language. A fixed number of queries whatever the number of
+    sub-units (six, and those of ``scoring.ranking.league`` and ``block_place``)."""
     with translation.override(language):
         lang = wording.language_of(language)
         names = selectors.labels(survey_round, lang)
@@ -323,12 +357,13 @@ def unit_report(*, survey_round: Round, unit: Unit, language: str) -> Report:
             questionnaire=survey_round.questionnaire.title(lang), period=_period(survey_round),
             computed_at=score.computed_at if score else None, generated_at=timezone.now(), minimum=minimum,
             enough=enough, scored=score is not None, reason=reason,
-            headline=_headline(score, names) if enough else None,
+            headline=_headline(score, names, survey_round, unit) if enough else None,
             factors=_factors(score, names) if enough else [],
             strongest=strongest, weakest=weakest,
             indicators=_indicators(score, names) if enough else [],
             expectations=_expectations(score, names) if enough else [],
             sub_units=_sub_units(survey_round, unit, factor_codes, minimum),
+            blocks=_blocks(survey_round, unit, factor_codes, minimum),
             factor_codes=factor_codes,
             method=_method(survey_round, score, names, counts,
                            dossier_list_facts(survey_round=survey_round, unit=unit)),

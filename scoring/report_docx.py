@@ -11,10 +11,10 @@ recipients ("Nơi nhận:") and the signature block, as placeholders the author 
 The national heading, the motto and the placeholders are always Vietnamese (the document's form);
 the rest follows the report's language.
 
-Hook for ranks by block: ``ranking_groups(report)`` gives the ranking tables of section V as
-(heading, rows); today one table, the sub-units ranked among their siblings. When the report data
-carries blocks (an attribute ``blocks``: a list of objects with ``name`` and ``sub_units``), each
-block becomes a table of its own.
+Ranking tables: ``ranking_groups(report)`` gives those of section V as (heading, rows): a table a
+block (``scoring.report.BlockTable``: the units below in that block, with their places in the whole
+block) where the units below are ranked in blocks, else one table of the units directly below,
+ranked among themselves.
 """
 
 import io
@@ -30,6 +30,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
+from scoring import wording
 from scoring.report import Report, count, percent
 
 FONT = "Times New Roman"
@@ -56,15 +57,15 @@ ROMAN = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X"]
 def ranking_groups(report: Report) -> list[tuple[str, list]]:
     """The ranking tables of section V as (heading, sub-units): one table a block where the report
     data has blocks (ranks by block), else one table of all the units below, ranked among siblings."""
-    blocks = getattr(report, "blocks", None)
-    if blocks:
-        return [(block.name, list(block.sub_units)) for block in blocks]
+    if report.blocks:
+        return [(block.name, list(block.sub_units)) for block in report.blocks]
     return [(_("Units directly below, ranked among themselves"), list(report.sub_units))]
 
 
 def _sorted_for_ranking(rows):
-    """Ranked units first by rank, then the others (withheld, no responses) by code."""
-    return sorted(rows, key=lambda r: (r.rank is None, r.rank or 0, r.unit.code))
+    """Ranked units first by rank, then the others (withheld, no responses); ties and the others by
+    name as people read them (as the league table)."""
+    return sorted(rows, key=lambda r: (r.rank is None, r.rank or 0, wording.name_key(r.unit.name), r.unit.code))
 
 
 NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -236,6 +237,8 @@ def _overall(document, report: Report):
     _para(document, _("%(label)s: %(value)s (95%% interval %(interval)s), from %(n)s valid responses.") % {
         "label": h.label, "value": percent(h.value), "interval": h.interval_text, "n": count(h.n)}, indent=True)
     _para(document, _("Change since the previous round: %(change)s.") % {"change": h.change_text}, indent=True)
+    if h.block_rank_text:
+        _para(document, _("Rank in its block: %(rank)s.") % {"rank": h.block_text}, indent=True)
     if h.rank is not None:
         _para(document, _("Rank among sibling units: %(rank)s.") % {"rank": h.rank_text}, indent=True)
     if h.weighted is not None:

@@ -29,7 +29,9 @@ Each function runs a fixed, small number of queries whatever the number of units
   of, with the units where their roles start (3 queries).
 - ``run_status(*, survey_round, with_error) -> dict``: the last run's state for the status JSON.
 - ``overview(*, survey_round, unit, user) -> dict`` and ``unit_page(*, survey_round, unit,
-  language, sort) -> dict``: everything the round overview and the unit page show (7 queries each).
+  language, sort) -> dict``: everything the round overview and the unit page show (7 queries each;
+  the unit page of a unit ranked in a block 3 more, and 2 more again when there is a previous
+  round: ``scoring.ranking.block_place``).
 - Rows for tables: ``child_rows``, ``sort_children``, ``item_rows`` (weakest first),
   ``factor_rows``, ``indicator_rows``, ``expectation_rows``. Their texts (rank and change, why
   figures are withheld, numbers, the language) are ``scoring.wording``'s.
@@ -37,8 +39,6 @@ Each function runs a fixed, small number of queries whatever the number of units
 Figures of units below the version's minimum number of responses are never handed to a page:
 rows carry ``enough`` and a ``reason`` instead.
 """
-
-import unicodedata
 
 from django.db.models import Q
 from django.db.models.functions import Coalesce
@@ -48,7 +48,7 @@ from django.utils.translation import gettext as _
 from fieldwork.models import Round
 from fieldwork.selectors import get_round_for_user
 from questionnaires.definition import YESNO
-from scoring import wording
+from scoring import ranking, wording
 from scoring.models import ApiToken, ScoreRun, UnitScore
 from units import access
 from units.models import Role, Unit
@@ -324,17 +324,9 @@ def _entries(user, survey_round, roles):
 SORT_KEYS = ("rank", "name", "index", "n", "change")  # and factor codes
 
 
-def name_key(name: str) -> str:
-    """A sort key for Vietnamese names: letters without their marks first (Đ with D, Ơ with O),
-    so that "Đông" sorts among the Ds, not after Z; the marks only break ties."""
-    folded = name.casefold().replace("đ", "d")
-    bare = "".join(c for c in unicodedata.normalize("NFD", folded) if not unicodedata.combining(c))
-    return f"{bare}\x00{folded}"
-
-
 def _sort_value(row, key):
     if key == "name":
-        return name_key(row["unit"].name)
+        return wording.name_key(row["unit"].name)
     if key == "n":
         return row["n"]
     if key == "index":
@@ -457,6 +449,18 @@ def breadcrumb(*, survey_round: Round, unit: Unit) -> list[dict]:
     return [{"unit": u, "link": _in_scope(survey_round, u)} for u in Unit.objects.filter(path__in=paths)]
 
 
+def block_rank_texts(survey_round: Round, unit: Unit, enough: bool) -> dict:
+    """The unit's place in its block as the pages write it: ``block_rank_text`` ("3rd of 64 communes
+    and wards"; "" when the unit is not ranked in a block) and ``block_change_text`` ("up 2 places"
+    in the same block since the previous round; "" when there is nothing to compare)."""
+    ranked = enough and unit.pk != survey_round.unit_id  # the round's own unit is in no block
+    place = ranking.block_place(survey_round, unit) if ranked else None
+    if place is None or place.rank is None:
+        return {"block_rank_text": "", "block_change_text": ""}
+    return {"block_rank_text": wording.block_rank(place.rank, place.rank_of, place.block),
+            "block_change_text": wording.places(place.change_places)}
+
+
 def unit_page(*, survey_round: Round, unit: Unit, language: str, sort: str = "rank") -> dict:
     """Everything the unit page shows, from the stored scores: 7 queries whatever the number of
     units (score, 2 for the sub-units, 2 for the siblings, the trend, the breadcrumb)."""
@@ -480,6 +484,7 @@ def unit_page(*, survey_round: Round, unit: Unit, language: str, sort: str = "ra
                                      if score else wording.not_computed()),
         "rank_text": wording.rank(score.rank, score.rank_of) if enough else "",
         "change_text": wording.change(score.change_points, score.change_places) if enough else "",
+        **block_rank_texts(survey_round, unit, enough),
         "factors": factor_rows(score, texts) if enough else [],
         "items": item_rows(score, texts) if enough else [],
         "indicators": indicator_rows(score, texts) if enough else [],

@@ -33,7 +33,7 @@ from django.db.models import Exists, Max, OuterRef, Q, Subquery
 from django.utils import timezone, translation
 
 from fieldwork.models import Response, ResponseChange, Round, token_digest
-from scoring import wording
+from scoring import ranking, wording
 from scoring.engine import without_gc
 from scoring.models import ApiToken, ScoreRun, UnitScore
 from surveyapp.celery import app as celery_app
@@ -398,6 +398,7 @@ def scores_for_api(*, survey_round: Round, unit: Unit, whole_round: bool = True)
         "rank": score.rank,
         "rank_of": score.rank_of,
         "change": {"points": score.change_points, "places": score.change_places},
+        "block": _block_for_api(survey_round, unit),
         "computed_at": score.computed_at.isoformat(),
         "responses_used": score.run.responses_used if whole_round else None,
         "run": score.run_id,
@@ -415,6 +416,15 @@ def scores_for_api(*, survey_round: Round, unit: Unit, whole_round: bool = True)
         "expectations": score.expectations,
     })
     return body
+
+
+def _block_for_api(survey_round, unit):
+    """The unit's block and its place there (rank null when withheld; change_places null when it
+    was not ranked in the same block in the previous round); null for a unit in no block."""
+    place = ranking.block_place(survey_round, unit) if unit.pk != survey_round.unit_id else None
+    if place is None:
+        return None
+    return {"key": place.block, "rank": place.rank, "rank_of": place.rank_of, "change_places": place.change_places}
 
 
 def api_token_create(*, user, name="") -> tuple[ApiToken, str]:

@@ -15,7 +15,7 @@ SORTS = ("index", "change", "name")
 
 def _sorted(rows, sort):
     if sort == "name":
-        return sorted(rows, key=lambda row: (selectors.name_key(row[0].unit.name), row[0].unit.code))
+        return sorted(rows, key=lambda row: (wording.name_key(row[0].unit.name), row[0].unit.code))
     if sort == "change":
         # biggest climb first; units without a change (new to the block, withheld) last, in rank order
         return sorted(rows, key=lambda row: (row[1].change_places is None, -(row[1].change_places or 0),

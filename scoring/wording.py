@@ -35,6 +35,7 @@ both with two). The workbook's number format says the same (``spreadsheet_format
 score API and the exports' cells carry the stored floats, unrounded.
 """
 
+import unicodedata
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import formats, timezone
@@ -139,6 +140,14 @@ def not_computed() -> str:
 
 # ---------------------------------------------------------------------------------------------
 # Rank and change
+
+
+def name_key(name: str) -> str:
+    """A sort key for Vietnamese names: letters without their marks first (Đ with D, Ơ with O),
+    so that "Đông" sorts among the Ds, not after Z; the marks only break ties."""
+    folded = name.casefold().replace("đ", "d")
+    bare = "".join(c for c in unicodedata.normalize("NFD", folded) if not unicodedata.combining(c))
+    return f"{bare}\x00{folded}"
 
 
 def ordinal(number: int) -> str:

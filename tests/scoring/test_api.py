@@ -12,7 +12,7 @@ from scoring.services import api_token_create, score_run_execute
 from tests.fieldwork.base import KioskTestCase
 
 KEYS = {"round", "unit", "unit_name", "n", "enough", "headline", "weighted_headline", "factors", "items",
-        "indicators", "expectations", "rank", "rank_of", "change", "computed_at", "responses_used", "run"}
+        "indicators", "expectations", "rank", "rank_of", "change", "block", "computed_at", "responses_used", "run"}
 
 
 class ScoreApiTestCase(KioskTestCase):

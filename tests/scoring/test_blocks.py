@@ -349,3 +349,99 @@ class WorkbookTests(LeagueTests):
         self.assertEqual(workbook.sheetnames[-1:], ["Block of communes and wards"])
         rows = list(workbook["Block of communes and wards"].iter_rows(values_only=True))[1:]
         self.assertEqual([(r[0], r[1], r[2]) for r in rows], [(2, 4, "20.H1.X1")])
+
+
+class BlockRankEverywhereTests(BlocksTestCase):
+    """A unit's place in its block on its page, in the API, the report (HTML, PDF) and the DOCX, where
+    the units below are ranked in a table a block."""
+
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        cls.before = round_create(name="Năm 2025", questionnaire_code="sipas-2017", unit_code="20", open_now=True)
+        cls.close_open_rounds()
+        cls.now = round_create(name="Năm 2026", questionnaire_code="sipas-2017", unit_code="20", open_now=True)
+
+    def setUp(self):
+        self.store(self.before, {"X1": 70.0, "X2": 90.0, "X4": 80.0, "STP": 50.0})
+        self.store(self.now, FIGURES)
+        self.client.force_login(self.head20)
+
+    def page(self, key, what=""):
+        code = self.u[key].code if key else "20"
+        return self.client.get(f"/scores/{self.now.pk}/{code}/{what}")
+
+    def test_the_unit_page_gives_the_place_in_the_block_with_its_change_and_links_the_league(self):
+        html = self.page("X1").content.decode()
+        self.assertIn(f'data-testid="block-rank"><a href="/league/{self.now.pk}/">2nd of 4 communes and wards</a>'
+                      " · up 1 place</dd>", html)
+        # STP was the one department ranked last round, 1st of 1
+        self.assertIn(">1st of 3 departments and centres</a> · same place</dd>", self.page("STP").content.decode())
+        for key in (None, "X5", "X3TT"):  # the round's own unit, a withheld unit, a desk ranked in no block
+            with self.subTest(unit=key):
+                self.assertNotIn('data-testid="block-rank"', self.page(key).content.decode())
+
+    def test_the_unit_page_is_vietnamese_on_the_vietnamese_ui(self):
+        client = Client()
+        client.force_login(self.head20)
+        html = client.get(f"/scores/{self.now.pk}/20.H1.X1/").content.decode()
+        self.assertIn(">Hạng 2/4 xã, phường</a> · tăng 1 bậc</dd>", html)
+
+    def test_the_api_gives_the_block_and_the_place(self):
+        def block(code):
+            return self.client.get(f"/api/v1/scores/{self.now.pk}/{code}").json()["block"]
+
+        self.assertEqual(block("20.H1.X1"), {"key": "communes", "rank": 2, "rank_of": 4, "change_places": 1})
+        self.assertEqual(block("20.TT.CA"), {"key": "vertical", "rank": 2, "rank_of": 2, "change_places": None})
+        self.assertEqual(block("20.X5"), {"key": "communes", "rank": None, "rank_of": None, "change_places": None})
+        self.assertIsNone(block("20"))
+        self.assertIsNone(block("20.X3.TT"))
+
+    def test_the_report_and_its_pdf_give_the_place_in_the_block(self):
+        from scoring import pdf
+        from scoring.report import unit_report
+        from tests.scoring.test_report import pdf_text
+
+        html = self.page("X1", "report/").content.decode()
+        self.assertIn('data-testid="block-rank">2nd of 4 communes and wards, up 1 place</dd>', html)
+        self.assertEqual(self.page("X1", "report.pdf").status_code, 200)
+        report = unit_report(survey_round=self.now, unit=self.u["X1"], language="en")
+        text = pdf_text(pdf.report_pdf(report, compress=False))
+        self.assertIn("Rank in its block", text)
+        self.assertIn("2nd of 4 communes and wards, up 1 place", text)
+        self.assertNotIn('data-testid="block-rank"', self.page(None, "report/").content.decode())
+
+    def test_the_docx_ranks_the_units_below_in_a_table_a_block(self):
+        from docx import Document
+
+        client = Client()
+        client.force_login(self.head20)
+        response = client.get(f"/scores/{self.now.pk}/20/report.docx")
+        document = Document(io.BytesIO(response.content))
+        texts = [p.text for p in document.paragraphs]
+        grids = [t for t in document.tables if t.style is not None and t.style.name == "Table Grid"]
+        self.assertEqual([text for text in texts if text.startswith("Khối")], [
+            "Khối sở, ban, ngành và trung tâm", "Khối UBND cấp xã, phường, đặc khu",
+            "Khối cơ quan ngành dọc (công an, thuế, bảo hiểm xã hội)", "Khối cấp huyện (trước ngày 1/7/2025)"])
+        ranking = [[[c.text for c in row.cells] for row in t.rows] for t in grids
+                   if t.rows[0].cells[0].text == "Đơn vị"]
+        self.assertEqual(len(ranking), 4)  # departments, communes, vertical agencies, districts
+        departments, communes = ranking[0], ranking[1]
+        self.assertEqual([(row[0], row[-2]) for row in departments[1:]], [
+            ("Sở Tư pháp (20.STP)", "1/3"), ("Trung tâm Phục vụ hành chính công (20.TT)", "2/3"),
+            ("Sở Y tế (20.SYT)", "3/3")])
+        # communes one level deeper ranked with the others; the tie shares 3rd (by name, as in the league
+        # table); withheld X5 last, unranked
+        self.assertEqual([(row[0], row[-2]) for row in communes[1:5]], [
+            ("Xã Đông (20.X4)", "1/4"), ("Xã Bình An (20.H1.X1)", "2/4"), ("Phường Cầu Kho (20.X3)", "3/4"),
+            ("Xã An Phú (20.H1.X2)", "3/4")])
+        self.assertEqual(communes[5][0], "Xã Tây (20.X5)")
+        self.assertNotIn("20.X3.TT", str(ranking))
+
+    def test_a_communes_docx_says_its_place_in_the_block(self):
+        from docx import Document
+
+        client = Client()
+        client.force_login(self.head20)
+        document = Document(io.BytesIO(client.get(f"/scores/{self.now.pk}/20.H1.X1/report.docx").content))
+        self.assertIn("Xếp hạng trong khối: Hạng 2/4 xã, phường, tăng 1 bậc.", [p.text.strip() for p in document.paragraphs])

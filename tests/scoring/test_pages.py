@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from fieldwork.services import round_close, round_create
 from questionnaires.services import definition_files, questionnaire_load_file
-from scoring import selectors
+from scoring import selectors, wording
 from scoring.models import ScoreRun, UnitScore
 from scoring.services import scores_for_api
 from tests.base import EnglishClient, make_unit
@@ -228,7 +228,7 @@ class SortingTests(PageTestCase):
     def test_names_sort_as_vietnamese_readers_expect(self):
         names = ["Xã Yên Sơn", "Phường Đông Hà", "Xã Ẩn Danh", "Phường Minh Xuân", "Xã An Khánh", "Xã Bình An"]
 
-        self.assertEqual(sorted(names, key=selectors.name_key),  # Đ among the Ds, Ẩn before B
+        self.assertEqual(sorted(names, key=wording.name_key),  # Đ among the Ds, Ẩn before B
                          ["Phường Đông Hà", "Phường Minh Xuân", "Xã Ẩn Danh", "Xã An Khánh", "Xã Bình An",
                           "Xã Yên Sơn"])
 
@@ -273,11 +273,12 @@ class QueryCountTests(PageTestCase):
 
         self.assertEqual(len(rows_of(section(response.content.decode(), "children"))), 31)
 
-    def test_a_commune_page_with_its_siblings_runs_14_queries_with_3_and_with_30_siblings(self):
+    def test_a_commune_page_with_its_siblings_runs_17_queries_with_3_and_with_30_siblings(self):
         # session, user, round, the head's role on the round's unit (none), their roles inside it,
         # the unit, its score, the sub-units' scores, the sub-units, the siblings' scores, the
-        # siblings, the trend, the breadcrumb, the export links' fieldwork permission
-        response = self.assert_fixed_queries(self.head, self.unit_url("02212"), 14)
+        # siblings, the trend, the breadcrumb, the export links' fieldwork permission; the place in
+        # its block: the round's blocks, the round's scores, the previous round (none here)
+        response = self.assert_fixed_queries(self.head, self.unit_url("02212"), 17)
 
         self.assertEqual(len(rows_of(section(response.content.decode(), "siblings"))), 31)
 

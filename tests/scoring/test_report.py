@@ -143,8 +143,9 @@ class ReportPageTests(ScoredRoundTestCase):
         def count():
             self.client.force_login(self.province_head)
             # session, user, round, unit, role, the unit's score, its children's scores, the children,
-            # the response counts, the round's latest dossier list with its counts
-            with self.assertNumQueries(10):
+            # the response counts, the round's latest dossier list with its counts; the tables by block:
+            # the round's blocks, its scores, the previous round (none), the listed units' scores
+            with self.assertNumQueries(14):
                 self.assertEqual(self.client.get(self.url("report/", code="08")).status_code, 200)
 
         count()
