@@ -444,4 +444,5 @@ class BlockRankEverywhereTests(BlocksTestCase):
         client = Client()
         client.force_login(self.head20)
         document = Document(io.BytesIO(client.get(f"/scores/{self.now.pk}/20.H1.X1/report.docx").content))
-        self.assertIn("Xếp hạng trong khối: Hạng 2/4 xã, phường, tăng 1 bậc.", [p.text.strip() for p in document.paragraphs])
+        self.assertIn("Xếp hạng trong khối: Hạng 2/4 xã, phường, tăng 1 bậc.",
+                      [p.text.strip() for p in document.paragraphs])
