@@ -245,7 +245,9 @@ class WordingTests(BlocksTestCase):
             self.assertEqual(wording.block_rank(2, 3, "vertical"), "Hạng 2/3 cơ quan ngành dọc")
 
 
-class LeagueTests(BlocksTestCase):
+class TwoRoundsTestCase(BlocksTestCase):
+    """Last year's round and this year's, with scores stored by hand (FIGURES this year)."""
+
     @classmethod
     def setUpTestData(cls):
         super().setUpTestData()
@@ -256,6 +258,9 @@ class LeagueTests(BlocksTestCase):
     def setUp(self):
         self.store(self.before, {"X1": 70.0, "X2": 90.0, "X4": 80.0, "STP": 50.0})
         self.store(self.now, FIGURES)
+
+
+class LeagueTests(TwoRoundsTestCase):
 
     def url(self, query=""):
         return f"/league/{self.now.pk}/{query}"
@@ -351,20 +356,12 @@ class WorkbookTests(LeagueTests):
         self.assertEqual([(r[0], r[1], r[2]) for r in rows], [(2, 4, "20.H1.X1")])
 
 
-class BlockRankEverywhereTests(BlocksTestCase):
+class BlockRankEverywhereTests(TwoRoundsTestCase):
     """A unit's place in its block on its page, in the API, the report (HTML, PDF) and the DOCX, where
     the units below are ranked in a table a block."""
 
-    @classmethod
-    def setUpTestData(cls):
-        super().setUpTestData()
-        cls.before = round_create(name="Năm 2025", questionnaire_code="sipas-2017", unit_code="20", open_now=True)
-        cls.close_open_rounds()
-        cls.now = round_create(name="Năm 2026", questionnaire_code="sipas-2017", unit_code="20", open_now=True)
-
     def setUp(self):
-        self.store(self.before, {"X1": 70.0, "X2": 90.0, "X4": 80.0, "STP": 50.0})
-        self.store(self.now, FIGURES)
+        super().setUp()
         self.client.force_login(self.head20)
 
     def page(self, key, what=""):
