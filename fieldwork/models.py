@@ -520,3 +520,70 @@ class PaperImportJob(models.Model):
 
     def __str__(self):
         return f"paper import {self.pk} ({self.status}, {self.rows} forms)"
+
+
+class Invitation(models.Model):
+    """A personal invitation to answer a round at home, for one sampled dossier (issue 19).
+
+    The link carries ``public_id`` signed with the secret key (``fieldwork.invitations``): the id is
+    random, the signature makes a guessed or altered link worthless. ``code`` is the short code
+    printed on a slip, unique in the round. No contact data here: phone numbers and e-mail
+    addresses live in InvitationContact, deleted after the round. Written only by
+    ``fieldwork.invitations``; the timestamps tell its state (created, sent, failed, opened,
+    completed), the latest that is set."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", _("SMS")
+        ZALO = "zalo", _("Zalo")
+        EMAIL = "email", _("E-mail")
+
+    id = models.BigAutoField(primary_key=True)
+    public_id = models.UUIDField(unique=True, editable=False)
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="invitations")
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="+")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")  # the dossier's, for counts
+    code = models.CharField(max_length=8)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    channel = models.CharField(max_length=8, choices=Channel.choices, blank=True, default="")
+    queued_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    failure = models.CharField(max_length=500, blank=True, default="")
+    message_id = models.CharField(max_length=100, blank=True, default="")  # the gateway's
+    reminder_queued_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "dossier"], name="invitation_one_per_dossier"),
+            models.UniqueConstraint(fields=["round", "code"], name="invitation_code_unique_in_round"),
+        ]
+        indexes = [models.Index(fields=["round", "unit"], name="invitation_round_unit_idx")]
+
+    def __str__(self):
+        return f"{self.round_id}:{self.code}"
+
+
+class InvitationContact(models.Model):
+    """Where to send an invitation: a phone number (national form, 0…) and/or an e-mail address.
+    Kept apart from everything about answers: no page or export joins it to responses; pages show
+    it masked (``fieldwork.invitations.mask_phone`` / ``mask_email``); the beat deletes it
+    INVITATION_CONTACT_KEEP_DAYS after its round closes."""
+
+    invitation = models.OneToOneField(Invitation, on_delete=models.CASCADE, primary_key=True,
+                                      related_name="contact")
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="+")  # for the deletion
+    phone = models.CharField(max_length=10, blank=True, default="")
+    email = models.CharField(max_length=254, blank=True, default="")
+    uploaded_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~Q(phone="") | ~Q(email=""), name="invitation_contact_not_empty"),
+        ]
+
+    def __str__(self):
+        return f"contact of {self.invitation_id}"

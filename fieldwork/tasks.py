@@ -1,6 +1,8 @@
 from celery import shared_task
+from django.conf import settings
 
-from fieldwork import paper_jobs
+from fieldwork import invitations, paper_jobs, senders
+from fieldwork.models import Round
 
 
 @shared_task(name=paper_jobs.IMPORT_TASK)
@@ -15,3 +17,34 @@ def reap_paper_imports():
     """Beat: fail paper import jobs of lost workers and send again jobs whose task was lost."""
     failed, sent = paper_jobs.paper_jobs_reap()
     return {"failed": failed, "sent again": sent}
+
+
+@shared_task(bind=True, name=invitations.SEND_TASK, max_retries=None)
+def send_invitation(self, invitation_id, reminder=False):
+    """Send an invitation's message; transient errors are tried again with a growing delay, and
+    after INVITATION_SEND_RETRIES the invitation is failed with the last reason."""
+    try:
+        return invitations.invitation_send(invitation_id=invitation_id, reminder=reminder)
+    except senders.TransientSendError as exc:
+        if self.request.retries >= settings.INVITATION_SEND_RETRIES:
+            return invitations.invitation_send_failed(invitation_id=invitation_id, reason=str(exc), reminder=reminder)
+        raise self.retry(exc=exc, countdown=invitations.retry_delay(self.request.retries)) from exc
+
+
+@shared_task
+def queue_invitations(round_id, channel):
+    """Queue the messages of a round's invitations for a channel (the page's send button: a round
+    of 100,000 invitations is queued here, not in the request)."""
+    return invitations.invitations_queue(survey_round=Round.objects.get(pk=round_id), channel=channel)
+
+
+@shared_task
+def queue_invitation_reminders():
+    """Beat: queue the one reminder of invitations sent INVITATION_REMINDER_DAYS ago and not answered."""
+    return invitations.reminders_queue()
+
+
+@shared_task
+def purge_invitation_contacts():
+    """Beat: delete the contact data of rounds closed INVITATION_CONTACT_KEEP_DAYS ago."""
+    return invitations.contacts_purge()

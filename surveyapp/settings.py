@@ -298,6 +298,47 @@ UNIT_IMPORT_MAX_ROWS = env_int("UNIT_IMPORT_MAX_ROWS", 100_000)
 # held in memory (its default, stated here because the imports rely on it).
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 
+# Invitations to answer at home (fieldwork.invitations, issue 19). A link stays valid this many days
+# from its creation; one reminder goes this many days after the first message to those who have not
+# answered; contact data (phone numbers, e-mail addresses) is deleted this many days after the round closes.
+INVITATION_VALID_DAYS = env_int("INVITATION_VALID_DAYS", 60)
+INVITATION_REMINDER_DAYS = env_int("INVITATION_REMINDER_DAYS", 5)
+INVITATION_CONTACT_KEEP_DAYS = env_int("INVITATION_CONTACT_KEEP_DAYS", 30)
+# Largest contacts file the upload page takes (bytes): 100,000 rows of a phone and an address is about 6 MB.
+INVITATION_UPLOAD_MAX_BYTES = env_int("INVITATION_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
+# The sender of each channel, a dotted path like EMAIL_BACKEND ("" switches a channel off); their
+# request and answer shapes are described in fieldwork/senders.py.
+INVITATION_SENDERS = {
+    "sms": os.environ.get("INVITATION_SMS_SENDER", "fieldwork.senders.SmsGatewaySender"),
+    "zalo": os.environ.get("INVITATION_ZALO_SENDER", "fieldwork.senders.ZaloZnsSender"),
+    "email": os.environ.get("INVITATION_EMAIL_SENDER", "fieldwork.senders.EmailSender"),
+}
+# Messages a second each channel's gateway is sent, by all workers together (a token bucket in Redis,
+# fieldwork.invitations.take_send_token), and the burst it allows after a quiet spell.
+INVITATION_SEND_RATE = {
+    "sms": env_float("INVITATION_SMS_RATE", 20), "zalo": env_float("INVITATION_ZALO_RATE", 20),
+    "email": env_float("INVITATION_EMAIL_RATE", 5),
+}
+INVITATION_SEND_BURST = env_int("INVITATION_SEND_BURST", 10)
+# A gateway that has not answered within this many seconds has failed this try (a transient error).
+INVITATION_SEND_TIMEOUT = env_float("INVITATION_SEND_TIMEOUT", 10)
+# Transient errors are tried again this many times, after INVITATION_RETRY_SECONDS × 2^try (± a quarter).
+INVITATION_SEND_RETRIES = env_int("INVITATION_SEND_RETRIES", 5)
+INVITATION_RETRY_SECONDS = env_float("INVITATION_RETRY_SECONDS", 60)
+SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "http://127.0.0.1:9/sms")
+SMS_GATEWAY_API_KEY = os.environ.get("SMS_GATEWAY_API_KEY", "")
+ZALO_ZNS_URL = os.environ.get("ZALO_ZNS_URL", "https://business.openapi.zalo.me")
+ZALO_ZNS_ACCESS_TOKEN = os.environ.get("ZALO_ZNS_ACCESS_TOKEN", "")
+ZALO_ZNS_TEMPLATE_ID = os.environ.get("ZALO_ZNS_TEMPLATE_ID", "")
+# E-mail of invitations: Django's SMTP backend and settings (see fieldwork/senders.py for why a setting of its own).
+INVITATION_EMAIL_BACKEND = os.environ.get("INVITATION_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "khaosat@localhost")
+
 # Celery: the broker is Redis; results too (short-lived, for progress and health checks).
 CELERY_BROKER_URL = celery_url_from_redis_url(REDIS_URL)
 CELERY_RESULT_BACKEND = celery_url_from_redis_url(REDIS_URL)
@@ -329,6 +370,12 @@ CELERY_BEAT_SCHEDULE = {
     # Every 5 minutes: fail paper import jobs left running by a lost worker (the page says to upload
     # the file again) and send again the task of a job queued long ago.
     "fieldwork-reap-paper-imports": {"task": "fieldwork.tasks.reap_paper_imports", "schedule": 300.0},
+    # Hourly: queue the one reminder of invitations sent INVITATION_REMINDER_DAYS ago and not answered
+    # (an hour late at most is fine for a reminder sent days after).
+    "fieldwork-invitation-reminders": {"task": "fieldwork.tasks.queue_invitation_reminders", "schedule": 3600.0},
+    # Hourly: delete the contact data of rounds closed more than INVITATION_CONTACT_KEEP_DAYS ago.
+    "fieldwork-invitation-contacts-purge": {"task": "fieldwork.tasks.purge_invitation_contacts",
+                                            "schedule": 3600.0},
 }
 
 LOGGING = {

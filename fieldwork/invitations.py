@@ -1,0 +1,520 @@
+"""Invitations to answer a round at home (issue 19): the one writer of Invitation and InvitationContact.
+
+Creating. ``invitations_create`` gives every dossier of a sample one invitation (a dossier never
+gets two in a round: a unique constraint, and ``ON CONFLICT DO NOTHING``), in a few SQL statements
+whatever the sample's size: the ids come from PostgreSQL's ``gen_random_uuid()``, the short codes
+from Python's ``secrets`` (a code is typed by hand, so it is a credential too), and a code that
+happens to be taken already in the round is drawn again for its dossier.
+
+Links. The link carries the invitation's random ``public_id`` and a MAC of it keyed by the secret
+key (``salted_hmac``, truncated to 96 bits: the link stays short enough for an SMS). The same link
+goes in the first message and the reminder; the invitation's own ``expires_at`` and
+``completed_at`` make it expire and single-use. ``invitation_open(token)`` is what the at-home
+survey page calls.
+
+Sending. ``invitations_queue`` claims the invitations with a contact for a channel (a single
+UPDATE … RETURNING, so two clicks or two workers never queue one twice) and queues one
+``fieldwork.tasks.send_invitation`` task each; ``invitation_send`` is that task's step.
+
+Rate limit: a token bucket in Redis per channel (``take_send_token``), not Celery's ``rate_limit``.
+Celery's limit is per worker process and per task type: with three workers the gateway would get
+three times the rate, and SMS, Zalo and e-mail (one task) would share one limit, while a gateway's
+contract is per account, whatever number of workers send. The bucket lives on the cache's Redis
+server and is shared by every worker.
+"""
+
+import base64
+import datetime
+import hmac
+import logging
+import random
+import re
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import connection, transaction
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
+
+from fieldwork import senders
+from fieldwork.models import Dossier, Invitation, InvitationContact, Round, Sample, SampleMember
+from fieldwork.selectors import in_scope
+from surveyapp.internals import cache_eval
+from surveyapp.spreadsheet import CsvReadError, Problems, csv_records
+
+log = logging.getLogger(__name__)
+
+# Letters and digits that cannot be misread on a slip: no 0/O, 1/I/L, 5/S, 8/B, 2/Z.
+CODE_ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
+CODE_LENGTH = Invitation._meta.get_field("code").max_length
+MAC_BYTES = 12
+SALT = "fieldwork.invitation"
+SEND_TASK = "fieldwork.tasks.send_invitation"
+CONTACT_COLUMNS = ("dossier_code", "phone", "email")
+PHONE = re.compile(r"^0[35789]\d{8}$")  # a Vietnamese mobile number in national form
+BATCH_SIZE = 5000
+
+
+class InvitationError(Exception):
+    """Nothing was stored. ``errors`` say why (naming the row of a file); ``more`` were only counted."""
+
+    def __init__(self, errors: list[str], more: int = 0):
+        super().__init__("; ".join(errors[:3]))
+        self.errors, self.more = errors, more
+
+
+# ---------------------------------------------------------------------------------------------
+# Creating
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _i in range(CODE_LENGTH))
+
+
+def _insert(cursor, survey_round, rows, now, expires):
+    """Insert (dossier id, unit id, code) rows; those whose dossier or code is taken are skipped."""
+    dossiers, units, codes = (list(column) for column in zip(*rows, strict=True))
+    cursor.execute(
+        f"INSERT INTO {Invitation._meta.db_table} (public_id, round_id, dossier_id, unit_id, code, created_at, "
+        "expires_at, channel, failure, message_id) "
+        "SELECT gen_random_uuid(), %s, d, u, c, %s, %s, '', '', '' "
+        "FROM unnest(%s::integer[], %s::integer[], %s::varchar[]) AS t(d, u, c) ON CONFLICT DO NOTHING",
+        [survey_round.pk, now, expires, dossiers, units, codes])
+    return cursor.rowcount
+
+
+def _waiting(cursor, survey_round, sample):
+    """(dossier id, unit id) of the sample's dossiers without an invitation in the round."""
+    cursor.execute(
+        f"SELECT d.id, d.unit_id FROM {SampleMember._meta.db_table} m "
+        f"JOIN {Dossier._meta.db_table} d ON d.id = m.dossier_id WHERE m.sample_id = %s AND NOT EXISTS "
+        f"(SELECT 1 FROM {Invitation._meta.db_table} i WHERE i.round_id = %s AND i.dossier_id = d.id)",
+        [sample.pk, survey_round.pk])
+    return cursor.fetchall()
+
+
+@transaction.atomic
+def invitations_create(*, sample: Sample) -> int:
+    """One invitation for every dossier of the sample that has none in its round yet; returns how
+    many were created (0 the second time). A code already taken in the round (rare: 25^8 codes) is
+    drawn again for its dossier, at most a few rounds of one statement each."""
+    survey_round = sample.dossier_list.round
+    now = timezone.now()
+    expires = now + datetime.timedelta(days=settings.INVITATION_VALID_DAYS)
+    created = 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('fieldwork.invitation'), %s)", [survey_round.pk])
+        for _attempt in range(10):
+            waiting = _waiting(cursor, survey_round, sample)
+            if not waiting:
+                return created
+            created += _insert(cursor, survey_round, [(d, u, new_code()) for d, u in waiting], now, expires)
+    raise RuntimeError("short codes kept colliding: is CODE_LENGTH too small for the round?")
+
+
+# ---------------------------------------------------------------------------------------------
+# Links
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _mac(public_id: uuid.UUID, secret=None) -> bytes:
+    return salted_hmac(SALT, public_id.hex, secret=secret, algorithm="sha256").digest()[:MAC_BYTES]
+
+
+def invitation_token(invitation: Invitation) -> str:
+    """The token of the invitation's link: its public id and a MAC of it (38 characters)."""
+    return _b64(invitation.public_id.bytes) + _b64(_mac(invitation.public_id))
+
+
+def invitation_link(invitation: Invitation) -> str:
+    path = reverse("fieldwork:invitation-open", args=[invitation_token(invitation)])
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def _public_id(token: str) -> uuid.UUID | None:
+    """The public id a token names, if its MAC is right (under the key or one of its fallbacks)."""
+    if not isinstance(token, str) or len(token) != 38 or not re.fullmatch(r"[A-Za-z0-9_-]+", token):
+        return None
+    try:
+        public_id = uuid.UUID(bytes=base64.urlsafe_b64decode(token[:22] + "=="))
+        mac = base64.urlsafe_b64decode(token[22:])
+    except ValueError:
+        return None
+    for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]:
+        if hmac.compare_digest(mac, _mac(public_id, secret)):
+            return public_id
+    return None
+
+
+@dataclass
+class Opened:
+    invitation: Invitation | None
+    reason: str  # "" when the invitation may be answered; else "unknown", "expired", "used" or "closed"
+
+
+def invitation_open(token: str) -> Opened:
+    """What the at-home survey page calls with the token of a link: the invitation, marked opened
+    (the first time), when it may be answered; else None and why not: "unknown" (a made-up or
+    altered link), "expired", "used" (already answered) or "closed" (its round is not open)."""
+    public_id = _public_id(token)
+    invitation = (Invitation.objects.select_related("round", "round__questionnaire").filter(public_id=public_id)
+                  .first() if public_id else None)
+    if invitation is None:
+        return Opened(None, "unknown")
+    if invitation.completed_at is not None:
+        return Opened(None, "used")
+    now = timezone.now()
+    if invitation.expires_at <= now:
+        return Opened(None, "expired")
+    if invitation.round.status != Round.Status.OPEN:
+        return Opened(None, "closed")
+    if invitation.opened_at is None:
+        Invitation.objects.filter(pk=invitation.pk, opened_at__isnull=True).update(opened_at=now)
+        invitation.opened_at = now
+    return Opened(invitation, "")
+
+
+def invitation_complete(*, invitation: Invitation) -> bool:
+    """Mark the invitation answered; False when it was already (the link is single-use). The at-home
+    page calls it in the transaction that stores the response."""
+    return Invitation.objects.filter(pk=invitation.pk, completed_at__isnull=True).update(
+        completed_at=timezone.now()) == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Contacts
+
+
+def mask_phone(phone: str) -> str:
+    """0912345123 → 09*****123."""
+    return phone[:2] + "*" * max(0, len(phone) - 5) + phone[-3:] if len(phone) > 5 else "*" * len(phone)
+
+
+def mask_email(email: str) -> str:
+    """nam.nguyen@gmail.com → n***@gmail.com."""
+    local, _at, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}" if domain else "***"
+
+
+def normal_phone(value: str) -> str | None:
+    """A Vietnamese mobile number in national form (0912345678) from what people write (spaces,
+    dots, dashes, +84 or 84 in front); None when it is not one."""
+    digits = re.sub(r"[\s.\-()]", "", value)
+    if digits.startswith("+84"):
+        digits = "0" + digits[3:]
+    elif digits.startswith("84") and len(digits) == 11:
+        digits = "0" + digits[2:]
+    return digits if PHONE.match(digits) else None
+
+
+def _contact_header(header, problems):
+    header = [h.strip().lower() for h in header]
+    if "dossier_code" not in header or not ({"phone", "email"} & set(header)):
+        problems.add(_("row 1: the header must have dossier_code and phone or email (or both)"), 1)
+    elif unknown := [h for h in header if h not in CONTACT_COLUMNS]:
+        problems.add(_("row 1: unknown column(s): %(columns)s") % {"columns": ", ".join(unknown)}, 1)
+    elif len(set(header)) != len(header):
+        problems.add(_("row 1: a column is repeated"), 1)
+    else:
+        return header
+    return None
+
+
+def _contact_row(number, values, problems):
+    """(code, phone, email) of a row, or None with its problems added."""
+    code, phone, email = (values.get(c, "").strip() for c in CONTACT_COLUMNS)
+    ok = True
+    if not code:
+        problems.add(_("row %(row)d: dossier_code is empty") % {"row": number}, number)
+        ok = False
+    if phone and normal_phone(phone) is None:
+        problems.add(_("row %(row)d: '%(value)s' is not a Vietnamese mobile number (10 digits, e.g. 0912345678)")
+                     % {"row": number, "value": phone[:40]}, number)
+        ok = False
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            problems.add(_("row %(row)d: '%(value)s' is not an e-mail address") % {"row": number,
+                                                                                   "value": email[:80]}, number)
+            ok = False
+    if not phone and not email:
+        problems.add(_("row %(row)d: neither a phone number nor an e-mail address") % {"row": number}, number)
+        ok = False
+    return (code, normal_phone(phone) or "", email.lower()) if ok else None
+
+
+def _read_contacts(source, problems):
+    rows = []
+    try:
+        records = csv_records(source)
+        _line, header = next(records, (1, []))
+        header = _contact_header(header, problems)
+        if header is None:
+            return rows
+        for number, cells in records:
+            values = dict(zip(header, cells, strict=False))
+            if len(cells) > len(header):
+                problems.add(_("row %(row)d: more values than columns") % {"row": number}, number)
+            elif any(v.strip() for v in values.values()) and (row := _contact_row(number, values, problems)):
+                rows.append((number, *row))
+    except CsvReadError as exc:
+        problems.add(_("row %(row)d: %(problem)s") % {"row": exc.line, "problem": exc.message}, exc.line)
+    return rows
+
+
+def _invitations_by_code(survey_round, codes):
+    """Dossier code → invitation ids of the round with that code (a code may be in two lists)."""
+    found = {}
+    for code, pk in (Invitation.objects.filter(round=survey_round, dossier__code__in=codes)
+                     .values_list("dossier__code", "pk").iterator(chunk_size=BATCH_SIZE)):
+        found.setdefault(code, []).append(pk)
+    return found
+
+
+def _match_contacts(survey_round, rows, problems):
+    found, seen, matched = {}, {}, []
+    for start in range(0, len(rows), BATCH_SIZE):
+        found.update(_invitations_by_code(survey_round, [r[1] for r in rows[start:start + BATCH_SIZE]]))
+    for number, code, phone, email in rows:
+        ids = found.get(code, [])
+        if code in seen:
+            problems.add(_("row %(row)d: dossier_code '%(code)s' is already on row %(first)d")
+                         % {"row": number, "code": code, "first": seen[code]}, number)
+        elif not ids:
+            problems.add(_("row %(row)d: dossier %(code)s has no invitation in this round (is it in a sample, "
+                           "and were the invitations created?)") % {"row": number, "code": code}, number)
+        elif len(ids) > 1:
+            problems.add(_("row %(row)d: dossier code %(code)s is in two lists of this round: it cannot tell "
+                           "which dossier is meant") % {"row": number, "code": code}, number)
+        else:
+            matched.append((ids[0], phone, email))
+        seen.setdefault(code, number)
+    return matched
+
+
+@transaction.atomic
+def contacts_import(*, survey_round: Round, file=None, text=None) -> int:
+    """Store the phone numbers and e-mail addresses of a CSV (``dossier_code`` and ``phone`` and/or
+    ``email``) for the round's invitations, replacing what a dossier had. All or nothing: raises
+    ``InvitationError`` naming the row of each problem. Returns how many contacts were stored."""
+    problems = Problems()
+    rows = _read_contacts(file if file is not None else text, problems)
+    matched = _match_contacts(survey_round, rows, problems) if rows else []
+    if not matched and not problems:
+        problems.add(_("the file has no contacts"))
+    if problems:
+        problems.sort()
+        raise InvitationError(problems.messages, more=problems.more)
+    ids, phones, emails = (list(column) for column in zip(*matched, strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {InvitationContact._meta.db_table} (invitation_id, round_id, phone, email, uploaded_at) "
+            "SELECT i, %s, p, e, %s FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[]) AS t(i, p, e) "
+            "ON CONFLICT (invitation_id) DO UPDATE SET phone = EXCLUDED.phone, email = EXCLUDED.email, "
+            "uploaded_at = EXCLUDED.uploaded_at",
+            [survey_round.pk, timezone.now(), ids, phones, emails])
+    return len(matched)
+
+
+def contacts_purge(now=None) -> int:
+    """Delete the contacts of rounds closed more than INVITATION_CONTACT_KEEP_DAYS ago (the beat)."""
+    before = (now or timezone.now()) - datetime.timedelta(days=settings.INVITATION_CONTACT_KEEP_DAYS)
+    deleted, _by_model = InvitationContact.objects.filter(
+        round__status=Round.Status.CLOSED, round__closed_at__lte=before).delete()
+    return deleted
+
+
+# ---------------------------------------------------------------------------------------------
+# Queueing and sending
+
+
+def _enqueue(ids, reminder=False):
+    from surveyapp.celery import app
+
+    with app.producer_or_acquire() as producer:
+        for pk in ids:
+            app.send_task(SEND_TASK, args=[pk], kwargs={"reminder": reminder}, producer=producer)
+
+
+def _claim(sql, params):
+    """Run an UPDATE … RETURNING id that claims invitations; their ids in order."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return sorted(pk for (pk,) in cursor.fetchall())
+
+
+def invitations_queue(*, survey_round: Round, channel: str) -> int:
+    """Queue the first message of every invitation of the round that has a contact for the channel
+    and was never queued (nor answered, nor expired); returns how many. One UPDATE claims them (a
+    second click, or a second worker, finds none left); the tasks are sent after the commit."""
+    if senders.get_sender(channel) is None:
+        raise InvitationError([_("sending by %(channel)s is not set up on this server")
+                               % {"channel": Invitation.Channel(channel).label}])
+    column = "email" if channel == Invitation.Channel.EMAIL else "phone"
+    with transaction.atomic():
+        ids = _claim(
+            f"UPDATE {Invitation._meta.db_table} i SET queued_at = %s, channel = %s "
+            f"FROM {InvitationContact._meta.db_table} c WHERE c.invitation_id = i.id AND c.{column} <> '' "
+            "AND i.round_id = %s AND i.queued_at IS NULL AND i.completed_at IS NULL AND i.expires_at > %s "
+            "RETURNING i.id", [timezone.now(), channel, survey_round.pk, timezone.now()])
+        transaction.on_commit(lambda: _enqueue(ids))
+    return len(ids)
+
+
+def reminders_queue(now=None) -> int:
+    """Queue the one reminder of invitations sent INVITATION_REMINDER_DAYS ago or more, not answered
+    nor failed, in open rounds, still valid, with a contact (the beat). Each is claimed once."""
+    now = now or timezone.now()
+    due = now - datetime.timedelta(days=settings.INVITATION_REMINDER_DAYS)
+    with transaction.atomic():
+        ids = _claim(
+            f"UPDATE {Invitation._meta.db_table} i SET reminder_queued_at = %s "
+            f"FROM {Round._meta.db_table} r, {InvitationContact._meta.db_table} c "
+            "WHERE r.id = i.round_id AND r.status = 'open' AND c.invitation_id = i.id AND i.sent_at <= %s "
+            "AND i.reminder_queued_at IS NULL AND i.completed_at IS NULL AND i.failed_at IS NULL AND i.expires_at > %s "
+            "RETURNING i.id",
+            [now, due, now])
+        transaction.on_commit(lambda: _enqueue(ids, reminder=True))
+    return len(ids)
+
+
+# KEYS[1]: the channel's bucket; ARGV: messages a second, the burst. Returns 0 when a message may
+# go now, else the milliseconds until one may. Redis's clock, so that workers' clocks do not matter.
+_BUCKET = """
+local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or burst
+local at = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = math.ceil((1 - tokens) / rate * 1000) end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 60)
+return wait
+"""
+
+
+def take_send_token(channel: str) -> None:
+    """Wait until the channel's token bucket lets one more message go (see the module docstring)."""
+    rate = settings.INVITATION_SEND_RATE[channel]
+    while True:
+        try:
+            wait = cache_eval(_BUCKET, f"invitation-bucket:{channel}", rate, settings.INVITATION_SEND_BURST)
+        except Exception as exc:  # noqa: BLE001 - any Redis failure: try the message again later
+            raise senders.TransientSendError(f"the rate limiter is unavailable: {exc}") from exc
+        if not wait:
+            return
+        time.sleep(wait / 1000)
+
+
+def _message(invitation: Invitation, contact: InvitationContact, reminder: bool) -> senders.Message:
+    link, code = invitation_link(invitation), invitation.code
+    values = {"round": invitation.round.name, "link": link, "code": code}
+    with translation.override("vi"):
+        if reminder:
+            text = _("Reminder: you have not yet answered the survey on the public service you received (%(round)s). "
+                     "Answer at %(link)s or enter the code %(code)s.") % values
+        else:
+            text = _("You are invited to say how satisfied you are with the public service you received "
+                     "(%(round)s). Answer at %(link)s or enter the code %(code)s.") % values
+        subject = _("Survey on satisfaction with public services: %(round)s") % values
+    to = contact.email if invitation.channel == Invitation.Channel.EMAIL else contact.phone
+    return senders.Message(to=to, text=text, subject=subject, tracking_id=str(invitation.public_id),
+                           template_data=values)
+
+
+def invitation_send(*, invitation_id: int, reminder: bool = False) -> str:
+    """Send the first message (or the reminder) of an invitation through its channel's sender;
+    the step of the send task. Returns what happened: "sent", "failed" (a permanent error, whose
+    reason is kept) or "skipped" (already sent, answered, or its contact deleted). A transient error
+    is raised (TransientSendError) for the task to try again."""
+    invitation = Invitation.objects.select_related("round", "contact").filter(pk=invitation_id).first()
+    contact = getattr(invitation, "contact", None) if invitation else None
+    done = invitation is None or (invitation.reminded_at if reminder else invitation.sent_at or invitation.failed_at)
+    if done or contact is None or invitation.completed_at is not None:
+        return "skipped"
+    sender = senders.get_sender(invitation.channel)
+    if sender is None:
+        return invitation_send_failed(invitation_id=invitation_id, reason=_("the channel is switched off"))
+    take_send_token(invitation.channel)
+    try:
+        message_id = sender.send(_message(invitation, contact, reminder))
+    except senders.PermanentSendError as exc:
+        return invitation_send_failed(invitation_id=invitation_id, reason=str(exc), reminder=reminder)
+    now = timezone.now()
+    if reminder:
+        Invitation.objects.filter(pk=invitation_id).update(reminded_at=now)
+    else:
+        Invitation.objects.filter(pk=invitation_id).update(sent_at=now, message_id=message_id[:100])
+    return "sent"
+
+
+def invitation_send_failed(*, invitation_id: int, reason: str, reminder: bool = False) -> str:
+    """Record that a first message could not be sent, with the reason (a failed reminder is only
+    logged: the invitation was delivered once)."""
+    if reminder:
+        log.warning("reminder of invitation %s not sent: %s", invitation_id, reason)
+    else:
+        Invitation.objects.filter(pk=invitation_id, sent_at__isnull=True).update(
+            failed_at=timezone.now(), failure=reason[:500])
+    return "failed"
+
+
+def retry_delay(retries: int) -> float:
+    """Seconds before try ``retries + 1``: INVITATION_RETRY_SECONDS × 2^retries, ± a quarter."""
+    return settings.INVITATION_RETRY_SECONDS * 2 ** retries * random.uniform(0.75, 1.25)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reads for the page
+
+
+def invitation_counts(survey_round: Round):
+    """Per unit of the part of the round the user works on: invitations created, with a contact,
+    sent, failed, opened and completed; one grouped query. A count includes the later states (an
+    opened invitation was sent)."""
+    return (Invitation.objects.filter(in_scope(survey_round), round=survey_round)
+            .values("unit__code", "unit__name", "unit__path")
+            .annotate(created=Count("pk"), contacts=Count("contact"),
+                      sent=Count("pk", filter=Q(sent_at__isnull=False)),
+                      failed=Count("pk", filter=Q(failed_at__isnull=False)),
+                      opened=Count("pk", filter=Q(opened_at__isnull=False)),
+                      completed=Count("pk", filter=Q(completed_at__isnull=False)))
+            .order_by("unit__path"))
+
+
+def masked_contacts(survey_round: Round, limit: int = 50):
+    """The first ``limit`` contacts of the part of the round the user works on, by dossier code,
+    masked, with their invitation's state: one query."""
+    rows = (InvitationContact.objects.filter(in_scope(survey_round, "invitation__unit"), round=survey_round)
+            .select_related("invitation__dossier", "invitation__unit").order_by("invitation__dossier__code")[:limit])
+    return [{"code": c.invitation.dossier.code, "unit": c.invitation.unit.code, "short_code": c.invitation.code,
+             "phone": mask_phone(c.phone) if c.phone else "", "email": mask_email(c.email) if c.email else "",
+             "failure": c.invitation.failure, "state": invitation_state(c.invitation)} for c in rows]
+
+
+def invitation_state(invitation: Invitation) -> str:
+    """The latest state, translated: completed, opened, failed, sent, queued or created."""
+    if invitation.completed_at:
+        return _("completed")
+    if invitation.opened_at:
+        return _("opened")
+    if invitation.failed_at:
+        return _("failed")
+    if invitation.sent_at:
+        return _("sent")
+    return _("queued") if invitation.queued_at else _("created")
