@@ -18,7 +18,7 @@ class HttpGateway:
     ("zns_error", code, message) or ("sleep", seconds). After the script, every answer is a success."""
 
     def __init__(self):
-        self.requests = []  # (path, headers dict, body dict)
+        self.requests = []  # (path, headers (an email.message.Message), body dict)
         self.script = {}
         self.lock = threading.Lock()
         self.count = 0
@@ -32,7 +32,7 @@ class HttpGateway:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}")
                 to = body.get("to") or body.get("phone")
                 with gateway.lock:
-                    gateway.requests.append((self.path, dict(self.headers), body))
+                    gateway.requests.append((self.path, self.headers, body))  # names case-insensitive
                     gateway.count += 1
                     steps = gateway.script.get(to) or []
                     step = steps.pop(0) if steps else ("ok",)
