@@ -38,7 +38,6 @@ a dropped connection or a timeout transient.
 
 import json
 import smtplib
-import socket
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -89,7 +88,7 @@ def _post_json(url: str, body: dict, headers: dict) -> tuple[int, dict]:
             status, raw = answer.status, answer.read()
     except urllib.error.HTTPError as exc:
         status, raw = exc.code, exc.read()
-    except (urllib.error.URLError, TimeoutError, socket.timeout, ConnectionError, OSError) as exc:
+    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
         raise TransientSendError(f"no answer from {url}: {getattr(exc, 'reason', exc)}") from exc
     try:
         data = json.loads(raw or b"{}")

@@ -68,7 +68,8 @@ def smtp():
 def test_the_sms_sender_posts_the_number_and_text_with_the_key_and_keeps_the_id(gateway):
     assert SmsGatewaySender().send(MESSAGE) == "sms-1"
     path, headers, body = gateway.requests[0]
-    assert (path, headers["X-Api-Key"], body) == ("/sms", "sms-key", {"to": "84912345678", "text": "Mời ông/bà trả lời"})
+    assert (path, headers["X-Api-Key"]) == ("/sms", "sms-key")
+    assert body == {"to": "84912345678", "text": "Mời ông/bà trả lời"}
 
 
 def test_the_sms_gateways_refusal_is_permanent_with_its_reason_and_its_trouble_transient(gateway):
@@ -266,9 +267,9 @@ def test_a_worker_sends_retries_transient_errors_and_fails_permanent_ones(sample
         gateway.script["84912345001"] = [("http", 500, {}), ("sleep", 3)]  # twice transient, then sent
         gateway.script["84912345002"] = [("zns_error", -108, "Phone number is invalid")]
         gateway.script["84912345003"] = [("http", 503, {})] * 5  # transient every time
-        environment = {"ZALO_ZNS_URL": gateway.url, "ZALO_ZNS_ACCESS_TOKEN": "zalo-token", "ZALO_ZNS_TEMPLATE_ID": "231",
-                       "INVITATION_SEND_TIMEOUT": "1", "INVITATION_RETRY_SECONDS": "0.2", "INVITATION_SEND_RETRIES": "2",
-                       "INVITATION_ZALO_RATE": "50"}
+        environment = {"ZALO_ZNS_URL": gateway.url, "ZALO_ZNS_ACCESS_TOKEN": "zalo-token",
+                       "ZALO_ZNS_TEMPLATE_ID": "231", "INVITATION_SEND_TIMEOUT": "1",
+                       "INVITATION_RETRY_SECONDS": "0.2", "INVITATION_SEND_RETRIES": "2", "INVITATION_ZALO_RATE": "50"}
         with mock.patch.dict(os.environ, environment), celery_worker():
             assert invitations_queue(survey_round=sampled_round, channel="zalo") == 10
             deadline = time.monotonic() + 60

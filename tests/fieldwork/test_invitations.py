@@ -32,7 +32,8 @@ from tests.fieldwork.base import KioskTestCase
 
 HEADER = "dossier_code,unit_code,service_field,completed_on"
 # 30 dossiers: 20 in commune 02212, 10 in commune 02230.
-FRAME = [f"A-{i:03d},02212,land,2026-10-01" for i in range(20)] + [f"C-{i:03d},02230,land,2026-10-03" for i in range(10)]
+FRAME = ([f"A-{i:03d},02212,land,2026-10-01" for i in range(20)]
+         + [f"C-{i:03d},02230,land,2026-10-03" for i in range(10)])
 
 
 class InvitationTestCase(KioskTestCase):
