@@ -12,7 +12,7 @@ from django.utils.formats import localize
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from fieldwork import invitations, senders, tasks
 from fieldwork.models import Invitation, Sample
@@ -112,6 +112,7 @@ def invitations_send(request, round_id):
 
 
 @never_cache
+@require_safe
 def invitation_open(request, token):
     """Where a citizen's link leads. The at-home survey itself is another page (it will call
     ``fieldwork.invitations.invitation_open`` the same way); until then this one marks the

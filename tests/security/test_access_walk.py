@@ -50,6 +50,8 @@ PUBLIC = {
     "admin:logout": {302, 405},
     # A one-time link to set a password: a made-up one shows "this link no longer works".
     "administration:set-password": {200},
+    # A citizen's invitation to answer at home: a made-up link is not found; GET only.
+    "fieldwork:invitation-open": {404, 405},
 }
 # Pages about the user themselves (their home lists their own units): open to anyone logged in.
 OWN_PAGES = {"home": {200}, "scores-home": {200, 405},  # scores-home: the rounds of their own roles (GET only)

@@ -16,7 +16,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from fieldwork.exclusions import response_exclude
-from fieldwork.models import Kiosk, PaperImportJob, Response, Round
+from fieldwork.invitations import contacts_import, invitations_create
+from fieldwork.models import Invitation, Kiosk, PaperImportJob, Response, Round
 from fieldwork.paper import paper_submit, paper_template_csv
 from fieldwork.paper_jobs import paper_job_run
 from fieldwork.quotas import quota_set
@@ -67,6 +68,13 @@ def build() -> dict:
     dossiers = dossier_list_import(survey_round=current, name="Hồ sơ tháng này", user=admin,
                                    text="\n".join(lines) + "\n")
     sample = sample_draw(dossier_list=dossiers, size=20, seed=1234567, user=admin)
+    # Invitations to answer at home for the sample, two with contacts, one of them failed.
+    invitations_create(sample=sample)
+    invited = list(sample.members.order_by("position").values_list("dossier__code", flat=True)[:2])
+    contacts_import(survey_round=current, text=f"dossier_code,phone,email\n{invited[0]},0912345678,\n"
+                                               f"{invited[1]},,lan@example.vn\n")
+    Invitation.objects.filter(round=current, dossier__code=invited[1]).update(
+        channel="email", queued_at=timezone.now(), failed_at=timezone.now(), failure="SMTP 550: No such user")
     # An excluded response, and the scores again (with the quota rule and the list).
     excluded = Response.objects.filter(round=current, unit__code="02230").order_by("id").first()
     response_exclude(response=excluded, reason="duplicate", note="", user=admin)

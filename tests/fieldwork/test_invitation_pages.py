@@ -1,0 +1,125 @@
+"""The officers' invitations page (/rounds/<id>/invitations/): create, upload contacts, send, counts
+by unit, masked contacts only, access for the round's owners only; and the page a citizen's link opens."""
+
+from unittest import mock
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client, override_settings
+from django.urls import reverse
+
+from fieldwork.invitations import invitation_token, invitations_create
+from fieldwork.models import Invitation, InvitationContact
+from fieldwork.services import round_create
+from tests.fieldwork.test_invitations import InvitationTestCase
+
+
+class PageTests(InvitationTestCase):
+    def url(self, name="invitations", survey_round=None):
+        return reverse(f"fieldwork:{name}", args=[(survey_round or self.round).pk])
+
+    def upload(self, text):
+        return self.client.post(self.url("invitations-contacts"),
+                                {"file": SimpleUploadedFile("lienhe.csv", text.encode())})
+
+    def test_an_officer_creates_uploads_and_sees_counts_and_masked_contacts_only(self):
+        self.client.force_login(self.province_officer)
+        page = self.client.post(self.url("invitations-create"), follow=True)
+        self.assertContains(page, "30 invitations are created.")
+        self.assertContains(self.client.post(self.url("invitations-create"), follow=True),
+                            "0 invitations are created.")
+
+        answer = self.upload("dossier_code,phone,email\nA-001,0912345123,nam.nguyen@gmail.com\nC-002,0987000456,\n")
+        self.assertRedirects(answer, self.url())
+        page = self.client.get(self.url())
+        html = page.content.decode()
+        self.assertIn("09*****123", html)
+        self.assertIn("n***@gmail.com", html)
+        self.assertIn("09*****456", html)
+        for secret in ("0912345123", "nam.nguyen", "0987000456"):
+            self.assertNotIn(secret, html)
+        counts = {row["unit__code"]: (row["created"], row["contacts"]) for row in page.context["counts"]}
+        self.assertEqual(counts, {"02212": (20, 1), "02230": (10, 1)})
+
+    def test_a_bad_contacts_file_shows_each_row_and_stores_nothing(self):
+        invitations_create(sample=self.sample)
+        self.client.force_login(self.province_officer)
+        answer = self.upload("dossier_code,phone\nA-001,12345\nZ-1,0912345678\n")
+        self.assertEqual(answer.status_code, 400)
+        self.assertContains(answer, "row 2: &#x27;12345&#x27; is not a Vietnamese mobile number", status_code=400)
+        self.assertContains(answer, "row 3: dossier Z-1 has no invitation in this round", status_code=400)
+        self.assertFalse(InvitationContact.objects.exists())
+
+    def test_the_page_and_its_errors_are_in_vietnamese(self):
+        invitations_create(sample=self.sample)
+        client = Client()
+        client.force_login(self.province_officer)
+        page = client.post(self.url("invitations-contacts"),
+                           {"file": SimpleUploadedFile("lienhe.csv", b"dossier_code,phone\nA-001,12345\n")})
+        self.assertContains(page, "Thư mời trả lời tại nhà", status_code=400)
+        self.assertContains(page, "dòng 2: &#x27;12345&#x27; không phải số điện thoại di động Việt Nam",
+                            status_code=400)
+
+    def test_send_queues_the_channel_after_the_commit(self):
+        self.client.force_login(self.province_officer)
+        with mock.patch("fieldwork.tasks.queue_invitations.delay") as delay, \
+                self.captureOnCommitCallbacks(execute=True):
+            answer = self.client.post(self.url("invitations-send"), {"channel": "zalo"})
+        self.assertRedirects(answer, self.url())
+        delay.assert_called_once_with(self.round.pk, "zalo")
+
+    def test_a_switched_off_channel_is_not_offered_nor_taken(self):
+        self.client.force_login(self.province_officer)
+        senders = {"sms": "", "zalo": "fieldwork.senders.ZaloZnsSender", "email": ""}
+        with override_settings(INVITATION_SENDERS=senders):
+            page = self.client.get(self.url())
+            self.assertEqual([c for c, _label in page.context["send_form"].fields["channel"].choices], ["zalo"])
+            with mock.patch("fieldwork.tasks.queue_invitations.delay") as delay, \
+                    self.captureOnCommitCallbacks(execute=True):
+                answer = self.client.post(self.url("invitations-send"), {"channel": "sms"}, follow=True)
+        self.assertContains(answer, "Choose how to send the invitations.")
+        delay.assert_not_called()
+
+    def test_creating_without_a_sample_says_to_draw_one(self):
+        other = round_create(name="Đợt khác", questionnaire_code="sipas-2017", unit_code="02212")
+        self.client.force_login(self.province_officer)
+        page = self.client.post(self.url("invitations-create", other), follow=True)
+        self.assertContains(page, "Draw a sample first")
+        self.assertFalse(Invitation.objects.filter(round=other).exists())
+
+    def test_only_the_rounds_owners_see_it_and_other_provinces_get_404(self):
+        for user in (self.far_officer, self.officer, self.head, self.nobody):
+            self.client.force_login(user)
+            for name in ("invitations",):
+                self.assertEqual(self.client.get(self.url(name)).status_code, 404, user)
+            for name in ("invitations-create", "invitations-contacts", "invitations-send"):
+                self.assertEqual(self.client.post(self.url(name)).status_code, 404, (user, name))
+        self.assertFalse(Invitation.objects.exists())
+        self.client.logout()
+        self.assertEqual(self.client.get(self.url()).status_code, 302)
+
+    def test_the_page_reads_a_fixed_number_of_queries(self):
+        invitations_create(sample=self.sample)
+        self.client.force_login(self.province_officer)
+        self.client.get(self.url())
+        # session, user, round (+unit, questionnaire), roles, latest sample, counts, contacts
+        with self.assertNumQueries(7):
+            self.client.get(self.url())
+
+
+class OpenPageTests(InvitationTestCase):
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        invitations_create(sample=cls.sample)
+
+    def test_a_link_marks_its_invitation_opened_and_says_the_survey_is_coming(self):
+        invitation = Invitation.objects.get(dossier__code="A-001")
+        page = Client().get(reverse("fieldwork:invitation-open", args=[invitation_token(invitation)]))
+        self.assertContains(page, "Cảm ơn ông/bà đã mở thư mời tham gia Quý IV/2026.")
+        invitation.refresh_from_db()
+        self.assertIsNotNone(invitation.opened_at)
+
+    def test_a_made_up_link_is_not_found_and_a_post_not_allowed(self):
+        url = reverse("fieldwork:invitation-open", args=["x" * 38])
+        self.assertContains(Client().get(url), "Đường dẫn này không hợp lệ.", status_code=404)
+        self.assertEqual(Client().post(url).status_code, 405)
