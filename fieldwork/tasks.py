@@ -31,6 +31,12 @@ def send_invitation(self, invitation_id, reminder=False):
         raise self.retry(exc=exc, countdown=invitations.retry_delay(self.request.retries)) from exc
 
 
+@shared_task(name=invitations.SEND_BATCH_TASK)
+def send_invitations(invitation_ids, reminder=False):
+    """Send a batch of invitations' messages; one that meets a transient error becomes a send_invitation task."""
+    return invitations.invitations_send_batch(invitation_ids=invitation_ids, reminder=reminder)
+
+
 @shared_task
 def queue_invitations(round_id, channel):
     """Queue the messages of a round's invitations for a channel (the page's send button: a round

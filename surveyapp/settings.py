@@ -320,6 +320,8 @@ INVITATION_SEND_RATE = {
     "email": env_float("INVITATION_EMAIL_RATE", 5),
 }
 INVITATION_SEND_BURST = env_int("INVITATION_SEND_BURST", 10)
+# Messages a send task takes (one task each would make queueing 100,000 take minutes: bench/invitations.py).
+INVITATION_SEND_BATCH = env_int("INVITATION_SEND_BATCH", 50)
 # A gateway that has not answered within this many seconds has failed this try (a transient error).
 INVITATION_SEND_TIMEOUT = env_float("INVITATION_SEND_TIMEOUT", 10)
 # Transient errors are tried again this many times, after INVITATION_RETRY_SECONDS × 2^try (± a quarter).
