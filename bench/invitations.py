@@ -135,7 +135,8 @@ def main():
     from fieldwork.invitations import contacts_import, invitations_create, invitations_queue
 
     try:
-        print(f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC: {args.invitations:,} invitations, {os.cpu_count()} cores")
+        now = datetime.datetime.now(datetime.UTC)
+        print(f"{now:%Y-%m-%d %H:%M} UTC: {args.invitations:,} invitations, {os.cpu_count()} cores")
         survey_round, sample = build(args.invitations)
         timed("create (invitations_create)", invitations_create, sample=sample)
         text = "dossier_code,phone\n" + "".join(f"HS-{i:07d},09{i:08d}\n" for i in range(args.invitations))

@@ -49,6 +49,18 @@ class PageTests(InvitationTestCase):
         self.assertContains(answer, "row 3: dossier Z-1 has no invitation in this round", status_code=400)
         self.assertFalse(InvitationContact.objects.exists())
 
+    def test_a_file_that_is_not_utf8_text_is_refused_with_its_line(self):
+        invitations_create(sample=self.sample)
+        self.client.force_login(self.province_officer)
+        answer = self.upload_bytes(b"dossier_code,phone\nA-001,0912345678\nA-002,\xff\xfe09\n")
+        self.assertContains(answer, "row 3:", status_code=400)
+        answer = self.upload_bytes(b"dossier_code,phone\nA-001,09123\x0045678\n")
+        self.assertContains(answer, "row 2:", status_code=400)
+        self.assertFalse(InvitationContact.objects.exists())
+
+    def upload_bytes(self, content):
+        return self.client.post(self.url("invitations-contacts"), {"file": SimpleUploadedFile("lienhe.csv", content)})
+
     def test_the_page_and_its_errors_are_in_vietnamese(self):
         invitations_create(sample=self.sample)
         client = Client()

@@ -281,3 +281,17 @@ class ReminderTests(InvitationTestCase):
         expected = sorted([self.invitation("A-001").pk, self.invitation("A-004").pk])
         self.assertEqual(queued, [(expected, True), ([], True)])
         self.assertIsNotNone(self.invitation("A-001").reminder_queued_at)
+
+
+def test_no_code_but_the_invitations_module_reads_contact_data():
+    """Contacts are kept apart: no page, export or API reaches the table but through
+    fieldwork.invitations, which shows them masked and never with answers."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent.parent
+    readers = sorted(str(path.relative_to(root)) for folder in ("fieldwork", "scoring", "units", "questionnaires",
+                                                                "surveyapp", "templates")
+                     for path in (root / folder).rglob("*.*") if path.suffix in (".py", ".html")
+                     and "migrations" not in path.parts
+                     and ("InvitationContact" in path.read_text() or "invitationcontact" in path.read_text()))
+    assert readers == ["fieldwork/invitations.py", "fieldwork/models.py"]
