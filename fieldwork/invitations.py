@@ -362,9 +362,10 @@ def invitations_send_batch(*, invitation_ids, reminder=False) -> dict:
     from surveyapp.celery import app
 
     outcomes = {"sent": 0, "failed": 0, "skipped": 0, "retried": 0}
+    rows = _to_send().in_bulk(invitation_ids)  # one query for the batch
     for pk in invitation_ids:
         try:
-            outcomes[invitation_send(invitation_id=pk, reminder=reminder)] += 1
+            outcomes[invitation_send(invitation_id=pk, reminder=reminder, invitation=rows.get(pk))] += 1
         except senders.TransientSendError:
             app.send_task(SEND_TASK, args=[pk], kwargs={"reminder": reminder}, countdown=retry_delay(0), retries=1)
             outcomes["retried"] += 1
@@ -460,12 +461,18 @@ def _message(invitation: Invitation, contact: InvitationContact, reminder: bool)
                            template_data=values)
 
 
-def invitation_send(*, invitation_id: int, reminder: bool = False) -> str:
+def _to_send():
+    return Invitation.objects.select_related("round", "contact")
+
+
+def invitation_send(*, invitation_id: int, reminder: bool = False, invitation: Invitation | None = None) -> str:
     """Send the first message (or the reminder) of an invitation through its channel's sender;
-    the step of the send task. Returns what happened: "sent", "failed" (a permanent error, whose
-    reason is kept) or "skipped" (already sent, answered, or its contact deleted). A transient error
-    is raised (TransientSendError) for the task to try again."""
-    invitation = Invitation.objects.select_related("round", "contact").filter(pk=invitation_id).first()
+    the step of the send task (``invitation``: the row, when the caller has just read it with
+    ``_to_send``). Returns what happened: "sent", "failed" (a permanent error, whose reason is
+    kept) or "skipped" (already sent, answered, or its contact deleted). A transient error is
+    raised (TransientSendError) for the task to try again."""
+    if invitation is None:
+        invitation = _to_send().filter(pk=invitation_id).first()
     contact = getattr(invitation, "contact", None) if invitation else None
     done = invitation is None or (invitation.reminded_at if reminder else invitation.sent_at or invitation.failed_at)
     if done or contact is None or invitation.completed_at is not None:
