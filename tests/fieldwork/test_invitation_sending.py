@@ -7,8 +7,10 @@ import time
 from unittest import mock
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.test import override_settings
+from django.urls import reverse
 from django.utils import timezone
 
 from fieldwork import invitations
@@ -32,12 +34,13 @@ from fieldwork.senders import (
 )
 from fieldwork.services import round_create
 from questionnaires.services import definition_files, questionnaire_load_file
-from tests.base import make_unit, make_user
+from tests.base import EnglishClient, make_unit, make_user
 from tests.fieldwork.gateways import http_gateway, smtp_server
 from tests.fieldwork.test_invitations import FRAME, HEADER, InvitationTestCase
 from tests.workers import celery_worker
 from units.models import Role, Unit
 
+User = get_user_model()
 MESSAGE = Message(to="0912345678", text="Mời ông/bà trả lời", subject="Khảo sát", tracking_id="t-1",
                   template_data={"code": "ABCD3467", "link": "http://x/i/y/", "round": "Quý IV"})
 
@@ -220,6 +223,18 @@ class SendStepTests(InvitationTestCase):
         self.assertEqual(recipients, ["ha@example.vn"])
         self.assertIn(self.invitation("A-003").code, content)
 
+    def test_a_batch_sends_each_and_hands_a_transient_error_to_a_task_of_its_own(self):
+        self.gateway.script["84987654321"] = [("http", 503, {})]
+        ids = [self.invitation(code).pk for code in ("A-001", "A-002", "A-004")]  # no contact
+        with mock.patch("surveyapp.celery.app.send_task") as send_task, \
+                override_settings(INVITATION_RETRY_SECONDS=10):
+            outcomes = invitations.invitations_send_batch(invitation_ids=ids)
+        self.assertEqual(outcomes, {"sent": 1, "failed": 0, "skipped": 1, "retried": 1})
+        (name,), options = send_task.call_args
+        self.assertEqual((name, options["args"], options["kwargs"], options["retries"]),
+                         ("fieldwork.tasks.send_invitation", [ids[1]], {"reminder": False}, 1))
+        self.assertTrue(7.5 <= options["countdown"] <= 12.5, options["countdown"])
+
     def test_queueing_claims_each_invitation_once_for_the_channel(self):
         Invitation.objects.update(queued_at=None, channel="")
         queued = []
@@ -258,7 +273,7 @@ def sampled_round(db):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_worker_sends_retries_transient_errors_and_fails_permanent_ones(sampled_round):
+def test_the_send_button_has_a_worker_send_retry_transient_errors_and_fail_permanent_ones(sampled_round):
     phones = {f"A-{i:03d}": f"09123450{i:02d}" for i in range(10)}
     contacts_import(survey_round=sampled_round,
                     text="dossier_code,phone\n" + "".join(f"{code},{phone}\n" for code, phone in phones.items()))
@@ -270,11 +285,15 @@ def test_a_worker_sends_retries_transient_errors_and_fails_permanent_ones(sample
         environment = {"ZALO_ZNS_URL": gateway.url, "ZALO_ZNS_ACCESS_TOKEN": "zalo-token",
                        "ZALO_ZNS_TEMPLATE_ID": "231", "INVITATION_SEND_TIMEOUT": "1",
                        "INVITATION_RETRY_SECONDS": "0.2", "INVITATION_SEND_RETRIES": "2", "INVITATION_ZALO_RATE": "50"}
+        client = EnglishClient()
+        client.force_login(User.objects.get(username="province_officer"))
         with mock.patch.dict(os.environ, environment), celery_worker():
-            assert invitations_queue(survey_round=sampled_round, channel="zalo") == 10
+            # the page's send button: a task queues the round's batches, the worker sends them
+            answer = client.post(reverse("fieldwork:invitations-send", args=[sampled_round.pk]), {"channel": "zalo"})
+            assert answer.status_code == 302
             deadline = time.monotonic() + 60
-            while Invitation.objects.filter(sent_at__isnull=True, failed_at__isnull=True,
-                                            queued_at__isnull=False).exists():
+            while not Invitation.objects.filter(queued_at__isnull=False).exists() or Invitation.objects.filter(
+                    sent_at__isnull=True, failed_at__isnull=True, queued_at__isnull=False).exists():
                 assert time.monotonic() < deadline, "invitations still unsent after 60 s"
                 time.sleep(0.2)
     states = {i.dossier.code: (i.sent_at is not None, i.failure)
