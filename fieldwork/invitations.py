@@ -171,8 +171,20 @@ def invitation_open(token: str) -> Opened:
     (the first time), when it may be answered; else None and why not: "unknown" (a made-up or
     altered link), "expired", "used" (already answered) or "closed" (its round is not open)."""
     public_id = _public_id(token)
-    invitation = (Invitation.objects.select_related("round", "round__questionnaire").filter(public_id=public_id)
-                  .first() if public_id else None)
+    return _opened(Invitation.objects.filter(public_id=public_id) if public_id else None)
+
+
+def invitation_open_code(*, survey_round: Round, code: str) -> Opened:
+    """The same for the short code of a printed slip, typed by hand for a round (codes are unique in
+    a round): spaces and dashes are ignored, small letters read as capitals."""
+    code = re.sub(r"[\s\-]", "", code or "").upper()
+    if len(code) != CODE_LENGTH or set(code) - set(CODE_ALPHABET):
+        return Opened(None, "unknown")
+    return _opened(Invitation.objects.filter(round=survey_round, code=code))
+
+
+def _opened(invitations) -> Opened:
+    invitation = invitations.select_related("round", "round__questionnaire").first() if invitations else None
     if invitation is None:
         return Opened(None, "unknown")
     if invitation.completed_at is not None:
@@ -475,7 +487,8 @@ def invitation_send(*, invitation_id: int, reminder: bool = False, invitation: I
         invitation = _to_send().filter(pk=invitation_id).first()
     contact = getattr(invitation, "contact", None) if invitation else None
     done = invitation is None or (invitation.reminded_at if reminder else invitation.sent_at or invitation.failed_at)
-    if done or contact is None or invitation.completed_at is not None:
+    if done or contact is None or invitation.completed_at is not None or invitation.expires_at <= timezone.now() \
+            or invitation.round.status != Round.Status.OPEN:  # nothing left to invite to
         return "skipped"
     sender = senders.get_sender(invitation.channel)
     if sender is None:

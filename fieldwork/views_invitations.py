@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from fieldwork import invitations, senders, tasks
-from fieldwork.models import Invitation, Sample
+from fieldwork.models import Invitation, Round, Sample
 from fieldwork.selectors import get_round_for_user
 from surveyapp.limits import UploadField
 from surveyapp.spreadsheet import more_problems
@@ -102,7 +102,9 @@ def contacts_upload(request, round_id):
 def invitations_send(request, round_id):
     survey_round = _round(request, round_id)
     form = SendForm(request.POST)
-    if form.is_valid():
+    if survey_round.status != Round.Status.OPEN:
+        messages.error(request, _("Invitations are sent only while the round is open."))
+    elif form.is_valid():
         channel = form.cleaned_data["channel"]
         transaction.on_commit(lambda: tasks.queue_invitations.delay(survey_round.pk, channel))
         messages.success(request, _("The messages are being queued; the counts below grow as they are sent."))

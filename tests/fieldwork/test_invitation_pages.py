@@ -8,7 +8,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from fieldwork.invitations import invitation_token, invitations_create
-from fieldwork.models import Invitation, InvitationContact
+from fieldwork.models import Invitation, InvitationContact, Round
 from fieldwork.services import round_create
 from tests.fieldwork.test_invitations import InvitationTestCase
 
@@ -78,6 +78,15 @@ class PageTests(InvitationTestCase):
             answer = self.client.post(self.url("invitations-send"), {"channel": "zalo"})
         self.assertRedirects(answer, self.url())
         delay.assert_called_once_with(self.round.pk, "zalo")
+
+    def test_a_closed_round_sends_nothing(self):
+        Round.objects.filter(pk=self.round.pk).update(status=Round.Status.CLOSED)
+        self.client.force_login(self.province_officer)
+        with mock.patch("fieldwork.tasks.queue_invitations.delay") as delay, \
+                self.captureOnCommitCallbacks(execute=True):
+            answer = self.client.post(self.url("invitations-send"), {"channel": "zalo"}, follow=True)
+        self.assertContains(answer, "Invitations are sent only while the round is open.")
+        delay.assert_not_called()
 
     def test_a_switched_off_channel_is_not_offered_nor_taken(self):
         self.client.force_login(self.province_officer)

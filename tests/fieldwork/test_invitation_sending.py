@@ -22,7 +22,7 @@ from fieldwork.invitations import (
     invitations_queue,
     take_send_token,
 )
-from fieldwork.models import Invitation
+from fieldwork.models import Invitation, Round
 from fieldwork.sampling import dossier_list_import, sample_draw
 from fieldwork.senders import (
     EmailSender,
@@ -213,6 +213,13 @@ class SendStepTests(InvitationTestCase):
         Invitation.objects.filter(dossier__code="A-001").update(completed_at=timezone.now())
         self.assertEqual(invitation_send(invitation_id=self.invitation("A-001").pk), "skipped")
         self.invitation("A-002").contact.delete()
+        self.assertEqual(invitation_send(invitation_id=self.invitation("A-002").pk), "skipped")
+        self.assertEqual(self.gateway.requests, [])
+
+    def test_an_expired_invitation_or_one_of_a_closed_round_is_not_sent(self):
+        Invitation.objects.filter(dossier__code="A-001").update(expires_at=timezone.now())
+        self.assertEqual(invitation_send(invitation_id=self.invitation("A-001").pk), "skipped")
+        Round.objects.filter(pk=self.round.pk).update(status=Round.Status.CLOSED)
         self.assertEqual(invitation_send(invitation_id=self.invitation("A-002").pk), "skipped")
         self.assertEqual(self.gateway.requests, [])
 

@@ -19,6 +19,7 @@ from fieldwork.invitations import (
     invitation_counts,
     invitation_link,
     invitation_open,
+    invitation_open_code,
     invitation_token,
     invitations_create,
     mask_email,
@@ -28,6 +29,7 @@ from fieldwork.invitations import (
 )
 from fieldwork.models import Dossier, Invitation, InvitationContact, Round
 from fieldwork.sampling import dossier_list_import, sample_draw
+from fieldwork.services import round_create
 from tests.fieldwork.base import KioskTestCase
 
 HEADER = "dossier_code,unit_code,service_field,completed_on"
@@ -152,6 +154,16 @@ class LinkTests(InvitationTestCase):
         self.assertTrue(invitation_complete(invitation=invitation))
         self.assertFalse(invitation_complete(invitation=invitation))
         self.assertEqual(invitation_open(invitation_token(invitation)).reason, "used")
+
+    def test_the_short_code_opens_its_invitation_in_its_round_as_people_type_it(self):
+        invitation = self.invitation("A-007")
+        typed = f" {invitation.code[:4].lower()}-{invitation.code[4:]} "
+        self.assertEqual(invitation_open_code(survey_round=self.round, code=typed).invitation, invitation)
+        self.assertIsNotNone(self.invitation("A-007").opened_at)
+        other = round_create(name="Đợt khác", questionnaire_code="sipas-2017", unit_code="02212")
+        for survey_round, code in ((other, invitation.code), (self.round, "00000000"), (self.round, "ABC"),
+                                   (self.round, "")):
+            self.assertEqual(invitation_open_code(survey_round=survey_round, code=code).reason, "unknown", code)
 
     def test_an_expired_invitation_and_one_of_a_closed_round_cannot_be_opened(self):
         invitation = self.invitation("A-005")
