@@ -101,7 +101,8 @@ def send_rate(seconds, rate):
            "INVITATION_SMS_RATE": str(rate or 1_000_000), "INVITATION_SEND_BURST": "10", "LOG_LEVEL": "WARNING"}
     worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "surveyapp", "worker", "--pool", "solo",
                                "-n", f"{QUEUE}@localhost", "--loglevel", "WARNING", "--without-mingle",
-                               "--without-gossip"], env=env, cwd=ROOT, start_new_session=True)
+                               "--without-gossip"], env=env, cwd=ROOT, start_new_session=True,
+                              stdout=subprocess.DEVNULL)
     try:
         while not Invitation.objects.filter(sent_at__isnull=False).exists():
             time.sleep(0.1)

@@ -307,3 +307,19 @@ def test_no_code_but_the_invitations_module_reads_contact_data():
                      and "migrations" not in path.parts
                      and ("InvitationContact" in path.read_text() or "invitationcontact" in path.read_text()))
     assert readers == ["fieldwork/invitations.py", "fieldwork/models.py"]
+
+
+class BeatTaskTests(InvitationTestCase):
+    def test_the_beat_tasks_run_the_reminders_and_the_deletion(self):
+        from fieldwork import tasks
+
+        invitations_create(sample=self.sample)
+        self.contacts("A-001,0912345678,")
+        Round.objects.filter(pk=self.round.pk).update(status=Round.Status.CLOSED,
+                                                      closed_at=timezone.now() - datetime.timedelta(days=40))
+        with override_settings(INVITATION_CONTACT_KEEP_DAYS=30):
+            self.assertEqual(tasks.purge_invitation_contacts(), 1)
+        self.assertEqual(tasks.queue_invitation_reminders(), 0)
+        schedule = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+        beat = {"fieldwork.tasks.queue_invitation_reminders", "fieldwork.tasks.purge_invitation_contacts"}
+        self.assertLessEqual(beat, schedule)
