@@ -125,6 +125,7 @@ def main():
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
     os.environ["CELERY_QUEUE"] = QUEUE
+    os.environ["INVITATION_SMS_SENDER"] = "fieldwork.senders.SmsGatewaySender"  # its gateway is set in send_rate
     admin_url = configure(DATABASE)
     admin_sql(admin_url, f"DROP DATABASE IF EXISTS {DATABASE}")
     admin_sql(admin_url, f"CREATE DATABASE {DATABASE}")

@@ -306,11 +306,18 @@ INVITATION_REMINDER_DAYS = env_int("INVITATION_REMINDER_DAYS", 5)
 INVITATION_CONTACT_KEEP_DAYS = env_int("INVITATION_CONTACT_KEEP_DAYS", 30)
 # Largest contacts file the upload page takes (bytes): 100,000 rows of a phone and an address is about 6 MB.
 INVITATION_UPLOAD_MAX_BYTES = env_int("INVITATION_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
-# The sender of each channel, a dotted path like EMAIL_BACKEND ("" switches a channel off); their
-# request and answer shapes are described in fieldwork/senders.py.
+# The SMS gateway and Zalo ZNS (their request and answer shapes: fieldwork/senders.py).
+SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
+SMS_GATEWAY_API_KEY = os.environ.get("SMS_GATEWAY_API_KEY", "")
+ZALO_ZNS_URL = os.environ.get("ZALO_ZNS_URL", "https://business.openapi.zalo.me")
+ZALO_ZNS_ACCESS_TOKEN = os.environ.get("ZALO_ZNS_ACCESS_TOKEN", "")
+ZALO_ZNS_TEMPLATE_ID = os.environ.get("ZALO_ZNS_TEMPLATE_ID", "")
+# The sender of each channel, a dotted path like EMAIL_BACKEND ("" switches a channel off, and the page
+# does not offer it). SMS and Zalo are on once their gateway is set; e-mail goes to EMAIL_HOST.
 INVITATION_SENDERS = {
-    "sms": os.environ.get("INVITATION_SMS_SENDER", "fieldwork.senders.SmsGatewaySender"),
-    "zalo": os.environ.get("INVITATION_ZALO_SENDER", "fieldwork.senders.ZaloZnsSender"),
+    "sms": os.environ.get("INVITATION_SMS_SENDER", "fieldwork.senders.SmsGatewaySender" if SMS_GATEWAY_URL else ""),
+    "zalo": os.environ.get("INVITATION_ZALO_SENDER",
+                           "fieldwork.senders.ZaloZnsSender" if ZALO_ZNS_ACCESS_TOKEN else ""),
     "email": os.environ.get("INVITATION_EMAIL_SENDER", "fieldwork.senders.EmailSender"),
 }
 # Messages a second each channel's gateway is sent, by all workers together (a token bucket in Redis,
@@ -327,11 +334,6 @@ INVITATION_SEND_TIMEOUT = env_float("INVITATION_SEND_TIMEOUT", 10)
 # Transient errors are tried again this many times, after INVITATION_RETRY_SECONDS × 2^try (± a quarter).
 INVITATION_SEND_RETRIES = env_int("INVITATION_SEND_RETRIES", 5)
 INVITATION_RETRY_SECONDS = env_float("INVITATION_RETRY_SECONDS", 60)
-SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "http://127.0.0.1:9/sms")
-SMS_GATEWAY_API_KEY = os.environ.get("SMS_GATEWAY_API_KEY", "")
-ZALO_ZNS_URL = os.environ.get("ZALO_ZNS_URL", "https://business.openapi.zalo.me")
-ZALO_ZNS_ACCESS_TOKEN = os.environ.get("ZALO_ZNS_ACCESS_TOKEN", "")
-ZALO_ZNS_TEMPLATE_ID = os.environ.get("ZALO_ZNS_TEMPLATE_ID", "")
 # E-mail of invitations: Django's SMTP backend and settings (see fieldwork/senders.py for why a setting of its own).
 INVITATION_EMAIL_BACKEND = os.environ.get("INVITATION_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")

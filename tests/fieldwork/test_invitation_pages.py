@@ -10,6 +10,7 @@ from django.urls import reverse
 from fieldwork.invitations import invitation_token, invitations_create
 from fieldwork.models import Invitation, InvitationContact, Round
 from fieldwork.services import round_create
+from tests.fieldwork.test_invitation_sending import ALL_SENDERS
 from tests.fieldwork.test_invitations import InvitationTestCase
 
 
@@ -71,6 +72,7 @@ class PageTests(InvitationTestCase):
         self.assertContains(page, "dòng 2: &#x27;12345&#x27; không phải số điện thoại di động Việt Nam",
                             status_code=400)
 
+    @override_settings(INVITATION_SENDERS=ALL_SENDERS)
     def test_send_queues_the_channel_after_the_commit(self):
         self.client.force_login(self.province_officer)
         with mock.patch("fieldwork.tasks.queue_invitations.delay") as delay, \
@@ -78,6 +80,12 @@ class PageTests(InvitationTestCase):
             answer = self.client.post(self.url("invitations-send"), {"channel": "zalo"})
         self.assertRedirects(answer, self.url())
         delay.assert_called_once_with(self.round.pk, "zalo")
+
+    def test_only_the_channels_set_up_are_offered(self):
+        self.client.force_login(self.province_officer)
+        with override_settings(INVITATION_SENDERS={"sms": "", "zalo": "", "email": "fieldwork.senders.EmailSender"}):
+            page = self.client.get(self.url())
+        self.assertEqual([c for c, _label in page.context["send_form"].fields["channel"].choices], ["email"])
 
     def test_a_closed_round_sends_nothing(self):
         Round.objects.filter(pk=self.round.pk).update(status=Round.Status.CLOSED)

@@ -41,6 +41,8 @@ from tests.workers import celery_worker
 from units.models import Role, Unit
 
 User = get_user_model()
+ALL_SENDERS = {"sms": "fieldwork.senders.SmsGatewaySender", "zalo": "fieldwork.senders.ZaloZnsSender",
+               "email": "fieldwork.senders.EmailSender"}
 MESSAGE = Message(to="0912345678", text="Mời ông/bà trả lời", subject="Khảo sát", tracking_id="t-1",
                   template_data={"code": "ABCD3467", "link": "http://x/i/y/", "round": "Quý IV"})
 
@@ -48,7 +50,7 @@ MESSAGE = Message(to="0912345678", text="Mời ông/bà trả lời", subject="K
 def gateway_settings(gateway, **extra):
     return override_settings(SMS_GATEWAY_URL=gateway.url + "/sms", SMS_GATEWAY_API_KEY="sms-key",
                              ZALO_ZNS_URL=gateway.url, ZALO_ZNS_ACCESS_TOKEN="zalo-token", ZALO_ZNS_TEMPLATE_ID="231",
-                             INVITATION_SEND_TIMEOUT=1, **extra)
+                             INVITATION_SEND_TIMEOUT=1, INVITATION_SENDERS=ALL_SENDERS, **extra)
 
 
 @pytest.fixture
@@ -294,7 +296,8 @@ def test_the_send_button_has_a_worker_send_retry_transient_errors_and_fail_perma
                        "INVITATION_RETRY_SECONDS": "0.2", "INVITATION_SEND_RETRIES": "2", "INVITATION_ZALO_RATE": "50"}
         client = EnglishClient()
         client.force_login(User.objects.get(username="province_officer"))
-        with mock.patch.dict(os.environ, environment), celery_worker():
+        with mock.patch.dict(os.environ, environment), celery_worker(), \
+                override_settings(INVITATION_SENDERS=ALL_SENDERS):  # the page offers Zalo, as the worker's settings
             # the page's send button: a task queues the round's batches, the worker sends them
             answer = client.post(reverse("fieldwork:invitations-send", args=[sampled_round.pk]), {"channel": "zalo"})
             assert answer.status_code == 302
