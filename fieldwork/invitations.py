@@ -506,9 +506,21 @@ def invitation_send(*, invitation_id: int, reminder: bool = False, invitation: I
     return "sent"
 
 
+_NUMBER = re.compile(r"\+?\d[\d .\-]{6,}\d")
+_ADDRESS = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+")
+
+
+def scrub(reason: str) -> str:
+    """A gateway's reason with any phone number or e-mail address in it masked: it is kept on the
+    invitation after the contact is deleted, and shown on the page."""
+    reason = _ADDRESS.sub(lambda m: mask_email(m.group()), reason)
+    return _NUMBER.sub(lambda m: mask_phone(re.sub(r"\D", "", m.group())), reason)
+
+
 def invitation_send_failed(*, invitation_id: int, reason: str, reminder: bool = False) -> str:
-    """Record that a first message could not be sent, with the reason (a failed reminder is only
-    logged: the invitation was delivered once)."""
+    """Record that a first message could not be sent, with the reason, scrubbed of contact data (a
+    failed reminder is only logged: the invitation was delivered once)."""
+    reason = scrub(reason)
     if reminder:
         log.warning("reminder of invitation %s not sent: %s", invitation_id, reason)
     else:

@@ -193,6 +193,14 @@ class SendStepTests(InvitationTestCase):
         self.assertEqual((invitation.sent_at, invitation.failure), (None, "SMS gateway HTTP 400: number blocked"))
         self.assertIsNotNone(invitation.failed_at)
 
+    def test_a_reason_naming_the_number_or_address_keeps_them_masked(self):
+        self.gateway.script["84987654321"] = [("http", 400, {"error": "84987654321 blocked; +84 987 654 321 too"})]
+        invitation_send(invitation_id=self.invitation("A-002").pk)
+        self.assertEqual(self.invitation("A-002").failure,
+                         "SMS gateway HTTP 400: 84******321 blocked; 84******321 too")
+        self.assertEqual(invitations.scrub("SMTP 550: <ha.nguyen@example.vn> unknown, since 2026"),
+                         "SMTP 550: <h***@example.vn> unknown, since 2026")
+
     def test_a_transient_error_is_raised_and_changes_nothing(self):
         self.gateway.script["84987654321"] = [("http", 500, {})]
         invitation = self.invitation("A-002")
