@@ -29,4 +29,5 @@ urlpatterns = [
     path("", include("fieldwork.urls_responses")),
     path("", include("fieldwork.urls_preview")),
     path("", include("fieldwork.urls_blocks")),
+    path("", include("fieldwork.urls_integrity")),
 ]
