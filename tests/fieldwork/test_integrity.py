@@ -245,6 +245,7 @@ class DossierCountTests(IntegrityTestCase):
         self.assertContains(response, "dòng 2", status_code=400)
         self.assertContains(response, "dòng 3", status_code=400)  # 02230 is not among the commune officer's units
         self.assertFalse(DeskDay.objects.exists())
+        self.client.force_login(self.officer)
         with self.captureOnCommitCallbacks(execute=False):
             response = self.client.post(url, {"text": "unit_code,date,dossiers\n02212,2026-12-01,4\n"})
         self.assertRedirects(response, f"/rounds/{self.round.pk}/integrity/")
