@@ -50,7 +50,9 @@ class Unit(models.Model):
     # ...} by ISO weekday (1 = Monday … 7 = Sunday), each a list of [opens, closes) intervals; a weekday
     # missing is closed. Empty: not set, and no response is checked against it. Written only by
     # units.services.unit_set_hours; read by fieldwork.integrity (responses outside opening hours).
-    opening_hours = models.JSONField(_("opening hours"), default=dict, blank=True)
+    # (db_default: rows written without the column, e.g. by an older release during a deploy, get {}.)
+    opening_hours = models.JSONField(_("opening hours"), default=dict, blank=True,
+                                     db_default=models.Value({}, output_field=models.JSONField()))
 
     class Meta:
         ordering = ["path"]

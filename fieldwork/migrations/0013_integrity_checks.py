@@ -50,7 +50,7 @@ class Migration(migrations.Migration):
                 ('id', models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('kind', models.CharField(choices=[('burst', 'burst'), ('identical', 'identical answers in a row'), ('all_top', 'all-top answers in a row'), ('off_hours', 'outside opening hours'), ('over_dossiers', 'more responses than dossiers')], max_length=16)),
                 ('detail', models.JSONField(default=dict)),
-                ('response', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='integrity_flags', to='fieldwork.response')),
+                ('response', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='fieldwork.response')),
                 ('round', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='fieldwork.round')),
             ],
             options={

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='unit',
             name='opening_hours',
-            field=models.JSONField(blank=True, default=dict, verbose_name='opening hours'),
+            field=models.JSONField(blank=True, db_default=models.Value({}, output_field=models.JSONField()), default=dict, verbose_name='opening hours'),
         ),
     ]
