@@ -370,3 +370,12 @@ class QueueAndPanelTests(IntegrityTestCase):
         with self.captureOnCommitCallbacks(execute=False):
             self.assertRedirects(self.client.post(base + "thresholds", {"min_gap_seconds": 90, "run_length": ""}), base)
         self.assertEqual(integrity.thresholds(self.round), integrity.Thresholds(90, 5))
+
+    def test_the_response_browser_filters_on_integrity_flags_and_a_response_shows_its_reasons(self):
+        self.build()
+        self.client.force_login(self.province_officer)
+        listed = self.client.get(f"/rounds/{self.round.pk}/responses/?flag=integrity")
+        self.assertEqual({row.pk for row in listed.context["page"].rows},
+                         {self.burst.pk, self.night.pk, *(r.pk for r in self.other)})
+        detail = self.client.get(f"/rounds/{self.round.pk}/responses/{self.burst.pk}/")
+        self.assertContains(detail, "submitted 20 s after the kiosk&#x27;s previous response (under 60 s)")
