@@ -70,10 +70,13 @@ class Thresholds:
     run_length: int
 
 
-def thresholds(survey_round: Round, row=None) -> Thresholds:
+_UNREAD = object()
+
+
+def thresholds(survey_round: Round, row=_UNREAD) -> Thresholds:
     """The round's thresholds: its own where set, else the settings' defaults (``row``: the round's
-    IntegritySettings when already read)."""
-    row = row or IntegritySettings.objects.filter(round=survey_round).first()
+    IntegritySettings or None, when already read)."""
+    row = status(survey_round) if row is _UNREAD else row
     return Thresholds(
         (row and row.min_gap_seconds) or settings.INTEGRITY_MIN_GAP_SECONDS,
         (row and row.run_length) or settings.INTEGRITY_RUN_LENGTH,
@@ -313,6 +316,7 @@ def over_dossier_days(survey_round: Round) -> list[dict]:
 
 
 def status(survey_round: Round) -> IntegritySettings | None:
+    """The round's integrity settings and the state of its checks; None before the first."""
     return IntegritySettings.objects.filter(round=survey_round).first()
 
 
@@ -338,6 +342,5 @@ def area_summary(*, survey_round: Round, unit: Unit) -> dict:
                                            response__exclusion__isnull=True)
               .aggregate(flagged=Count("response", distinct=True),
                          **{kind: Count("pk", filter=Q(kind=kind)) for kind in Kind.values}))
-    return {"checked_at": row.checked_at if row else None, "thresholds": thresholds(survey_round, row or
-                                                                                    IntegritySettings()),
+    return {"checked_at": row.checked_at if row else None, "thresholds": thresholds(survey_round, row),
             "counts": counts}
