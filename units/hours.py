@@ -5,6 +5,7 @@ A weekday's hours are typed as intervals separated by commas, ``07:30-11:30, 13:
 time, Asia/Ho_Chi_Minh); empty = closed that day. A unit with no hours at all is not checked."""
 
 import datetime
+import itertools
 import re
 
 from django.core.exceptions import ValidationError
@@ -46,7 +47,7 @@ def parse_day(text: str) -> list[list[str]]:
     if len(intervals) > MAX_INTERVALS:
         raise ValidationError(_("At most %(count)d intervals a day.") % {"count": MAX_INTERVALS})
     intervals.sort()
-    for (_opens, earlier_close), (later_open, _closes) in zip(intervals, intervals[1:]):
+    for (_opens, earlier_close), (later_open, _closes) in itertools.pairwise(intervals):
         if later_open < earlier_close:
             raise ValidationError(_("The intervals overlap: write each time of the day once."))
     return [[opens.strftime("%H:%M"), closes.strftime("%H:%M")] for opens, closes in intervals]

@@ -4,8 +4,9 @@ with the exact flags expected, and the near misses that must not be flagged."""
 import datetime
 import zoneinfo
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client, override_settings
+from django.test import Client
 from django.utils import timezone, translation
 
 from fieldwork import integrity
@@ -344,7 +345,7 @@ class QueueAndPanelTests(IntegrityTestCase):
         page = self.client.get(f"/rounds/{self.round.pk}/integrity/")
         self.assertEqual([r.kiosk.name for r in page.context["kiosks"]], ["Quầy 1"])
         self.assertNotContains(page, "Quầy MX")
-        self.assertNotContains(page, 'action="/rounds/%d/integrity/thresholds"' % self.round.pk)
+        self.assertNotContains(page, f'action="/rounds/{self.round.pk}/integrity/thresholds"')
 
     def test_the_panel_and_its_actions_are_404_outside_the_users_units(self):
         self.build()
@@ -379,3 +380,37 @@ class QueueAndPanelTests(IntegrityTestCase):
                          {self.burst.pk, self.night.pk, *(r.pk for r in self.other)})
         detail = self.client.get(f"/rounds/{self.round.pk}/responses/{self.burst.pk}/")
         self.assertContains(detail, "submitted 20 s after the kiosk&#x27;s previous response (under 60 s)")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_check_now_runs_the_check_in_a_real_worker(client):
+    """The panel's button queues the check once committed; a real Celery worker process runs it."""
+    import time
+
+    from fieldwork.services import round_create
+    from questionnaires.services import definition_files, questionnaire_load_file
+    from tests.base import make_unit, make_user
+    from tests.workers import celery_worker
+    from units.models import Role
+
+    for path in definition_files():
+        questionnaire_load_file(path=path)
+    province = make_unit("08", level="province")
+    commune = make_unit("02212", province)
+    survey_round = round_create(name="Quý IV/2026", questionnaire_code="sipas-2017", unit_code="08", open_now=True)
+    kiosk, _token = kiosk_create(unit=commune, name="Quầy 1")
+    definition = survey_round.questionnaire.parsed
+    for i, seconds in enumerate((0, 900, 925)):  # the third 25 s after the second: a burst
+        at = TUESDAY + datetime.timedelta(seconds=seconds)
+        Response.objects.create(round=survey_round, unit=commune, kiosk=kiosk, channel=Response.Channel.KIOSK,
+                                language="vi", submitted_at=at, received_at=at,
+                                answers=pack_answers(definition, varied(i)).slots, seconds_taken=90)
+    client.force_login(make_user("officer", (Role.Kind.OFFICER, province)))
+    with celery_worker():
+        assert client.post(f"/rounds/{survey_round.pk}/integrity/check").status_code == 302
+        deadline = time.monotonic() + 20
+        while not IntegritySettings.objects.filter(round=survey_round, checked_at__isnull=False).exists():
+            assert time.monotonic() < deadline, "the worker did not run the check"
+            time.sleep(0.2)
+    assert list(IntegrityFlag.objects.values_list("kind", "detail")) == [("burst", {"seconds": 25, "minimum": 60})]
+    assert IntegritySettings.objects.get(round=survey_round).requested_at is None
