@@ -144,7 +144,7 @@ def satisfaction_positions(survey_round: Round) -> list[int]:
     return [definition.positions[item["code"]] for item in definition.items if item["kind"] == "satisfaction"]
 
 
-def _runs(positions: list[int]) -> list[tuple[int, int]]:
+def slot_runs(positions: list[int]) -> list[tuple[int, int]]:
     """Consecutive positions as (first, last) runs: [9, 10, 11, 13] → [(9, 11), (13, 13)]."""
     runs = []
     for position in sorted(positions):
@@ -166,7 +166,7 @@ def _straight_lining(positions: list[int]):
     if not positions:
         return Value(False)
     column = f'"{Response._meta.db_table}"."answers"'
-    runs = _runs(positions)
+    runs = slot_runs(positions)
     slots = " || ".join(f"{column}[%s:%s]" for _ in runs)
     # OFFSET 0 keeps PostgreSQL from inlining the subquery and computing the array three times.
     sql = f"""(

@@ -43,7 +43,7 @@ from django.db.models import Count, Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from fieldwork.exclusions import _runs, integrity_flagged, satisfaction_positions
+from fieldwork.exclusions import integrity_flagged, satisfaction_positions, slot_runs
 from fieldwork.models import IntegrityFlag, IntegritySettings, Kiosk, Response, Round
 from fieldwork.selectors import in_scope
 from surveyapp.celery import app as celery_app
@@ -100,7 +100,7 @@ def integrity_settings_update(*, survey_round: Round, min_gap_seconds: int | Non
 def _satisfaction_sql(survey_round: Round) -> str:
     """The SQL of a response's satisfaction answers as one array of slices of ``r.answers`` (the
     bounds are whole numbers from the questionnaire, written in); NULL without satisfaction items."""
-    runs = _runs(satisfaction_positions(survey_round))
+    runs = slot_runs(satisfaction_positions(survey_round))
     if not runs:
         return "NULL::smallint[]"
     return " || ".join(f"r.answers[{int(first)}:{int(last)}]" for first, last in runs)
