@@ -287,7 +287,8 @@ class KioskRow:
 
     @property
     def cells(self):
-        return [(kind, self.counts.get(kind, 0)) for kind in Kind.values]
+        """(kind, responses with it, the kind's label) in the order of the panel's columns."""
+        return [(kind, self.counts.get(kind, 0), label) for kind, label in Kind.choices]
 
 
 def kiosk_rows(survey_round: Round) -> list[KioskRow]:
