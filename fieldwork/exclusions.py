@@ -11,18 +11,21 @@ Review flags are computed in SQL over the whole round at once:
   them answered;
 * **too fast**: ``seconds_taken`` (from start to submission) under ``settings.REVIEW_MIN_SECONDS``
   (60 by default). A response without it (paper) is never "too fast".
+* **integrity**: a flag stored by the round's integrity checks (``IntegrityFlag``: bursts, runs of
+  identical or all-top answers, outside opening hours, more responses than dossiers; see
+  fieldwork.integrity), read with its reason.
 """
 
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import BooleanField, ExpressionWrapper, F, Q, Value
+from django.db.models import BooleanField, Exists, ExpressionWrapper, F, JSONField, OuterRef, Q, Value
 from django.db.models.expressions import RawSQL
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fieldwork.models import Exclusion, ExclusionLog, Response, ResponseChange, Round
+from fieldwork.models import Exclusion, ExclusionLog, IntegrityFlag, Response, ResponseChange, Round
 from fieldwork.quotas import QuotaFull, quota_reclaim, quota_release
 from questionnaires.answers import unpack_answers
 from units import access
@@ -141,7 +144,7 @@ def satisfaction_positions(survey_round: Round) -> list[int]:
     return [definition.positions[item["code"]] for item in definition.items if item["kind"] == "satisfaction"]
 
 
-def _runs(positions: list[int]) -> list[tuple[int, int]]:
+def slot_runs(positions: list[int]) -> list[tuple[int, int]]:
     """Consecutive positions as (first, last) runs: [9, 10, 11, 13] → [(9, 11), (13, 13)]."""
     runs = []
     for position in sorted(positions):
@@ -163,7 +166,7 @@ def _straight_lining(positions: list[int]):
     if not positions:
         return Value(False)
     column = f'"{Response._meta.db_table}"."answers"'
-    runs = _runs(positions)
+    runs = slot_runs(positions)
     slots = " || ".join(f"{column}[%s:%s]" for _ in runs)
     # OFFSET 0 keeps PostgreSQL from inlining the subquery and computing the array three times.
     sql = f"""(
@@ -174,30 +177,54 @@ def _straight_lining(positions: list[int]):
     return RawSQL(sql, (STRAIGHT_LINING_MIN_ANSWERS, *params), output_field=BooleanField())
 
 
+def integrity_flagged(kind: str | None = None) -> Exists:
+    """Whether a response has an integrity flag (of this kind), as an SQL expression per response."""
+    flags = IntegrityFlag.objects.filter(response=OuterRef("pk"))
+    return Exists(flags.filter(kind=kind) if kind else flags)
+
+
+# The response's integrity flags as [{"kind", "detail"}, …] (NULL when none), for the page to word.
+_INTEGRITY_FLAGS = f"""(
+    SELECT jsonb_agg(jsonb_build_object('kind', f.kind, 'detail', f.detail) ORDER BY f.kind)
+    FROM {IntegrityFlag._meta.db_table} f WHERE f.response_id = "{Response._meta.db_table}"."id"
+)"""
+
+
 def review_flags(survey_round: Round) -> dict:
     """The review flags as SQL expressions per response of the round, to annotate a queryset with:
-    ``straight_lining`` and ``too_fast`` (NULL, not true, for a response without a duration)."""
+    ``straight_lining`` and ``too_fast`` (NULL, not true, for a response without a duration),
+    ``integrity`` (any integrity flag) and ``integrity_flags`` (the list, or None)."""
     return {
         "straight_lining": _straight_lining(satisfaction_positions(survey_round)),
         "too_fast": ExpressionWrapper(Q(seconds_taken__lt=review_min_seconds()), output_field=BooleanField()),
+        "integrity": integrity_flagged(),
+        "integrity_flags": RawSQL(_INTEGRITY_FLAGS, (), output_field=JSONField()),
     }
 
 
-def flagged_responses(*, survey_round: Round, unit: Unit | None = None):
-    """Responses of the round (or of the unit's subtree) flagged for review and not excluded,
-    newest first, annotated with ``straight_lining``, ``too_fast`` and ``duration_seconds``.
+def flagged_responses(*, survey_round: Round, unit: Unit | None = None, kind: str = "", kiosk=None):
+    """Responses of the round (or of the unit's subtree, or of one kiosk) flagged for review and not
+    excluded, newest first, annotated as ``review_flags`` says and with ``duration_seconds``.
+    ``kind``: only those with that flag ("straight_lining", "too_fast", "integrity" for any
+    integrity flag, or an integrity flag's kind).
 
     One query whatever the number of responses: the flags are SQL expressions per row.
     """
     responses = (
         Response.objects.filter(round=survey_round, exclusion__isnull=True)
         .annotate(**review_flags(survey_round), duration_seconds=F("seconds_taken"))
-        .filter(Q(straight_lining=True) | Q(too_fast=True))
+        .filter(Q(straight_lining=True) | Q(too_fast=True) | Q(integrity=True))
         .select_related("unit")
         .order_by("-submitted_at", "-id")
     )
+    if kind in ("straight_lining", "too_fast", "integrity"):
+        responses = responses.filter(**{kind: True})
+    elif kind in IntegrityFlag.Kind.values:
+        responses = responses.filter(integrity_flagged(kind))
     if unit is not None:
         responses = responses.filter(unit__path__startswith=unit.path)
+    if kiosk is not None:
+        responses = responses.filter(kiosk=kiosk)
     return responses
 
 

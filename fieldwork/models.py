@@ -336,6 +336,7 @@ class Exclusion(models.Model):
         DUPLICATE = "duplicate", _("duplicate")
         STRAIGHT_LINING = "straight_lining", _("straight-lining (the same answer everywhere)")
         TOO_FAST = "too_fast", _("completed too fast")
+        INTEGRITY = "integrity", _("integrity check (burst, run, outside hours, more than the dossiers)")
         OTHER = "other", _("other")
 
     response = models.OneToOneField(Response, on_delete=models.PROTECT, primary_key=True, related_name="exclusion")
@@ -587,3 +588,69 @@ class InvitationContact(models.Model):
 
     def __str__(self):
         return f"contact of {self.invitation_id}"
+
+
+class IntegritySettings(models.Model):
+    """A round's integrity checks (fieldwork.integrity): its thresholds, where they differ from the
+    settings' defaults, and the state of its checks. The row also serialises the checks of a round
+    (locked while flags are replaced) and debounces them: ``requested_at`` is set by the request that
+    sends the task and cleared by the task that takes it, so at most one check is waiting."""
+
+    round = models.OneToOneField(Round, on_delete=models.CASCADE, primary_key=True, related_name="integrity")
+    min_gap_seconds = models.PositiveIntegerField(
+        _("shortest plausible time between two responses of a kiosk (seconds)"), null=True, blank=True,
+        help_text=_("Empty: the default."))
+    run_length = models.PositiveSmallIntegerField(
+        _("run length that is flagged (identical or all-top answers in a row)"), null=True, blank=True,
+        help_text=_("Empty: the default."))
+    requested_at = models.DateTimeField(null=True, blank=True, editable=False)
+    checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The kiosk responses of the round's kiosks (fieldwork.KioskDay) seen by the beat's last poll: when
+    # it changes, a check is requested.
+    seen = models.BigIntegerField(default=0, editable=False)
+
+    def __str__(self):
+        return f"integrity of round {self.round_id}"
+
+
+class IntegrityFlag(models.Model):
+    """A kiosk response the integrity checks found suspect, with why: shown in the review queue,
+    never excluded automatically. A round's flags are replaced as a whole by each check
+    (fieldwork.integrity.integrity_check); ``detail`` holds the numbers the reason is worded from."""
+
+    class Kind(models.TextChoices):
+        BURST = "burst", _("burst")
+        IDENTICAL = "identical", _("identical answers in a row")
+        ALL_TOP = "all_top", _("all-top answers in a row")
+        OFF_HOURS = "off_hours", _("outside opening hours")
+        OVER_DOSSIERS = "over_dossiers", _("more responses than dossiers")
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="+", db_index=False)
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="+", db_index=False)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    detail = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["response", "kind"], name="integrity_flag_once")]
+        indexes = [models.Index(fields=["round", "kind"], name="integrity_flag_round_kind_idx")]
+
+    def __str__(self):
+        return f"{self.response_id}: {self.kind}"
+
+
+class DeskDay(models.Model):
+    """How many dossiers a desk (a unit) received on a day, typed or uploaded by a survey officer: a
+    day's kiosk responses beyond it are flagged (fieldwork.integrity)."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    day = models.DateField(_("day"))
+    dossiers = models.PositiveIntegerField(_("dossiers"))
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    entered_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["unit", "day"], name="desk_day_once")]
+
+    def __str__(self):
+        return f"{self.unit_id} {self.day}: {self.dossiers}"

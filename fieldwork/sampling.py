@@ -63,26 +63,27 @@ def service_fields(survey_round: Round, language: str | None = None) -> dict[str
     return {o["code"]: o["label"].get(language) or o["label"]["vi"] for o in item.get("options", [])}
 
 
-def _check_header(header, problems):
-    missing = [c for c in COLUMNS if c not in header]
-    unknown = [c for c in header if c not in COLUMNS]
-    repeated = sorted({c for c in header if header.count(c) > 1 and c in COLUMNS})
+def _check_header(header, problems, columns=COLUMNS):
+    missing = [c for c in columns if c not in header]
+    unknown = [c for c in header if c not in columns]
+    repeated = sorted({c for c in header if header.count(c) > 1 and c in columns})
     if missing:
         problems.add(_("row 1: missing column(s): %(columns)s") % {"columns": ", ".join(missing)}, 1)
     if unknown:
         problems.add(_("row 1: unknown column(s): %(columns)s (the header is %(header)s)")
-                     % {"columns": ", ".join(unknown) or "''", "header": ",".join(COLUMNS)}, 1)
+                     % {"columns": ", ".join(unknown) or "''", "header": ",".join(columns)}, 1)
     if repeated:
         problems.add(_("row 1: repeated column(s): %(columns)s") % {"columns": ", ".join(repeated)}, 1)
     return not (missing or unknown or repeated)
 
 
-def _read_rows(source, problems):
-    """(row number, stripped values) for each non-blank row, read as a stream, if the header is right."""
+def _read_rows(source, problems, columns=COLUMNS):
+    """(row number, stripped values) for each non-blank row, read as a stream, if the header is right
+    (``columns``: the dossier list's, or another file's)."""
     records = csv_records(source)
     _line, header = next(records, (1, []))
     header = [h.strip() for h in header]
-    if not _check_header(header, problems):
+    if not _check_header(header, problems, columns):
         return
     for number, cells in records:
         if len(cells) > len(header):
@@ -90,7 +91,7 @@ def _read_rows(source, problems):
             continue
         values = dict(zip(header, (c.strip() for c in cells), strict=False))
         if any(values.values()):  # else a blank line
-            yield number, {column: values.get(column, "") for column in COLUMNS}
+            yield number, {column: values.get(column, "") for column in columns}
 
 
 def _units_by_code(rows):

@@ -228,12 +228,13 @@ def _source_filter(source: str) -> Q:
 
 
 class Flag(models.TextChoices):
-    """What the browser filters on: the review queue's two flags (fieldwork.exclusions), either of
-    them, or the over-quota mark the response was stored with."""
+    """What the browser filters on: the review queue's flags (fieldwork.exclusions), any of them, or
+    the over-quota mark the response was stored with."""
 
-    REVIEW = "review", gettext_lazy("Flagged for review (either flag)")
+    REVIEW = "review", gettext_lazy("Flagged for review (any flag)")
     STRAIGHT_LINING = "straight_lining", gettext_lazy("Straight-lining")
     TOO_FAST = "too_fast", gettext_lazy("Too fast")
+    INTEGRITY = "integrity", gettext_lazy("Integrity check (burst, run, outside hours, beyond the dossiers)")
     OVER_QUOTA = "over_quota", gettext_lazy("Over quota")
 
 
@@ -303,8 +304,8 @@ def browse_responses(survey_round: Round, filters: BrowseFilters):
         responses = responses.filter(exclusion__isnull=filters.state == State.INCLUDED)
     responses = responses.annotate(**review_flags(survey_round))
     if filters.flag == Flag.REVIEW:
-        responses = responses.filter(Q(straight_lining=True) | Q(too_fast=True))
-    elif filters.flag in (Flag.STRAIGHT_LINING, Flag.TOO_FAST, Flag.OVER_QUOTA):
+        responses = responses.filter(Q(straight_lining=True) | Q(too_fast=True) | Q(integrity=True))
+    elif filters.flag in (Flag.STRAIGHT_LINING, Flag.TOO_FAST, Flag.INTEGRITY, Flag.OVER_QUOTA):
         responses = responses.filter(**{filters.flag: True})
     return responses
 

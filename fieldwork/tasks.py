@@ -1,7 +1,7 @@
 from celery import shared_task
 from django.conf import settings
 
-from fieldwork import invitations, paper_jobs, senders
+from fieldwork import integrity, invitations, paper_jobs, senders
 from fieldwork.models import Round
 
 
@@ -54,3 +54,15 @@ def queue_invitation_reminders():
 def purge_invitation_contacts():
     """Beat: delete the contact data of rounds closed INVITATION_CONTACT_KEEP_DAYS ago."""
     return invitations.contacts_purge()
+
+
+@shared_task(name=integrity.CHECK_TASK)
+def run_integrity_check(round_id):
+    """Check a round's kiosk responses, if a check is requested (a second delivery does nothing)."""
+    return integrity.integrity_run(round_id=round_id)
+
+
+@shared_task(name="fieldwork.tasks.integrity_poll")
+def integrity_poll():
+    """Beat, every INTEGRITY_POLL_SECONDS: request checks of rounds whose kiosks stored responses."""
+    return {"requested": integrity.integrity_poll()}

@@ -30,4 +30,5 @@ urlpatterns = [
     path("", include("fieldwork.urls_preview")),
     path("", include("fieldwork.urls_blocks")),
     path("", include("fieldwork.urls_invitations")),
+    path("", include("fieldwork.urls_integrity")),
 ]

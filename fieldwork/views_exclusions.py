@@ -1,5 +1,7 @@
 """Survey officers' pages for reviewing flagged responses, excluding them and restoring them."""
 
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from fieldwork import exclusions
-from fieldwork.models import Exclusion
+from fieldwork.models import Exclusion, IntegrityFlag
 from fieldwork.selectors import get_round_for_user, in_scope
 from surveyapp.limits import PlainTextField
 
@@ -35,15 +37,30 @@ def _exclusions_page(request, survey_round, form, status=200):
     }, status=status)
 
 
+def _review_filter(request) -> tuple[str, int | None]:
+    """The queue's filter from ?flag= (a flag's name or an integrity flag's kind) and ?kiosk= (an id);
+    anything else is no filter."""
+    kind = request.GET.get("flag", "")
+    kinds = {"straight_lining", "too_fast", "integrity", *IntegrityFlag.Kind.values}
+    kiosk = request.GET.get("kiosk", "")
+    return (kind if kind in kinds else ""), (int(kiosk) if kiosk.isascii() and kiosk.isdigit()
+                                              and len(kiosk) < 10 else None)
+
+
 @login_required
 @never_cache
 def review(request, round_id):
     survey_round = get_round_for_user(request.user, round_id)
-    flagged = exclusions.flagged_responses(survey_round=survey_round).filter(in_scope(survey_round))
+    kind, kiosk = _review_filter(request)
+    flagged = exclusions.flagged_responses(survey_round=survey_round, kind=kind, kiosk=kiosk).filter(
+        in_scope(survey_round))
     page = Paginator(flagged, exclusions.REVIEW_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "fieldwork/exclusion_review.html", {
         "round": survey_round, "page": page, "reasons": Exclusion.Reason.choices,
         "min_answers": exclusions.STRAIGHT_LINING_MIN_ANSWERS, "min_seconds": exclusions.review_min_seconds(),
+        "filtered": bool(kind or kiosk), "filter_query": urlencode({k: v for k, v in
+                                                                    (("flag", kind), ("kiosk", kiosk)) if v}),
+        "flag_label": dict(IntegrityFlag.Kind.choices).get(kind, ""),
     })
 
 

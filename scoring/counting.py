@@ -192,11 +192,12 @@ class Counters:
             "GROUP BY 1, 2 ORDER BY 1, 2"
         )
 
-    def full_sql(self, *, by_field, blocks=None):
+    def full_sql(self, *, by_field, blocks=None, only_ids=False):
         """Every valid response of the round counted per unit (and service-field answer when
         ``by_field``): rows of (unit, stratum, *columns) for ``decode``. Parameters: round,
         whether over-quota responses count, then with ``blocks`` ("from", or
-        "from-to") the tids where the table part to read starts (and where the next one starts)."""
+        "from-to") the tids where the table part to read starts (and where the next one starts), or
+        with ``only_ids`` the ids of the only responses to count (a list)."""
         stratum = f"a[{self.field_slot}]" if by_field and self.field_slot else "NULL::smallint"
         columns = [f"count(*) FILTER (WHERE {c})" if c != "TRUE" else "count(*)"
                    for c in self._conditions(self.plain, "a[{}]")]
@@ -204,6 +205,8 @@ class Counters:
         part = ""
         if blocks:
             part = "\n    AND r.ctid >= %s::tid" + (" AND r.ctid < %s::tid" if blocks == "from-to" else "")
+        elif only_ids:
+            part = "\n    AND r.id = ANY(%s::uuid[])"
         return (
             f"SELECT unit_id, {stratum} AS stratum,\n  " + ",\n  ".join(columns) + "\n"
             f"FROM (SELECT r.unit_id, array_append(r.answers, NULL::smallint) AS a\n"

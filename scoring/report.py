@@ -13,6 +13,7 @@ from django.db.models import Count, Q
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
+from fieldwork import integrity
 from fieldwork.models import DossierList, Exclusion, Response, Round
 from scoring import ranking, selectors, wording
 from scoring.models import UnitScore
@@ -295,7 +296,25 @@ def _weighting_note(score, dossiers) -> str:
              "weight cannot be applied (the official figure is unweighted anyway).") % facts
 
 
-def _method(survey_round, score, names, counts, dossiers) -> list[str]:
+def _integrity_note(checks) -> str:
+    """What the integrity checks looked for and what they found in the area (fieldwork.integrity)."""
+    limits, found = checks["thresholds"], checks["counts"]
+    when = (_("last run %(when)s") % {"when": formats.date_format(timezone.localtime(checks["checked_at"]),
+                                                                   "SHORT_DATETIME_FORMAT")}
+            if checks["checked_at"] else _("not run yet"))
+    return _("Integrity checks of kiosk responses (%(when)s): a response less than %(gap)s seconds after its "
+             "kiosk's previous one (a burst); %(run)s or more responses of a kiosk in a row with identical answers, "
+             "or with every answer “very satisfied”; responses outside the desk's opening hours, where they are "
+             "set; more kiosk responses at a desk on a day than the dossiers recorded for it. Flagged in this area "
+             "and not excluded: %(flagged)s responses (bursts %(burst)s, identical answers %(identical)s, "
+             "all-top answers %(all_top)s, outside opening hours %(off_hours)s, beyond the dossiers "
+             "%(over_dossiers)s). They are counted in the figures: nothing is excluded automatically, survey "
+             "officers review them.") % {
+        "when": when, "gap": limits.min_gap_seconds, "run": limits.run_length,
+        **{key: count(value) for key, value in found.items()}}
+
+
+def _method(survey_round, score, names, counts, dossiers, checks=None) -> list[str]:
     """The method note: how the figures were made and what was left out, as paragraphs."""
     scoring = survey_round.questionnaire.parsed.doc["scoring"]
     levels = ", ".join(str(level) for level in scoring["satisfied_levels"])
@@ -331,6 +350,8 @@ def _method(survey_round, score, names, counts, dossiers) -> list[str]:
         "total": count(counts["total"]), "excluded": count(counts["excluded"]), "over": count(counts["over_quota"]),
         "counted": counted, "n": count(score.n if score else 0)})
     notes.append(_weighting_note(score, dossiers))
+    if checks is not None:
+        notes.append(_integrity_note(checks))
     return notes
 
 
@@ -366,7 +387,8 @@ def unit_report(*, survey_round: Round, unit: Unit, language: str) -> Report:
             blocks=_blocks(survey_round, unit, factor_codes, minimum),
             factor_codes=factor_codes,
             method=_method(survey_round, score, names, counts,
-                           dossier_list_facts(survey_round=survey_round, unit=unit)),
+                           dossier_list_facts(survey_round=survey_round, unit=unit),
+                           integrity.area_summary(survey_round=survey_round, unit=unit)),
         )
 
 

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from fieldwork.selectors import get_round_for_user
 from scoring import charts, selectors
+from scoring.integrity import headline_without_flagged
 from scoring.services import score_run_request
 from units import access
 
@@ -86,6 +87,7 @@ def unit_page(request, round_id, unit_code):
     context = selectors.unit_page(survey_round=survey_round, unit=unit, language=get_language(),
                                   sort=request.GET.get("sort", "rank"))
     context.update(_unit_charts(context))
+    context["integrity"] = headline_without_flagged(survey_round=survey_round, unit=unit, score=context["score"])
     return render(request, "scoring/unit_page.html", context)
 
 

@@ -272,6 +272,16 @@ LATE_ARRIVAL_GRACE_DAYS = env_int("LATE_ARRIVAL_GRACE_DAYS", 7)
 SCORE_POLL_SECONDS = env_int("SCORE_POLL_SECONDS", 5)
 # A response completed faster than this is flagged for review as "too fast".
 REVIEW_MIN_SECONDS = env_int("REVIEW_MIN_SECONDS", 60)
+# Integrity checks of kiosk responses (fieldwork.integrity), defaults a round may change on its
+# integrity panel: two responses of one kiosk less than this many seconds apart are a burst (a
+# citizen cannot have completed the second questionnaire in that time)...
+INTEGRITY_MIN_GAP_SECONDS = env_int("INTEGRITY_MIN_GAP_SECONDS", 60)
+# ...and this many responses of one kiosk in a row with identical satisfaction answers, or with
+# every answer "very satisfied", are flagged (at 60 % of citizens answering all-top, 5 in a row
+# happens by chance about once in 13 runs; the queue is for review, nothing is excluded).
+INTEGRITY_RUN_LENGTH = env_int("INTEGRITY_RUN_LENGTH", 5)
+# How often the beat looks for rounds whose kiosks stored responses and requests their check.
+INTEGRITY_POLL_SECONDS = env_int("INTEGRITY_POLL_SECONDS", 60)
 # A full recompute of a round's scores reads the responses table in this many parts at once, each on
 # its own database connection sharing one snapshot (scoring.counting.count_responses; 1: no split)...
 SCORING_COUNT_CONNECTIONS = env_int("SCORING_COUNT_CONNECTIONS", 2)
@@ -380,6 +390,10 @@ CELERY_BEAT_SCHEDULE = {
     # Hourly: delete the contact data of rounds closed more than INVITATION_CONTACT_KEEP_DAYS ago.
     "fieldwork-invitation-contacts-purge": {"task": "fieldwork.tasks.purge_invitation_contacts",
                                             "schedule": 3600.0},
+    # Every INTEGRITY_POLL_SECONDS: request an integrity check of every round whose kiosks stored
+    # responses since the last poll (their day counters, not the responses), and send again requests
+    # whose task was lost.
+    "fieldwork-integrity-poll": {"task": "fieldwork.tasks.integrity_poll", "schedule": float(INTEGRITY_POLL_SECONDS)},
 }
 
 LOGGING = {

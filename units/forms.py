@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
 from surveyapp.limits import PlainTextField, PlainTextValidator, UploadField
+from units.hours import WEEKDAYS, day_text, parse_day
 from units.imports import CODE_MAX_LENGTH, NAME_MAX_LENGTH
 from units.models import Role
 
@@ -136,3 +137,33 @@ class PasswordSetForm(SetPasswordForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         plain_text_fields(self)
+
+
+class UnitHoursForm(PlainTextForm):
+    """A desk's opening hours, one field a weekday (``day_1`` Monday … ``day_7`` Sunday); each cleans to
+    the stored intervals (units.hours.parse_day)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for day, label in WEEKDAYS:
+            self.fields[f"day_{day}"] = PlainTextField(
+                label=label, max_length=120, required=False,
+                help_text=_("For example 07:30-11:30, 13:30-17:00; empty: closed.") if day == 1 else "")
+        plain_text_fields(self)
+
+    def clean(self):
+        cleaned = super().clean()
+        hours = {}
+        for day, _label in WEEKDAYS:
+            name = f"day_{day}"
+            if name in cleaned:
+                try:
+                    hours[day] = parse_day(cleaned[name])
+                except forms.ValidationError as exc:
+                    self.add_error(name, exc)
+        cleaned["hours"] = hours
+        return cleaned
+
+    @staticmethod
+    def initial_for(unit) -> dict:
+        return {f"day_{day}": day_text(unit.opening_hours.get(str(day))) for day, _label in WEEKDAYS}

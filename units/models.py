@@ -46,6 +46,13 @@ class Unit(models.Model):
         "self", verbose_name=_("successor"), null=True, blank=True, on_delete=models.PROTECT,
         related_name="predecessors", help_text=_("The unit that replaced this one after a merger."),
     )
+    # The desk's opening hours, local time (Asia/Ho_Chi_Minh): {"1": [["07:30", "11:30"], ["13:30", "17:00"]],
+    # ...} by ISO weekday (1 = Monday … 7 = Sunday), each a list of [opens, closes) intervals; a weekday
+    # missing is closed. Empty: not set, and no response is checked against it. Written only by
+    # units.services.unit_set_hours; read by fieldwork.integrity (responses outside opening hours).
+    # (db_default: rows written without the column, e.g. by an older release during a deploy, get {}.)
+    opening_hours = models.JSONField(_("opening hours"), default=dict, blank=True,
+                                     db_default=models.Value({}, output_field=models.JSONField()))
 
     class Meta:
         ordering = ["path"]

@@ -13,6 +13,7 @@ urlpatterns = [
     path("administration/units/import/confirm", views.unit_import_confirm, name="unit-import-confirm"),
     path("administration/units/<str:code>/rename", views.unit_rename, name="unit-rename"),
     path("administration/units/<str:code>/close", views.unit_close, name="unit-close"),
+    path("administration/units/<str:code>/hours", views.unit_hours, name="unit-hours"),
     path("administration/staff/", views.staff_list, name="staff"),
     path("administration/staff/new", views.staff_create, name="staff-create"),
     path("administration/staff/<int:user_id>/", views.staff_detail, name="staff-detail"),

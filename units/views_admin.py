@@ -20,13 +20,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from surveyapp.spreadsheet import more_problems
-from units import access, selectors, services
+from units import access, hours, selectors, services
 from units.forms import (
     PasswordSetForm,
     RoleForm,
     SearchForm,
     StaffCreateForm,
     UnitCloseForm,
+    UnitHoursForm,
     UnitImportConfirmForm,
     UnitImportForm,
     UnitRenameForm,
@@ -194,6 +195,23 @@ def unit_close(request, code):
     messages.success(request, _("%(unit)s is closed: its last day is %(day)s.")
                      % {"unit": unit, "day": valid_to.strftime("%d/%m/%Y")})
     return redirect("administration:units")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def unit_hours(request, code):
+    """The desk's opening hours, for its administrators and survey officers (the integrity checks
+    flag kiosk responses outside them)."""
+    unit = access.get_unit_for_user(request.user, code, access.FIELDWORK)
+    form = UnitHoursForm(*_posted(request), initial=UnitHoursForm.initial_for(unit))
+    if request.method == "POST" and form.is_valid():
+        hours.unit_set_hours(unit=unit, hours=form.cleaned_data["hours"])
+        messages.success(request, _("The opening hours of %(unit)s are saved; the next integrity check uses them.")
+                         % {"unit": unit.name})
+        return redirect("administration:unit-hours", unit.code)
+    return render(request, "units/admin_unit_hours.html", {"unit": unit, "form": form,
+                                                           "administers": access.user_can(request.user, unit,
+                                                                                          access.ADMINISTER)})
 
 
 # ---------------------------------------------------------------------------------------------

@@ -144,8 +144,9 @@ class ReportPageTests(ScoredRoundTestCase):
             self.client.force_login(self.province_head)
             # session, user, round, unit, role, the unit's score, its children's scores, the children,
             # the response counts, the round's latest dossier list with its counts; the tables by block:
-            # the round's blocks, its scores, the previous round (none), the listed units' scores
-            with self.assertNumQueries(14):
+            # the round's blocks, its scores, the previous round (none), the listed units' scores; the
+            # round's integrity settings and the integrity flags in the area by kind
+            with self.assertNumQueries(16):
                 self.assertEqual(self.client.get(self.url("report/", code="08")).status_code, 200)
 
         count()

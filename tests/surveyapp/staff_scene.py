@@ -42,6 +42,34 @@ def _paper_forms(survey_round, code, count, seed):
                      form_date=timezone.localdate(), answers=sample_answers(survey_round.questionnaire.parsed, rng))
 
 
+def _integrity_flags(survey_round, kiosk):
+    """Six all-top kiosk responses 20 s apart at 21:00 yesterday, outside 02212's opening hours and
+    beyond its dossiers that day, and the round checked: every kind of integrity flag, on the panel
+    and in the review queue."""
+    import random
+
+    from fieldwork.integrity import integrity_check
+    from fieldwork.models import DeskDay
+    from questionnaires.answers import pack_answers
+    from units.hours import unit_set_hours
+
+    definition = survey_round.questionnaire.parsed
+    answers = sample_answers(definition, random.Random(5))
+    answers.update({code: 5 for code, value in answers.items()
+                    if definition.by_code[code]["kind"] == "satisfaction" and value})
+    slots = pack_answers(definition, answers).slots
+    unit = kiosk.unit
+    unit_set_hours(unit=unit, hours={day: [["07:30", "11:30"], ["13:30", "17:00"]] for day in range(1, 6)})
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    start = timezone.make_aware(datetime.datetime.combine(yesterday, datetime.time(21, 0)))
+    for i in range(6):
+        at = start + datetime.timedelta(seconds=20 * i)
+        Response.objects.create(round=survey_round, unit=unit, kiosk=kiosk, channel=Response.Channel.KIOSK,
+                                language="vi", submitted_at=at, received_at=at, answers=slots, seconds_taken=15)
+    DeskDay.objects.update_or_create(unit=unit, day=yesterday, defaults={"dossiers": 2})
+    integrity_check(survey_round=survey_round)
+
+
 def build() -> dict:
     """The scene, in the current database; the URL parameters of its pages."""
     call_command("seed_demo", "--force", stdout=io.StringIO())
@@ -93,6 +121,7 @@ def build() -> dict:
     rejected = PaperImportJob.objects.create(round=current, user=admin, rows=2,
                                              content=header + "02212,2020-01-01,\n99999,,\n")
     paper_job_run(job_id=rejected.pk)
+    _integrity_flags(current, kiosk)
     return {
         "values": {
             "round_id": current.pk, "code": "08", "unit_code": "02212", "kiosk_id": kiosk.pk,
@@ -118,6 +147,7 @@ def extra_pages(scene) -> list[str]:
         f"/kiosks/{scene['kiosk'].pk}/revoke", f"/rounds/{current}/close",
         f"/rounds/{current}/paper/import/{scene['rejected_job'].pk}",
         "/units/02212/rounds/", "/units/02212/kiosks/", "/units/076/",
+        f"/rounds/{current}/review/?flag=burst&kiosk={scene['kiosk'].pk}", "/administration/units/02212/hours",
         # A questionnaire version's pages (their <code> is a version's, not a unit's).
         f"/administration/questionnaires/{scene['current'].questionnaire.code}/",
         f"/administration/questionnaires/{scene['current'].questionnaire.code}/preview/",

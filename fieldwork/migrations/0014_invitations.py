@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('fieldwork', '0012_paper_import_job'),
+        ('fieldwork', '0013_integrity_checks'),
         ('units', '0002_vertical_level'),
     ]
 
