@@ -9,8 +9,9 @@ happens to be taken already in the round is drawn again for its dossier.
 Links. The link carries the invitation's random ``public_id`` and a MAC of it keyed by the secret
 key (``salted_hmac``, truncated to 96 bits: the link stays short enough for an SMS). The same link
 goes in the first message and the reminder; the invitation's own ``expires_at`` and
-``completed_at`` make it expire and single-use. ``invitation_open(token)`` is what the at-home
-survey page calls.
+``completed_at`` make it expire and single-use. The at-home survey (``fieldwork.athome``) reads a
+link with ``invitation_find(token)`` and marks it opened with ``invitation_open(token)`` when the
+citizen presses Start.
 
 Sending. ``invitations_queue`` claims the invitations with a contact for a channel (a single
 UPDATE … RETURNING, so two clicks or two workers never queue one twice) and queues them in batches
@@ -40,7 +41,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Value
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
@@ -166,25 +168,52 @@ class Opened:
     reason: str  # "" when the invitation may be answered; else "unknown", "expired", "used" or "closed"
 
 
+def invitation_find(token: str) -> Opened:
+    """The invitation of a link's token when it may be answered, changing nothing (what the link's
+    page shows on a GET: a messaging app that previews the link must not count as opening it);
+    else None and why not: "unknown" (a made-up or altered link), "expired", "used" (already
+    answered) or "closed" (its round is not open)."""
+    public_id = _public_id(token)
+    return _opened(Invitation.objects.filter(public_id=public_id) if public_id else None, mark=False)
+
+
 def invitation_open(token: str) -> Opened:
-    """What the at-home survey page calls with the token of a link: the invitation, marked opened
-    (the first time), when it may be answered; else None and why not: "unknown" (a made-up or
-    altered link), "expired", "used" (already answered) or "closed" (its round is not open)."""
+    """The same, and the invitation marked opened (the first time): what the at-home survey calls
+    when the citizen presses Start."""
     public_id = _public_id(token)
     return _opened(Invitation.objects.filter(public_id=public_id) if public_id else None)
+
+
+def _normal_code(code) -> str | None:
+    code = re.sub(r"[\s\-]", "", code if isinstance(code, str) else "").upper()
+    return None if len(code) != CODE_LENGTH or set(code) - set(CODE_ALPHABET) else code
 
 
 def invitation_open_code(*, survey_round: Round, code: str) -> Opened:
     """The same for the short code of a printed slip, typed by hand for a round (codes are unique in
     a round): spaces and dashes are ignored, small letters read as capitals."""
-    code = re.sub(r"[\s\-]", "", code or "").upper()
-    if len(code) != CODE_LENGTH or set(code) - set(CODE_ALPHABET):
+    code = _normal_code(code)
+    if code is None:
         return Opened(None, "unknown")
     return _opened(Invitation.objects.filter(round=survey_round, code=code))
 
 
-def _opened(invitations) -> Opened:
-    invitation = invitations.select_related("round", "round__questionnaire").first() if invitations else None
+def invitation_find_code(code: str) -> Opened:
+    """The invitation of a slip's short code among the open rounds' (the public code page, which
+    knows no round), changing nothing. A code is unique within a round only: when two open rounds
+    have it (about one chance in 25^8 a pair of invitations), it names no one ("unknown"; the
+    slip's QR code or link still works)."""
+    code = _normal_code(code)
+    if code is None:
+        return Opened(None, "unknown")
+    found = list(Invitation.objects.filter(code=code, round__status=Round.Status.OPEN).values_list("pk", flat=True)[:2])
+    if len(found) != 1:
+        return Opened(None, "unknown")
+    return _opened(Invitation.objects.filter(pk=found[0]), mark=False)
+
+
+def _opened(invitations, mark=True) -> Opened:
+    invitation = invitations.select_related("round", "round__questionnaire", "unit").first() if invitations else None
     if invitation is None:
         return Opened(None, "unknown")
     if invitation.completed_at is not None:
@@ -194,17 +223,19 @@ def _opened(invitations) -> Opened:
         return Opened(None, "expired")
     if invitation.round.status != Round.Status.OPEN:
         return Opened(None, "closed")
-    if invitation.opened_at is None:
+    if mark and invitation.opened_at is None:
         Invitation.objects.filter(pk=invitation.pk, opened_at__isnull=True).update(opened_at=now)
         invitation.opened_at = now
     return Opened(invitation, "")
 
 
 def invitation_complete(*, invitation: Invitation) -> bool:
-    """Mark the invitation answered; False when it was already (the link is single-use). The at-home
-    page calls it in the transaction that stores the response."""
+    """Mark the invitation answered (and opened, if Start was never counted); False when it was
+    already (the link is single-use). ``fieldwork.athome.athome_submit`` calls it in the transaction
+    that stores the response."""
+    now = timezone.now()
     return Invitation.objects.filter(pk=invitation.pk, completed_at__isnull=True).update(
-        completed_at=timezone.now()) == 1
+        completed_at=now, opened_at=Coalesce("opened_at", Value(now))) == 1
 
 
 # ---------------------------------------------------------------------------------------------

@@ -171,6 +171,7 @@ class Response(models.Model):
         KIOSK = 1, _("Kiosk")
         PAPER = 2, _("Paper")
         WEB = 3, _("Web form")
+        LINK = 4, _("Link, answered at home")
 
     id = models.UUIDField(primary_key=True, default=uuid7)
     round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="responses", db_index=False)

@@ -2,12 +2,16 @@
 
 from django.urls import path
 
-from fieldwork import views_invitations
+from fieldwork import views_athome, views_invitations
 
 urlpatterns = [
     path("rounds/<int:round_id>/invitations/", views_invitations.invitation_list, name="invitations"),
     path("rounds/<int:round_id>/invitations/create", views_invitations.invitations_create, name="invitations-create"),
     path("rounds/<int:round_id>/invitations/contacts", views_invitations.contacts_upload, name="invitations-contacts"),
     path("rounds/<int:round_id>/invitations/send", views_invitations.invitations_send, name="invitations-send"),
-    path("i/<str:token>/", views_invitations.invitation_open, name="invitation-open"),
+    # The citizen's side (fieldwork.views_athome): the link's page, its Start and its response, the slip's code.
+    path("i/", views_athome.athome_code, name="athome-code"),
+    path("i/<str:token>/", views_athome.athome_page, name="invitation-open"),
+    path("i/<str:token>/start", views_athome.athome_start, name="athome-start"),
+    path("i/<str:token>/responses", views_athome.athome_responses, name="athome-responses"),
 ]

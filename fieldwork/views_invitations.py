@@ -1,5 +1,5 @@
 """Officers' page of a round's invitations to answer at home (create them from the latest sample,
-upload contacts, send), and the page a citizen's link opens. The officer pages are for the round's
+upload contacts, send); the page a citizen's link opens is fieldwork.views_athome. The officer pages are for the round's
 owners (404 otherwise), like the sampling pages whose samples they start from."""
 
 from django import forms
@@ -12,7 +12,7 @@ from django.utils.formats import localize
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_POST
 
 from fieldwork import invitations, senders, tasks
 from fieldwork.models import Invitation, Round, Sample
@@ -111,14 +111,3 @@ def invitations_send(request, round_id):
     else:
         messages.error(request, _("Choose how to send the invitations."))
     return redirect("fieldwork:invitations", survey_round.pk)
-
-
-@never_cache
-@require_safe
-def invitation_open(request, token):
-    """Where a citizen's link leads. The at-home survey itself is another page (it will call
-    ``fieldwork.invitations.invitation_open`` the same way); until then this one marks the
-    invitation opened and says the survey is coming."""
-    opened = invitations.invitation_open(token)
-    return render(request, "fieldwork/invitation_open.html", {"opened": opened},
-                  status=404 if opened.reason == "unknown" else 200)

@@ -1,5 +1,5 @@
 """The officers' invitations page (/rounds/<id>/invitations/): create, upload contacts, send, counts
-by unit, masked contacts only, access for the round's owners only; and the page a citizen's link opens."""
+by unit, masked contacts only, access for the round's owners only; (the page a citizen's link opens: tests/fieldwork/test_athome.py)."""
 
 from unittest import mock
 
@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from fieldwork.invitations import invitation_token, invitations_create
+from fieldwork.invitations import invitations_create
 from fieldwork.models import Invitation, InvitationContact, Round
 from fieldwork.services import round_create
 from tests.fieldwork.test_invitation_sending import ALL_SENDERS
@@ -133,22 +133,3 @@ class PageTests(InvitationTestCase):
         # session, user, round (+unit, questionnaire), roles, latest sample, counts, contacts
         with self.assertNumQueries(7):
             self.client.get(self.url())
-
-
-class OpenPageTests(InvitationTestCase):
-    @classmethod
-    def setUpTestData(cls):
-        super().setUpTestData()
-        invitations_create(sample=cls.sample)
-
-    def test_a_link_marks_its_invitation_opened_and_says_the_survey_is_coming(self):
-        invitation = Invitation.objects.get(dossier__code="A-001")
-        page = Client().get(reverse("fieldwork:invitation-open", args=[invitation_token(invitation)]))
-        self.assertContains(page, "Cảm ơn ông/bà đã mở thư mời tham gia Quý IV/2026.")
-        invitation.refresh_from_db()
-        self.assertIsNotNone(invitation.opened_at)
-
-    def test_a_made_up_link_is_not_found_and_a_post_not_allowed(self):
-        url = reverse("fieldwork:invitation-open", args=["x" * 38])
-        self.assertContains(Client().get(url), "Đường dẫn này không hợp lệ.", status_code=404)
-        self.assertEqual(Client().post(url).status_code, 405)

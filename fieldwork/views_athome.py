@@ -1,0 +1,190 @@
+"""The pages a citizen answers at home on (issue 19): the personal link's page, its two calls (Start,
+the response), and the small page where the short code of a printed slip is typed.
+
+The link's page changes nothing on a GET: a messaging app (Zalo, Messenger, an e-mail client) that
+fetches the link to show a preview would otherwise count as the citizen opening it. The invitation
+is counted opened when the citizen presses Start (POST .../start) or, failing that, when the
+response arrives. The two calls carry no cookie and no CSRF token: the signed token in the path is
+the credential (as the kiosk's device token), so a forged cross-site request would need it.
+"""
+
+import json
+
+from django import forms
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils import translation
+from django.utils.html import json_script
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from fieldwork import invitations, ratelimit
+from fieldwork.athome import Refused, athome_questionnaire, athome_submit
+from fieldwork.responses import SubmissionError
+from surveyapp.proxy import client_address
+
+# What the clear page of a link that cannot be answered says, and its status.
+REFUSED_STATUS = {"unknown": 404, "expired": 410, "used": 410, "closed": 410}
+CODE_TRIES_PER_MINUTE = 10  # short codes typed from one address (a code is a credential: no guessing)
+
+
+def _both(text):
+    """A (lazy) text in Vietnamese and in English, Vietnamese first."""
+    out = {}
+    for language in ("vi", "en"):
+        with translation.override(language):
+            out[language] = str(text)
+    return out
+
+
+# The at-home screens' own words (the questions and the kiosk's words come with the kiosk's modules).
+TEXTS = {
+    "consent": gettext_lazy(
+        "Your answers are anonymous: they are stored without your name, phone number or e-mail address, "
+        "and are used only to measure satisfaction with public services, under the Law on Personal Data "
+        "Protection (91/2025/QH15). Pressing Start means you agree to answer."),
+    "intro": gettext_lazy("About 5 minutes. If you close the page, your answers are kept on this phone until you "
+                          "come back to the link."),
+    "resume": gettext_lazy("Continue where you left off"),
+    "thanks": gettext_lazy("Thank you! Your answers have been received. You can close this page."),
+    "used": gettext_lazy("This invitation has already been answered. Thank you!"),
+    "expired": gettext_lazy("This invitation has expired."),
+    "closed": gettext_lazy("This survey is not open at the moment."),
+    "unknown": gettext_lazy("This link is not valid. Please check that it was copied whole."),
+    "offline": gettext_lazy("Your answers could not be sent: check the connection and press Send again. "
+                            "Nothing is lost."),
+    "retry": gettext_lazy("Send again"),
+}
+
+
+class _Readable(DjangoJSONEncoder):
+    """JSON with the Vietnamese letters as they are: escaped as \\uXXXX they would take 6 bytes each
+    (json_script's default), and the page's budget counts bytes (README, issue 19)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **{**kwargs, "ensure_ascii": False})
+
+
+def _refused_page(request, reason, status=None):
+    return render(request, "athome/refused.html", {"reason": reason, "message": _both(TEXTS[reason])},
+                  status=status or REFUSED_STATUS[reason])
+
+
+@never_cache
+@require_safe
+def athome_page(request, token):
+    """The questionnaire on the citizen's phone; a clear page in Vietnamese and English when the link
+    cannot be answered. Marks nothing: see the module's docstring."""
+    found = invitations.invitation_find(token)
+    if found.invitation is None:
+        return _refused_page(request, found.reason)
+    base = reverse("fieldwork:invitation-open", args=[token])
+    response = render(request, "athome/app.html", {
+        "invitation": found.invitation,
+        "body": json_script(athome_questionnaire(found.invitation), "athome-questionnaire", encoder=_Readable),
+        "texts": json_script({key: _both(value) for key, value in TEXTS.items()}, "athome-texts", encoder=_Readable),
+        "api_base": base,  # the script appends "start" and "responses" (fieldwork.urls_invitations)
+        # The answers kept on the phone are keyed by the invitation (the token's public-id half).
+        "storage_key": "sipas.athome." + token[:22],
+        "athome_main": static("athome/athome.js"),
+    })
+    response["Content-Language"] = "vi"
+    return response
+
+
+def _json_refused(reason):
+    with translation.override("vi"):
+        message = str(TEXTS[reason])
+    return JsonResponse({"reason": reason, "error": message, "texts": _both(TEXTS[reason])},
+                        status=409 if reason == "used" else REFUSED_STATUS[reason])
+
+
+def _limited(token):
+    allowed, retry_after = ratelimit.allow("athome", token[:22])
+    if allowed:
+        return None
+    response = JsonResponse({"error": "too many requests; retry later"}, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+@csrf_exempt  # the token in the path is the credential; no cookie is read
+@never_cache
+@require_POST
+def athome_start(request, token):
+    """Start was pressed: the invitation counts as opened (the first time)."""
+    refused = _limited(token)
+    if refused:
+        return refused
+    opened = invitations.invitation_open(token)
+    if opened.invitation is None:
+        return _json_refused(opened.reason)
+    return JsonResponse({"status": "opened"})
+
+
+@csrf_exempt  # the token in the path is the credential; no cookie is read
+@never_cache
+@require_POST
+def athome_responses(request, token):
+    """The response, as the kiosk API takes it (``id``, ``questionnaire``, times, ``language``,
+    ``answers``; ``round`` may be left out): 201 stored, 200 the same again, 400 naming what is wrong
+    (in the response's language), 409 already answered, 404/410 a link that cannot be answered."""
+    refused = _limited(token)
+    if refused:
+        return refused
+    if len(request.body) > settings.KIOSK_MAX_BODY_BYTES:
+        return JsonResponse({"error": f"the body is larger than {settings.KIOSK_MAX_BODY_BYTES} bytes"}, status=413)
+    try:
+        payload = json.loads(request.body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return JsonResponse({"errors": {"body": ["not valid JSON"]}}, status=400)
+    language = payload.get("language") if isinstance(payload, dict) else None
+    with translation.override(language if language in ("vi", "en") else "vi"):
+        try:
+            result = athome_submit(token=token, payload=payload)
+        except Refused as exc:
+            return _json_refused(exc.reason)
+        except SubmissionError as exc:
+            if exc.status == 400:
+                return JsonResponse({"errors": exc.errors}, status=400)
+            return JsonResponse({"error": "; ".join(m for ms in exc.errors.values() for m in ms),
+                                 "errors": exc.errors}, status=exc.status)
+    return JsonResponse({"id": str(result.response_id), "status": "stored"}, status=201 if result.created else 200)
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(label=gettext_lazy("Code on your slip (8 letters and digits)"), max_length=20,
+                           widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters",
+                                                         "spellcheck": "false", "inputmode": "text"}))
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def athome_code(request):
+    """The short code of a printed slip, typed by hand: on to the invitation's link, or a clear error."""
+    form = CodeForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        allowed, _retry = ratelimit.allow("athome-code", client_address(request), limit=CODE_TRIES_PER_MINUTE,
+                                          lease=1)
+        if not allowed:
+            form.add_error("code", _("Too many codes tried from here: wait a minute and try again."))
+            status = 429
+        else:
+            found = invitations.invitation_find_code(form.cleaned_data["code"])
+            if found.invitation is not None:
+                return redirect("fieldwork:invitation-open", invitations.invitation_token(found.invitation))
+            if found.reason != "unknown":
+                return _refused_page(request, found.reason)
+            form.add_error("code", _("No open survey has this code: check the letters and digits on your slip."))
+            status = 404
+    elif request.method == "POST":
+        status = 400
+    return render(request, "athome/code.html", {"form": form}, status=status)
