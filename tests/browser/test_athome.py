@@ -1,0 +1,149 @@
+"""The at-home survey on a phone (360×740, Chromium): a personal link's page and its weight, the
+consent line, Start counting the invitation opened, a reload half-way that resumes, the response
+stored once with channel "link", the link answered and an expired one; axe-core on each screen.
+The page weight of the first screen (bytes transferred, headers included) is printed and kept in
+test-artifacts/athome/weight.txt."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from fieldwork.invitations import invitation_token, invitations_create
+from fieldwork.models import Invitation, Response
+from fieldwork.sampling import dossier_list_import, sample_draw
+from tests.base import make_user
+from tests.browser.axe import ALL, axe_violations, format_violations
+from tests.browser.kiosk import SETTLED, answer_question, current_step, make_survey, open_kiosk, settle, tap, wait_for
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# The first screen on a slow connection: the page, the kiosk's stylesheet and modules, the at-home
+# module, the questionnaire in the page. Budget: 150 KB transferred (uncompressed: the test server
+# does not compress; gzip at the web server roughly quarters it).
+FIRST_SCREEN_BUDGET = 150_000
+HURRIED = {"E.FIELD": "transport", "E.ONTIME": "on_time", "F5.0": "no"}
+
+
+@pytest.fixture
+def invited():
+    survey = make_survey()
+    user = make_user("officer08")
+    frame = "dossier_code,unit_code,service_field,completed_on\n" + "".join(
+        f"H-{i:03d},02212,land,2026-10-0{i % 9 + 1}\n" for i in range(6))
+    dossiers = dossier_list_import(survey_round=survey["round"], name="Hồ sơ", user=user, text=frame)
+    sample = sample_draw(dossier_list=dossiers, size=6, strata=(), seed=1, user=user)
+    invitations_create(sample=sample)
+    return list(Invitation.objects.filter(round=survey["round"]).order_by("dossier__code"))
+
+
+def serious(page, name):
+    found = axe_violations(page, impacts=ALL)
+    assert not [v for v in found if v.impact in ("serious", "critical")], f"{name}:\n{format_violations(found)}"
+    return found
+
+
+def test_answering_at_home_on_a_phone(chromium, live_server, invited, artifacts):
+    invitation = invited[0]
+    link = f"{live_server.url}/i/{invitation_token(invitation)}/"
+    shots = artifacts / "athome"
+    shots.mkdir(exist_ok=True)
+    context, page, errors = open_kiosk(chromium, "360x740", has_touch=True, is_mobile=True)
+    transferred = []
+    page.on("requestfinished", lambda request: transferred.append(
+        (request.url, sum(max(0, n) for n in (request.sizes()["responseBodySize"],
+                                              request.sizes()["responseHeadersSize"])))))
+    try:
+        page.goto(link)
+        page.get_by_test_id("welcome").wait_for()
+        page.wait_for_load_state("networkidle")
+        weight = sum(size for _url, size in transferred)
+        listing = "\n".join(f"{size:>8} {url.removeprefix(live_server.url)}" for url, size in transferred)
+        (shots / "weight.txt").write_text(f"first screen: {weight} bytes in {len(transferred)} requests\n{listing}\n")
+        print(f"\nat-home first screen: {weight} bytes in {len(transferred)} requests\n{listing}")
+        assert weight < FIRST_SCREEN_BUDGET, listing
+        assert "91/2025/QH15" in page.get_by_test_id("consent").inner_text()
+        assert "Luật Bảo vệ dữ liệu cá nhân" in page.get_by_test_id("consent").inner_text()
+        assert page.evaluate("document.documentElement.lang") == "vi"
+        page.screenshot(path=str(shots / "01-welcome.png"))
+        serious(page, "welcome")
+        invitation.refresh_from_db()
+        assert invitation.opened_at is None  # the page's GET is no "opened"
+
+        tap(page, page.get_by_test_id("start"), touch=True)
+        first = current_step(page)
+        wait_for(lambda: Invitation.objects.get(pk=invitation.pk).opened_at is not None)
+        page.screenshot(path=str(shots / "02-question.png"))
+        serious(page, "first question")
+        answered = [answer_question(page, HURRIED, touch=True)[0] for _i in range(4)]
+        here = current_step(page)
+        assert first == answered[0] and here not in answered
+
+        # Closed half-way (a reload): the answers are on the phone, and Start goes on from there.
+        page.reload()
+        page.get_by_test_id("welcome").wait_for()
+        assert page.get_by_test_id("start").inner_text() == "Tiếp tục từ chỗ đã dừng"
+        serious(page, "welcome, resuming")
+        tap(page, page.get_by_test_id("start"), touch=True)
+        assert current_step(page) == here
+        tap(page, page.get_by_test_id("back"), touch=True)
+        page.locator(f'{SETTLED} [data-step="{answered[-1]}"] [aria-checked="true"]').wait_for()  # kept
+        tap(page, page.locator(".nav .btn-primary"), touch=True)
+        page.locator(f'{SETTLED} [data-step="{here}"]').wait_for()
+        while True:
+            settle(page)
+            if page.get_by_test_id("athome-thanks").count():
+                break
+            _key, _taps, last = answer_question(page, HURRIED, touch=True)
+            if last:
+                break
+        page.get_by_test_id("athome-thanks").wait_for()
+        page.screenshot(path=str(shots / "03-thanks.png"))
+        serious(page, "thanks")
+        stored = Response.objects.filter(channel=Response.Channel.LINK)
+        assert stored.count() == 1
+        assert stored.get().unit.code == "02212" and stored.get().dossier_hash is None
+        invitation.refresh_from_db()
+        assert invitation.completed_at is not None
+        assert page.evaluate("Object.keys(localStorage).filter((k) => k.startsWith('sipas.athome'))") == []
+
+        # Reopened: already answered, nothing more stored.
+        page.goto(link)
+        page.get_by_test_id("athome-used").wait_for()
+        assert "đã được trả lời" in page.inner_text("h1")
+        serious(page, "already answered")
+
+        # An expired link: a clear page, nothing stored.
+        expired = invited[1]
+        Invitation.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - datetime.timedelta(days=1))
+        page.goto(f"{live_server.url}/i/{invitation_token(expired)}/")
+        page.get_by_test_id("athome-expired").wait_for()
+        assert "hết hạn" in page.inner_text("h1") and "expired" in page.inner_text("h1")
+        page.screenshot(path=str(shots / "04-expired.png"))
+        serious(page, "expired")
+        assert Response.objects.count() == 1
+        assert not errors, errors
+    finally:
+        context.close()
+
+
+def test_a_second_tab_sending_after_the_first_gets_already_answered(chromium, live_server, invited):
+    """Two tabs on one link: the second one's Send stores nothing and says the link was answered."""
+    invitation = invited[2]
+    link = f"{live_server.url}/i/{invitation_token(invitation)}/"
+    context, page, errors = open_kiosk(chromium, "360x740")
+    try:
+        page.goto(link)
+        tap(page, page.get_by_test_id("start"))
+        current_step(page)
+        Invitation.objects.filter(pk=invitation.pk).update(completed_at=timezone.now())  # the other tab sent
+        while not page.get_by_test_id("athome-used").count():
+            _key, _taps, last = answer_question(page, HURRIED)
+            if last:
+                break
+        page.get_by_test_id("athome-used").wait_for()
+        serious(page, "already answered, after sending")
+        assert Response.objects.count() == 0
+        assert not errors, errors
+    finally:
+        context.close()
