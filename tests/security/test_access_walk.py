@@ -50,8 +50,13 @@ PUBLIC = {
     "admin:logout": {302, 405},
     # A one-time link to set a password: a made-up one shows "this link no longer works".
     "administration:set-password": {200},
-    # A citizen's invitation to answer at home: a made-up link is not found; GET only.
+    # A citizen's invitation to answer at home: a made-up link is not found; GET only. Its Start and its
+    # response: POST only, a made-up link not found (a body that is no JSON: 400 before the link is read).
     "fieldwork:invitation-open": {404, 405},
+    "fieldwork:athome-start": {404, 405},
+    "fieldwork:athome-responses": {400, 404, 405},
+    # The slip's short code: the form (a POST without a code is the form's error, 400).
+    "fieldwork:athome-code": {200, 400},
 }
 # Pages about the user themselves (their home lists their own units): open to anyone logged in.
 OWN_PAGES = {"home": {200}, "scores-home": {200, 405},  # scores-home: the rounds of their own roles (GET only)

@@ -24,10 +24,12 @@ from tests.security.urlwalk import fill, walk
 ROOT = Path(__file__).resolve().parents[2]
 # Where a cookie is not the credential: the kiosk API authenticates by a device token in a header, and
 # so does a questionnaire preview's kiosk, by a preview key (fieldwork/views_preview.py: on a staff
-# session, the same API checks the CSRF token itself).
+# session, the same API checks the CSRF token itself), and a citizen's personal link (fieldwork/views_athome.py).
 CSRF_EXEMPT = {"fieldwork:api-questionnaire", "fieldwork:api-responses", "fieldwork:api-heartbeat",
                "fieldwork:questionnaire-preview-api-questionnaire", "fieldwork:questionnaire-preview-api-responses",
-               "fieldwork:questionnaire-preview-api-heartbeat"}
+               "fieldwork:questionnaire-preview-api-heartbeat",
+               # the at-home survey's calls: the signed token in the path is the credential, no cookie is read
+               "fieldwork:athome-start", "fieldwork:athome-responses"}
 # A Redis that is not there: nothing listens on port 1.
 REDIS_DOWN = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                           "LOCATION": "redis://127.0.0.1:1/0", "KEY_PREFIX": "down"}}

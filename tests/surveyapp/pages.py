@@ -15,7 +15,7 @@ from tests.security import urlwalk
 # Pages that are not staff pages, by the start of the pattern's name or route.
 NOT_STAFF_NAMES = ("fieldwork:kiosk", "fieldwork:api-", "api-unit-scores", "admin:", "set_language", "logout",
                    "healthz", "worker-check", "administration:set-password",  # a link's page, before a login
-                   "fieldwork:invitation-open",  # a citizen's link to answer at home
+                   "fieldwork:invitation-open", "fieldwork:athome-",  # a citizen's link to answer at home
                    "fieldwork:questionnaire-preview-api-")  # the kiosk client's API in a preview
 
 
