@@ -115,6 +115,15 @@ def questionnaire(request, kiosk):
     ))
 
 
+def in_both(message):
+    """A text (marked with gettext_noop) the kiosk shows as it is, in each of its languages: {"vi", "en"}."""
+    names = {}
+    for language in ("vi", "en"):
+        with translation.override(language):
+            names[language] = translation.gettext(message)
+    return names
+
+
 def questionnaire_body(*, kiosk_name, unit, round_info, definition, known, quota_full=False, closed_strata=()):
     """The body of GET questionnaire, for the kiosk API and for the preview of a version
     (fieldwork.views_preview), which must show the questionnaire exactly as a kiosk does."""

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.html import json_script
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.gzip import gzip_page
@@ -28,6 +28,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from fieldwork import invitations, ratelimit
 from fieldwork.athome import Refused, athome_questionnaire, athome_submit
+from fieldwork.kiosk_api import in_both
 from fieldwork.responses import SubmissionError
 from surveyapp.proxy import client_address
 
@@ -36,32 +37,23 @@ REFUSED_STATUS = {"unknown": 404, "expired": 410, "used": 410, "closed": 410}
 CODE_TRIES_PER_MINUTE = 10  # short codes typed from one address (a code is a credential: no guessing)
 
 
-def _both(text):
-    """A (lazy) text in Vietnamese and in English, Vietnamese first."""
-    out = {}
-    for language in ("vi", "en"):
-        with translation.override(language):
-            out[language] = str(text)
-    return out
-
-
 # The at-home screens' own words (the questions and the kiosk's words come with the kiosk's modules).
 TEXTS = {
-    "consent": gettext_lazy(
+    "consent": gettext_noop(
         "Your answers are anonymous: they are stored without your name, phone number or e-mail address, "
         "and are used only to measure satisfaction with public services, under the Law on Personal Data "
         "Protection (91/2025/QH15). Pressing Start means you agree to answer."),
-    "intro": gettext_lazy("About 5 minutes. If you close the page, your answers are kept on this phone until you "
+    "intro": gettext_noop("About 5 minutes. If you close the page, your answers are kept on this phone until you "
                           "come back to the link."),
-    "resume": gettext_lazy("Continue where you left off"),
-    "thanks": gettext_lazy("Thank you! Your answers have been received. You can close this page."),
-    "used": gettext_lazy("This invitation has already been answered. Thank you!"),
-    "expired": gettext_lazy("This invitation has expired."),
-    "closed": gettext_lazy("This survey is not open at the moment."),
-    "unknown": gettext_lazy("This link is not valid. Please check that it was copied whole."),
-    "offline": gettext_lazy("Your answers could not be sent: check the connection and press Send again. "
+    "resume": gettext_noop("Continue where you left off"),
+    "thanks": gettext_noop("Thank you! Your answers have been received. You can close this page."),
+    "used": gettext_noop("This invitation has already been answered. Thank you!"),
+    "expired": gettext_noop("This invitation has expired."),
+    "closed": gettext_noop("This survey is not open at the moment."),
+    "unknown": gettext_noop("This link is not valid. Please check that it was copied whole."),
+    "offline": gettext_noop("Your answers could not be sent: check the connection and press Send again. "
                             "Nothing is lost."),
-    "retry": gettext_lazy("Send again"),
+    "retry": gettext_noop("Send again"),
 }
 
 
@@ -74,7 +66,7 @@ class _Readable(DjangoJSONEncoder):
 
 
 def _refused_page(request, reason, status=None):
-    return render(request, "athome/refused.html", {"reason": reason, "message": _both(TEXTS[reason])},
+    return render(request, "athome/refused.html", {"reason": reason, "message": in_both(TEXTS[reason])},
                   status=status or REFUSED_STATUS[reason])
 
 
@@ -93,7 +85,7 @@ def athome_page(request, token):
     response = render(request, "athome/app.html", {
         "invitation": found.invitation,
         "body": json_script(athome_questionnaire(found.invitation), "athome-questionnaire", encoder=_Readable),
-        "texts": json_script({key: _both(value) for key, value in TEXTS.items()}, "athome-texts", encoder=_Readable),
+        "texts": json_script({key: in_both(value) for key, value in TEXTS.items()}, "athome-texts", encoder=_Readable),
         "api_base": base,  # the script appends "start" and "responses" (fieldwork.urls_invitations)
         # The answers kept on the phone are keyed by the invitation (the token's public-id half).
         "storage_key": "sipas.athome." + token[:22],
@@ -104,9 +96,8 @@ def athome_page(request, token):
 
 
 def _json_refused(reason):
-    with translation.override("vi"):
-        message = str(TEXTS[reason])
-    return JsonResponse({"reason": reason, "error": message, "texts": _both(TEXTS[reason])},
+    texts = in_both(TEXTS[reason])
+    return JsonResponse({"reason": reason, "error": texts["vi"], "texts": texts},
                         status=409 if reason == "used" else REFUSED_STATUS[reason])
 
 

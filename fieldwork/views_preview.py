@@ -35,7 +35,7 @@ from django.utils.translation import gettext_noop
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from fieldwork.kiosk_api import questionnaire_body
+from fieldwork.kiosk_api import in_both, questionnaire_body
 from fieldwork.responses import SubmissionError, known_answers, parse_envelope
 from questionnaires.access import may_see_versions
 from questionnaires.answers import AnswerErrors, pack_answers
@@ -116,23 +116,14 @@ def preview_api(view):
 # The API the previewed kiosk talks to
 
 
-def _in_both(message):
-    """A text the kiosk shows as it is, in each of its languages."""
-    names = {}
-    for language in ("vi", "en"):
-        with translation.override(language):
-            names[language] = _(message)
-    return names
-
-
 @require_GET
 @preview_api
 def preview_questionnaire(request, version, unit):
     definition = version.parsed
     known = known_answers(definition, unit) if unit else {}
-    names = _in_both(gettext_noop("Preview"))  # the round's name, under the questionnaire's title
+    names = in_both(gettext_noop("Preview"))  # the round's name, under the questionnaire's title
     return JsonResponse(questionnaire_body(
-        kiosk_name=_in_both(gettext_noop("Preview — nothing is stored"))["vi"], unit=unit,
+        kiosk_name=in_both(gettext_noop("Preview — nothing is stored"))["vi"], unit=unit,
         round_info={"id": None, "name": names["vi"], "name_en": names["en"], "names": names,
                     "ask_dossier_code": False},
         definition=definition, known=known,
