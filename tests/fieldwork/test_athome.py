@@ -7,9 +7,12 @@ import csv
 import datetime
 import io
 import json
+import threading
 import uuid
 from unittest import mock
 
+import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -17,8 +20,11 @@ from django.utils import timezone
 from fieldwork import athome
 from fieldwork.invitations import invitation_token, invitations_create
 from fieldwork.models import Invitation, Response, ResponseChange
+from fieldwork.sampling import dossier_list_import, sample_draw
 from fieldwork.services import round_close
+from questionnaires.definition import condition_holds
 from scoring import exports, report
+from tests.base import make_user
 from tests.fieldwork.base import full_answers
 from tests.fieldwork.test_invitations import InvitationTestCase
 
@@ -210,3 +216,51 @@ class ChannelCountTests(AtHomeTestCase):
                          [("Kiosk", 1), ("Link, answered at home", 1)])
         rows = list(csv.reader(io.StringIO("".join(exports.responses_csv(survey_round=self.round, unit=province)))))
         self.assertEqual(sorted(row[3] for row in rows[1:]), ["kiosk", "link"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_submissions_at_once_store_one_response():
+    """Two phones (or two taps) sending different responses on one link at the same moment: the
+    invitation's row lock lets one through; the other waits, then finds the link answered."""
+    from tests.browser.kiosk import make_survey
+
+    survey = make_survey()
+    user = make_user("officer08")
+    frame = "dossier_code,unit_code,service_field,completed_on\nT-001,02212,land,2026-10-01\n"
+    dossiers = dossier_list_import(survey_round=survey["round"], name="Hồ sơ", user=user, text=frame)
+    invitations_create(sample=sample_draw(dossier_list=dossiers, size=1, strata=(), seed=1, user=user))
+    invitation = Invitation.objects.get()
+    token = invitation_token(invitation)
+    now = timezone.now()
+    answers = {"E.FIELD": "land", "E.LEVEL": "commune", "E.CHANNEL_FILE": "in_person", "E.VISITS": "1",
+               "E.ONTIME": "on_time", "E.EXTRA_PAY": "no", "E.HARASS": "no", "E.INFO": ["public_portal"],
+               "F5.0": "no"}
+    definition = survey["round"].questionnaire.parsed
+    for item in definition.items:
+        if item["kind"] == "satisfaction" and condition_holds(item.get("condition"), answers):
+            answers[item["code"]] = 4
+    payload = {"questionnaire": "sipas-2017-r2026", "submitted_at": now.isoformat(), "language": "vi",
+               "answers": answers}
+    barrier, outcomes = threading.Barrier(2), []
+
+    def submit():
+        try:
+            barrier.wait()
+            athome.athome_submit(token=token, payload={**payload, "id": str(uuid.uuid4())})
+            outcomes.append("stored")
+        except athome.Refused as exc:
+            outcomes.append(exc.reason)
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            outcomes.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["stored", "used"]
+    assert Response.objects.filter(channel=Response.Channel.LINK).count() == 1
+    invitation.refresh_from_db()
+    assert invitation.completed_at is not None
