@@ -19,7 +19,6 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import translation
 from django.utils.html import json_script
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -163,14 +162,28 @@ class CodeForm(forms.Form):
 @never_cache
 @require_http_methods(["GET", "POST"])
 def athome_code(request):
-    """The short code of a printed slip, typed by hand: on to the invitation's link, or a clear error."""
+    """The short code of a printed slip, typed by hand: on to the invitation's link, or a clear error.
+    In Vietnamese with English beside it, whatever the browser's language (as the link's pages)."""
+    with translation.override("vi"):
+        response = _code_page(request)
+    response["Content-Language"] = "vi"
+    return response
+
+
+def _both_said(message):
+    texts = in_both(message)
+    return f"{texts['vi']} ({texts['en']})"
+
+
+def _code_page(request):
     form = CodeForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
         allowed, _retry = ratelimit.allow("athome-code", client_address(request), limit=CODE_TRIES_PER_MINUTE,
                                           lease=1)
         if not allowed:
-            form.add_error("code", _("Too many codes tried from here: wait a minute and try again."))
+            form.add_error("code", _both_said(gettext_noop("Too many codes tried from here: wait a minute and try "
+                                                           "again.")))
             status = 429
         else:
             found = invitations.invitation_find_code(form.cleaned_data["code"])
@@ -178,7 +191,8 @@ def athome_code(request):
                 return redirect("fieldwork:invitation-open", invitations.invitation_token(found.invitation))
             if found.reason != "unknown":
                 return _refused_page(request, found.reason)
-            form.add_error("code", _("No open survey has this code: check the letters and digits on your slip."))
+            form.add_error("code", _both_said(gettext_noop("No open survey has this code: check the letters and "
+                                                           "digits on your slip.")))
             status = 404
     elif request.method == "POST":
         status = 400

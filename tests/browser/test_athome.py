@@ -147,3 +147,25 @@ def test_a_second_tab_sending_after_the_first_gets_already_answered(chromium, li
         assert not errors, errors
     finally:
         context.close()
+
+
+def test_the_slips_code_on_a_phone(chromium, live_server, invited):
+    """The short code typed on the small public page leads to the survey; a wrong one is said plainly."""
+    invitation = invited[3]
+    context, page, errors = open_kiosk(chromium, "360x740", has_touch=True, is_mobile=True)
+    try:
+        page.goto(f"{live_server.url}/i/")
+        serious(page, "code page")
+        page.get_by_label("Mã trên phiếu mời").fill("zzzz 3333")
+        page.get_by_test_id("code-go").click()
+        assert "Không có cuộc khảo sát nào đang mở với mã này" in page.get_by_test_id("error").inner_text()
+        serious(page, "code page, wrong code")
+        page.get_by_label("Mã trên phiếu mời").fill(invitation.code.lower())
+        page.get_by_test_id("code-go").click()
+        page.get_by_test_id("welcome").wait_for()
+        assert page.url == f"{live_server.url}/i/{invitation_token(invitation)}/"
+        invitation.refresh_from_db()
+        assert invitation.opened_at is None
+        assert not errors, errors
+    finally:
+        context.close()
