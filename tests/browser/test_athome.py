@@ -5,6 +5,7 @@ The page weight of the first screen (bytes transferred, headers included) is pri
 test-artifacts/athome/weight.txt."""
 
 import datetime
+import time
 
 import pytest
 from django.utils import timezone
@@ -166,6 +167,33 @@ def test_the_slips_code_on_a_phone(chromium, live_server, invited):
         assert page.url == f"{live_server.url}/i/{invitation_token(invitation)}/"
         invitation.refresh_from_db()
         assert invitation.opened_at is None
+        assert not errors, errors
+    finally:
+        context.close()
+
+
+# A cheap Android phone on a poor mobile connection: Chrome DevTools' "Slow 3G" (400 ms, 400 kbit/s
+# down) and a CPU four times slower than this machine's.
+SLOW_3G = {"offline": False, "latency": 400, "downloadThroughput": 400 * 1024 // 8, "uploadThroughput": 400 * 1024 // 8}
+SLOW_FIRST_SCREEN_SECONDS = 10
+
+
+def test_the_first_screen_on_a_slow_connection(chromium, live_server, invited, artifacts):
+    link = f"{live_server.url}/i/{invitation_token(invited[4])}/"
+    context, page, errors = open_kiosk(chromium, "360x740", has_touch=True, is_mobile=True)
+    try:
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send("Network.emulateNetworkConditions", SLOW_3G)
+        cdp.send("Emulation.setCPUThrottlingRate", {"rate": 4})
+        started = time.monotonic()
+        page.goto(link, wait_until="commit", timeout=60_000)
+        page.get_by_test_id("start").wait_for(timeout=60_000)
+        seconds = time.monotonic() - started
+        (artifacts / "athome").mkdir(exist_ok=True)
+        (artifacts / "athome" / "slow.txt").write_text(f"first screen on Slow 3G, CPU ÷4: {seconds:.1f} s\n")
+        print(f"\nat-home first screen on Slow 3G, CPU ÷4: {seconds:.1f} s")
+        assert seconds < SLOW_FIRST_SCREEN_SECONDS
         assert not errors, errors
     finally:
         context.close()
