@@ -264,3 +264,16 @@ def test_two_submissions_at_once_store_one_response():
     assert Response.objects.filter(channel=Response.Channel.LINK).count() == 1
     invitation.refresh_from_db()
     assert invitation.completed_at is not None
+
+
+class StaffPagesTests(AtHomeTestCase):
+    def test_the_response_browser_lists_and_shows_a_link_response_as_answered_at_home(self):
+        response_id = self.send().json()["id"]
+        self.client.force_login(self.province_officer)
+        listed = self.client.get(reverse("fieldwork:responses", args=[self.round.pk]), {"source": "link"})
+        self.assertContains(listed, response_id[-8:])
+        self.assertContains(listed, "Link, answered at home")
+        shown = self.client.get(reverse("fieldwork:response", args=[self.round.pk, response_id]))
+        self.assertContains(shown, "Link, answered at home")
+        self.assertNotContains(shown, "A-001")  # nothing of the dossier or the invitation
+        self.assertNotContains(shown, self.invite.code)
