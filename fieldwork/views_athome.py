@@ -64,9 +64,18 @@ class _Readable(DjangoJSONEncoder):
         super().__init__(*args, **{**kwargs, "ensure_ascii": False})
 
 
-def _refused_page(request, reason, status=None):
-    return render(request, "athome/refused.html", {"reason": reason, "message": in_both(TEXTS[reason])},
-                  status=status or REFUSED_STATUS[reason])
+def storage_key(token) -> str:
+    """Where the phone keeps the answers so far to a link: the token's public-id half (not its MAC)."""
+    return "sipas.athome." + token[:22]
+
+
+def _refused_page(request, reason, token=None):
+    """The clear page of a link that cannot be answered; for a real link's, the page deletes what the
+    phone kept for it."""
+    return render(request, "athome/refused.html", {
+        "reason": reason, "message": in_both(TEXTS[reason]),
+        "storage_key": storage_key(token) if token and reason != "unknown" else None,
+    }, status=REFUSED_STATUS[reason])
 
 
 @gzip_page
@@ -79,15 +88,14 @@ def athome_page(request, token):
     token it was opened with, so compression lets no one guess a secret in it (BREACH)."""
     found = invitations.invitation_find(token)
     if found.invitation is None:
-        return _refused_page(request, found.reason)
+        return _refused_page(request, found.reason, token)
     base = reverse("fieldwork:invitation-open", args=[token])
     response = render(request, "athome/app.html", {
         "invitation": found.invitation,
         "body": json_script(athome_questionnaire(found.invitation), "athome-questionnaire", encoder=_Readable),
         "texts": json_script({key: in_both(value) for key, value in TEXTS.items()}, "athome-texts", encoder=_Readable),
         "api_base": base,  # the script appends "start" and "responses" (fieldwork.urls_invitations)
-        # The answers kept on the phone are keyed by the invitation (the token's public-id half).
-        "storage_key": "sipas.athome." + token[:22],
+        "storage_key": storage_key(token),
         "athome_main": static("athome/athome.js"),
     })
     response["Content-Language"] = "vi"
