@@ -41,6 +41,7 @@ def invited():
 def serious(page, name):
     found = axe_violations(page, impacts=ALL)
     assert not [v for v in found if v.impact in ("serious", "critical")], f"{name}:\n{format_violations(found)}"
+    print(f"axe, {name}: {len(found)} of lesser impact {sorted({v.rule for v in found})}")
     return found
 
 
