@@ -29,6 +29,7 @@ def check_page(page, folder, name):
         page.wait_for_timeout(100)
         assert_accessible(page, where=f"{name} at {size}")
         if size == "phone":
-            assert page.evaluate(TOO_WIDE) == [], f"{name} sticks out on a phone"
+            wide = page.evaluate(TOO_WIDE)
+            assert wide == [], f"{name} sticks out on a phone: {wide}"
         page.screenshot(path=str(folder / f"{name}-{size}.png"), full_page=True)
     page.set_viewport_size(SIZES["desktop"])
