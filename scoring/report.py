@@ -299,9 +299,11 @@ def _weighting_note(score, dossiers) -> str:
 def _integrity_note(checks) -> str:
     """What the integrity checks looked for and what they found in the area (fieldwork.integrity)."""
     limits, found = checks["thresholds"], checks["counts"]
-    when = (_("last run %(when)s") % {"when": formats.date_format(timezone.localtime(checks["checked_at"]),
-                                                                   "SHORT_DATETIME_FORMAT")}
-            if checks["checked_at"] else _("not run yet"))
+    if not checks["checked_at"]:  # no counts to give: say what will be looked for, in one line
+        return _("Integrity checks of kiosk responses (bursts, runs of identical or all-top answers, responses "
+                 "outside opening hours, more responses than dossiers) have not run for this round yet.")
+    when = _("last run %(when)s") % {"when": formats.date_format(timezone.localtime(checks["checked_at"]),
+                                                                  "SHORT_DATETIME_FORMAT")}
     return _("Integrity checks of kiosk responses (%(when)s): a response less than %(gap)s seconds after its "
              "kiosk's previous one (a burst); %(run)s or more responses of a kiosk in a row with identical answers, "
              "or with every answer “very satisfied”; responses outside the desk's opening hours, where they are "

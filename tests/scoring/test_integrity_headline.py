@@ -93,3 +93,16 @@ class IntegrityHeadlineTests(KioskTestCase):
         self.assertIn("Flagged in this area and not excluded: 20 responses (bursts 19, identical answers 20, "
                       "all-top answers 20, outside opening hours 0, beyond the dossiers 0)", note)
         self.assertIn("nothing is excluded automatically", note)
+
+    def test_before_any_check_the_note_says_so_in_one_line_without_counts(self):
+        from fieldwork.models import IntegritySettings
+
+        IntegritySettings.objects.filter(round=self.round).update(checked_at=None)
+        IntegrityFlag.objects.all().delete()
+        note = unit_report(survey_round=self.round, unit=self.commune, language="en").method[-1]
+        self.assertEqual(note, "Integrity checks of kiosk responses (bursts, runs of identical or all-top answers, "
+                               "responses outside opening hours, more responses than dossiers) have not run for "
+                               "this round yet.")
+        with translation.override("vi"):
+            note = unit_report(survey_round=self.round, unit=self.commune, language="vi").method[-1]
+        self.assertIn("chưa chạy cho đợt khảo sát này", note)
