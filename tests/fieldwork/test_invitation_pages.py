@@ -1,5 +1,6 @@
 """The officers' invitations page (/rounds/<id>/invitations/): create, upload contacts, send, counts
-by unit, masked contacts only, access for the round's owners only; (the page a citizen's link opens: tests/fieldwork/test_athome.py)."""
+by unit, masked contacts only, access for the round's owners only. The page a citizen's link opens is
+tested in tests/fieldwork/test_athome.py."""
 
 from unittest import mock
 
