@@ -37,14 +37,19 @@ def athome_questionnaire(invitation: Invitation) -> dict:
     """What the phone is given: the kiosk API's questionnaire body for the invitation's round, as at
     the dossier's unit (items the unit answers are not asked), never asking a dossier code (the
     invitation is the dossier's)."""
-    survey_round = invitation.round
+    return phone_questionnaire(invitation.round, invitation.unit)
+
+
+def phone_questionnaire(survey_round, unit) -> dict:
+    """The kiosk API's questionnaire body for a round as at a unit, never asking a dossier code: what
+    a citizen's phone is given, from a personal link or a unit's link (fieldwork.unitlinks)."""
     definition = survey_round.questionnaire.parsed
     return questionnaire_body(
-        kiosk_name="", unit=invitation.unit,
+        kiosk_name="", unit=unit,
         round_info={"id": survey_round.pk, "name": survey_round.name, "name_en": survey_round.name_en or None,
                     "names": {"vi": survey_round.name, "en": survey_round.name_en or survey_round.name},
                     "ask_dossier_code": False},
-        definition=definition, known=known_answers(definition, invitation.unit),
+        definition=definition, known=known_answers(definition, unit),
     )
 
 

@@ -1,9 +1,14 @@
 """Integrity checks: can a kiosk's figure be trusted? (issue 18)
 
 The commonest complaint about satisfaction indices is that they are inflated: staff pressing "very
-satisfied" on the tablet. Each check of a round flags the round's **kiosk** responses (those with a
-kiosk: the kiosk client and its form without JavaScript; paper forms have no kiosk and no real
-time of day) that show one of these patterns:
+satisfied" on the tablet. Each check of a round flags the round's responses **answered on a device
+at a desk** that show one of the patterns below. A device is a kiosk (the kiosk client and its form
+without JavaScript) or, for a channel answered at a desk without a kiosk (``UNIT_DEVICE_CHANNELS``:
+the desk poster's unit link, issue 19), the unit's link: all of a unit's responses of that channel
+are one device, checked as a kiosk is, since a member of staff at the desk could answer through the
+poster as through the tablet. Not checked: paper forms (no real time of day) and personal links
+(answered at home, at any hour, once per invitation: a burst of them after a batch of messages is
+expected). "Kiosk" below reads "device".
 
 * **burst** (``burst``): submitted less than ``min_gap_seconds`` after the previous response of the
   same kiosk (default ``INTEGRITY_MIN_GAP_SECONDS``, 60): no citizen completes the questionnaire
@@ -44,7 +49,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from fieldwork.exclusions import integrity_flagged, satisfaction_positions, slot_runs
-from fieldwork.models import IntegrityFlag, IntegritySettings, Kiosk, Response, Round
+from fieldwork.models import IntegrityFlag, IntegritySettings, Kiosk, Response, Round, UnitLink
 from fieldwork.selectors import in_scope
 from surveyapp.celery import app as celery_app
 from units.hours import WEEKDAYS
@@ -58,6 +63,8 @@ TOP_LEVEL = 5  # "Rất hài lòng", the top of the satisfaction scale (SIPAS.md
 RESEND_AFTER = 300
 
 Kind = IntegrityFlag.Kind
+# Channels answered at a desk without a kiosk: each unit's responses of one is a device (see above).
+UNIT_DEVICE_CHANNELS = [Response.Channel.POSTER]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -106,17 +113,20 @@ def _satisfaction_sql(survey_round: Round) -> str:
     return " || ".join(f"r.answers[{int(first)}:{int(last)}]" for first, last in runs)
 
 
-# One statement: the round's kiosk responses (``k``), their satisfaction answers and whether every
-# answered one is the top level, each kiosk's responses in submission order with the gap to the
+# One statement: the round's responses on a device (``k``; ``device``: the kiosk's id, or for a unit's
+# link minus (unit id × 16 + channel), never a kiosk's), their satisfaction answers and whether every
+# answered one is the top level, each device's responses in submission order with the gap to the
 # one before and the runs of equal answers and of all-top answers (gaps-and-islands: a new run
 # starts where a value differs from the one before; a run's length is counted over its members),
 # local times and each unit's kiosk responses a day. SLOTS is the satisfaction array.
 CHECK_SQL = """
 WITH k AS MATERIALIZED (
-    SELECT r.id, r.kiosk_id, r.unit_id, r.submitted_at, r.submitted_at AT TIME ZONE %(tz)s AS local_at,
+    SELECT r.id, coalesce(r.kiosk_id::bigint, -(r.unit_id::bigint * 16 + r.channel)) AS device,
+           r.kiosk_id IS NULL AS unit_link, r.unit_id, r.submitted_at,
+           r.submitted_at AT TIME ZONE %(tz)s AS local_at,
            a.levels, NULLIF(array_remove(array_remove(a.levels, NULL), 0::smallint), '{}') AS answered
     FROM fieldwork_response r, LATERAL (SELECT SLOTS AS levels) a
-    WHERE r.round_id = %(round)s AND r.kiosk_id IS NOT NULL
+    WHERE r.round_id = %(round)s AND (r.kiosk_id IS NOT NULL OR r.channel = ANY(%(unit_devices)s))
 ),
 t AS (
     SELECT k.*, %(top)s = ALL(k.answered) AS all_top FROM k
@@ -126,28 +136,28 @@ w AS (
            extract(epoch FROM t.submitted_at - lag(t.submitted_at) OVER kiosk) AS gap,
            CASE WHEN t.levels IS NOT DISTINCT FROM lag(t.levels) OVER kiosk THEN 0 ELSE 1 END AS starts_same,
            CASE WHEN t.all_top IS NOT DISTINCT FROM lag(t.all_top) OVER kiosk THEN 0 ELSE 1 END AS starts_top
-    FROM t WINDOW kiosk AS (PARTITION BY t.kiosk_id ORDER BY t.submitted_at, t.id)
+    FROM t WINDOW kiosk AS (PARTITION BY t.device ORDER BY t.submitted_at, t.id)
 ),
 g AS (
     SELECT w.*, sum(w.starts_same) OVER kiosk AS same_run, sum(w.starts_top) OVER kiosk AS top_run
-    FROM w WINDOW kiosk AS (PARTITION BY w.kiosk_id ORDER BY w.submitted_at, w.id)
+    FROM w WINDOW kiosk AS (PARTITION BY w.device ORDER BY w.submitted_at, w.id)
 ),
 c AS (
-    SELECT g.*, count(*) OVER (PARTITION BY g.kiosk_id, g.same_run) AS same_length,
-           count(*) OVER (PARTITION BY g.kiosk_id, g.top_run) AS top_length
+    SELECT g.*, count(*) OVER (PARTITION BY g.device, g.same_run) AS same_length,
+           count(*) OVER (PARTITION BY g.device, g.top_run) AS top_length
     FROM g
 ),
 days AS (
     SELECT k.unit_id, k.local_at::date AS day, count(*) AS responses FROM k GROUP BY 1, 2
 )
 INSERT INTO fieldwork_integrityflag (response_id, round_id, kind, detail)
-SELECT c.id, %(round)s, 'burst', jsonb_build_object('seconds', floor(c.gap)::int, 'minimum', %(gap)s::int)
+SELECT c.id, %(round)s, 'burst', jsonb_build_object('seconds', floor(c.gap)::int, 'minimum', %(gap)s::int) || DEVICE
 FROM c WHERE c.gap < %(gap)s
 UNION ALL
-SELECT c.id, %(round)s, 'identical', jsonb_build_object('length', c.same_length)
+SELECT c.id, %(round)s, 'identical', jsonb_build_object('length', c.same_length) || DEVICE
 FROM c WHERE c.answered IS NOT NULL AND c.same_length >= %(run)s
 UNION ALL
-SELECT c.id, %(round)s, 'all_top', jsonb_build_object('length', c.top_length)
+SELECT c.id, %(round)s, 'all_top', jsonb_build_object('length', c.top_length) || DEVICE
 FROM c WHERE c.all_top AND c.top_length >= %(run)s
 UNION ALL
 SELECT k.id, %(round)s, 'off_hours',
@@ -164,7 +174,7 @@ SELECT k.id, %(round)s, 'over_dossiers',
 FROM k JOIN days d ON d.unit_id = k.unit_id AND d.day = k.local_at::date
 JOIN fieldwork_deskday dd ON dd.unit_id = d.unit_id AND dd.day = d.day
 WHERE d.responses > dd.dossiers
-"""
+""".replace("DEVICE", """CASE WHEN c.unit_link THEN '{"device": "unit_link"}'::jsonb ELSE '{}'::jsonb END""")
 
 
 def integrity_check(*, survey_round: Round) -> dict:
@@ -177,7 +187,8 @@ def integrity_check(*, survey_round: Round) -> dict:
         IntegrityFlag.objects.filter(round=survey_round).delete()
         with connection.cursor() as cursor:
             cursor.execute(sql, {"tz": settings.TIME_ZONE, "round": survey_round.pk, "top": TOP_LEVEL,
-                                 "gap": limits.min_gap_seconds, "run": limits.run_length})
+                                 "gap": limits.min_gap_seconds, "run": limits.run_length,
+                                 "unit_devices": [int(c) for c in UNIT_DEVICE_CHANNELS]})
         row.checked_at = timezone.now()
         row.save(update_fields=["checked_at"])
     return dict(IntegrityFlag.objects.filter(round=survey_round).values_list("kind").annotate(n=Count("pk"))
@@ -214,9 +225,11 @@ def integrity_run(*, round_id: int) -> dict | None:
 
 
 # Per round that may still receive kiosk responses, the responses its kiosks stored (the kiosks' day
-# counters since the round first opened): one grouped query, whatever the number of responses.
-POLL_SQL = """
+# counters since the round first opened) and its unit links stored (their counters): one grouped
+# query, whatever the number of responses.
+POLL_SQL = f"""
 SELECT r.id, coalesce(sum(d.responses), 0)
+       + coalesce((SELECT sum(ul.responses) FROM {UnitLink._meta.db_table} ul WHERE ul.round_id = r.id), 0)
 FROM fieldwork_round r
 JOIN units_unit ru ON ru.id = r.unit_id
 LEFT JOIN units_unit ku ON ku.path LIKE ru.path || '%%'
@@ -255,6 +268,8 @@ def integrity_poll() -> int:
 def flag_reason(kind: str, detail: dict) -> str:
     """Why a response is flagged, in the active language, from the flag's numbers."""
     detail = detail or {}
+    if detail.get("device") == "unit_link" and kind in (Kind.BURST, Kind.IDENTICAL, Kind.ALL_TOP):
+        return _unit_link_reason(kind, detail)
     if kind == Kind.BURST:
         return _("submitted %(seconds)s s after the kiosk's previous response (under %(minimum)s s)") % detail
     if kind == Kind.IDENTICAL:
@@ -271,6 +286,17 @@ def flag_reason(kind: str, detail: dict) -> str:
     return str(kind)
 
 
+def _unit_link_reason(kind, detail):
+    if kind == Kind.BURST:
+        return _("submitted %(seconds)s s after the previous response through the unit's link (desk poster; under "
+                 "%(minimum)s s)") % detail
+    if kind == Kind.IDENTICAL:
+        return _("one of %(length)s responses in a row through the unit's link (desk poster) with identical "
+                 "answers") % detail
+    return _("one of %(length)s responses in a row through the unit's link (desk poster) with every answer “very "
+             "satisfied”") % detail
+
+
 def _day(text):
     try:
         return formats.date_format(datetime.date.fromisoformat(text), "SHORT_DATE_FORMAT")
@@ -280,10 +306,11 @@ def _day(text):
 
 @dataclass
 class KioskRow:
-    kiosk: Kiosk
+    kiosk: Kiosk | None  # None: a unit's link (``unit``)
     responses: int  # not excluded
     flagged: int  # of them, with at least one flag
     counts: dict  # kind -> responses with that flag
+    unit: Unit | None = None
 
     @property
     def cells(self):
@@ -291,18 +318,35 @@ class KioskRow:
         return [(kind, self.counts.get(kind, 0), label) for kind, label in Kind.choices]
 
 
+def _device_counts(survey_round: Round, responses, key: str) -> dict:
+    """Per ``key`` (kiosk or unit) of these responses of the round (not excluded, in the user's part
+    of it): their number, how many carry a flag and how many each kind. One grouped query."""
+    counts = {f"n_{kind}": Count("pk", filter=integrity_flagged(kind)) for kind in Kind.values}
+    rows = (responses.filter(round=survey_round, exclusion__isnull=True).filter(in_scope(survey_round))
+            .values(key).annotate(total=Count("pk"), flagged=Count("pk", filter=integrity_flagged()), **counts)
+            .order_by())
+    return {row[key]: row for row in rows}
+
+
+def _row(row, **device):
+    return KioskRow(responses=row["total"], flagged=row["flagged"],
+                    counts={kind: row[f"n_{kind}"] for kind in Kind.values}, **device)
+
+
 def kiosk_rows(survey_round: Round) -> list[KioskRow]:
     """Each kiosk of the round (in the user's part of it) with its responses and how many carry each
     flag, not counting excluded responses: two queries whatever the number of kiosks."""
-    counts = {f"n_{kind}": Count("pk", filter=integrity_flagged(kind)) for kind in Kind.values}
-    rows = (Response.objects.filter(round=survey_round, kiosk__isnull=False, exclusion__isnull=True)
-            .filter(in_scope(survey_round)).values("kiosk")
-            .annotate(total=Count("pk"), flagged=Count("pk", filter=integrity_flagged()), **counts).order_by())
-    by_kiosk = {row["kiosk"]: row for row in rows}
+    by_kiosk = _device_counts(survey_round, Response.objects.filter(kiosk__isnull=False), "kiosk")
     kiosks = Kiosk.objects.filter(pk__in=by_kiosk).select_related("unit").order_by("unit__path", "name")
-    return [KioskRow(kiosk, by_kiosk[kiosk.pk]["total"], by_kiosk[kiosk.pk]["flagged"],
-                     {kind: by_kiosk[kiosk.pk][f"n_{kind}"] for kind in Kind.values})
-            for kiosk in kiosks]
+    return [_row(by_kiosk[kiosk.pk], kiosk=kiosk, unit=kiosk.unit) for kiosk in kiosks]
+
+
+def unit_link_rows(survey_round: Round) -> list[KioskRow]:
+    """The same for the units' links (desk posters) that stored responses: two queries."""
+    by_unit = _device_counts(survey_round, Response.objects.filter(kiosk__isnull=True,
+                                                                   channel__in=UNIT_DEVICE_CHANNELS), "unit")
+    units = Unit.objects.filter(pk__in=by_unit).order_by("path")
+    return [_row(by_unit[unit.pk], kiosk=None, unit=unit) for unit in units]
 
 
 def over_dossier_days(survey_round: Round) -> list[dict]:

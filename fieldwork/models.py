@@ -172,6 +172,9 @@ class Response(models.Model):
         PAPER = 2, _("Paper")
         WEB = 3, _("Web form")
         LINK = 4, _("Link, answered at home")
+        # A unit's link for anyone, from the QR poster at its desk (fieldwork.unitlinks): told apart
+        # from the kiosk and the personal link so the breakdowns show each.
+        POSTER = 5, _("QR poster at the desk")
 
     id = models.UUIDField(primary_key=True, default=uuid7)
     round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="responses", db_index=False)
@@ -655,3 +658,29 @@ class DeskDay(models.Model):
 
     def __str__(self):
         return f"{self.unit_id} {self.day}: {self.dossiers}"
+
+
+class UnitLink(models.Model):
+    """A round's link for anyone at one unit, printed as a QR code on the desk poster (issue 19), or,
+    with ``unit`` empty, the round's switch for all of its unit links. The link itself is signed
+    (round, unit) and needs no row (``fieldwork.unitlinks``); a row records that an officer switched
+    it off (``off``) and counts the responses it stored (``responses``, read by the integrity checks'
+    beat as it reads the kiosks' day counters). Written only by ``fieldwork.unitlinks``."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="unit_links")
+    unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    off = models.BooleanField(default=False)
+    responses = models.BigIntegerField(default=0, editable=False)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "unit"], name="unit_link_once"),
+            models.UniqueConstraint(fields=["round"], condition=Q(unit__isnull=True),
+                                    name="unit_link_round_switch_once"),
+        ]
+
+    def __str__(self):
+        return f"unit link {self.round_id}/{self.unit_id or '*'}{' (off)' if self.off else ''}"

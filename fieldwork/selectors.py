@@ -204,13 +204,15 @@ class Source(models.TextChoices):
     PAPER_ENTRY = "paper_entry", gettext_lazy("Paper form, typed in")
     PAPER_IMPORT = "paper_import", gettext_lazy("Paper form, imported")
     LINK = "link", gettext_lazy("Link, answered at home")
+    POSTER = "poster", gettext_lazy("QR poster at the desk")
 
 
 def response_source(response: Response) -> str:
     """The Source of a response (the same rule as _source_filter, in Python)."""
     if response.channel == Response.Channel.PAPER:
         return Source.PAPER_ENTRY if uuid.UUID(str(response.pk)).hex[12] == "7" else Source.PAPER_IMPORT
-    return {Response.Channel.WEB: Source.FORM, Response.Channel.LINK: Source.LINK}.get(response.channel, Source.KIOSK)
+    return {Response.Channel.WEB: Source.FORM, Response.Channel.LINK: Source.LINK,
+            Response.Channel.POSTER: Source.POSTER}.get(response.channel, Source.KIOSK)
 
 
 def _id_version():
@@ -224,6 +226,7 @@ def _source_filter(source: str) -> Q:
         Source.KIOSK: Q(channel=Response.Channel.KIOSK),
         Source.FORM: Q(channel=Response.Channel.WEB),
         Source.LINK: Q(channel=Response.Channel.LINK),
+        Source.POSTER: Q(channel=Response.Channel.POSTER),
         Source.PAPER_ENTRY: paper & Q(id_version="7"),
         Source.PAPER_IMPORT: paper & ~Q(id_version="7"),
     }[source]

@@ -32,7 +32,7 @@ from fieldwork.responses import SubmissionError
 from surveyapp.proxy import client_address
 
 # What the clear page of a link that cannot be answered says, and its status.
-REFUSED_STATUS = {"unknown": 404, "expired": 410, "used": 410, "closed": 410}
+REFUSED_STATUS = {"unknown": 404, "expired": 410, "used": 410, "closed": 410, "off": 410, "answered": 409}
 CODE_TRIES_PER_MINUTE = 10  # short codes typed from one address (a code is a credential: no guessing)
 
 
@@ -50,6 +50,9 @@ TEXTS = {
     "expired": gettext_noop("This invitation has expired."),
     "closed": gettext_noop("This survey is not open at the moment."),
     "unknown": gettext_noop("This link is not valid. Please check that it was copied whole."),
+    # A unit's link for anyone (fieldwork.views_unitlinks):
+    "off": gettext_noop("Answering through this link is switched off at the moment. Thank you for your interest."),
+    "answered": gettext_noop("You have already answered from this phone. Thank you!"),
     "offline": gettext_noop("Your answers could not be sent: check the connection and press Send again. "
                             "Nothing is lost."),
     "retry": gettext_noop("Send again"),
@@ -69,12 +72,12 @@ def storage_key(token) -> str:
     return "sipas.athome." + token[:22]
 
 
-def _refused_page(request, reason, token=None):
-    """The clear page of a link that cannot be answered; for a real link's, the page deletes what the
-    phone kept for it."""
+def refused_page(request, reason, key=None):
+    """The clear page of a link that cannot be answered; for a real link's (``key``: where the phone
+    keeps its answers so far), the page deletes what the phone kept for it."""
     return render(request, "athome/refused.html", {
         "reason": reason, "message": in_both(TEXTS[reason]),
-        "storage_key": storage_key(token) if token and reason != "unknown" else None,
+        "storage_key": key if reason != "unknown" else None,
     }, status=REFUSED_STATUS[reason])
 
 
@@ -88,28 +91,35 @@ def athome_page(request, token):
     token it was opened with, so compression lets no one guess a secret in it (BREACH)."""
     found = invitations.invitation_find(token)
     if found.invitation is None:
-        return _refused_page(request, found.reason, token)
-    base = reverse("fieldwork:invitation-open", args=[token])
+        return refused_page(request, found.reason, storage_key(token))
+    # The script appends "start" and "responses" to the base (fieldwork.urls_invitations).
+    return phone_page(request, athome_questionnaire(found.invitation),
+                      api_base=reverse("fieldwork:invitation-open", args=[token]), key=storage_key(token))
+
+
+def phone_page(request, questionnaire, *, api_base, key, once_key=None):
+    """The questionnaire page of a citizen's phone: the kiosk's modules started by athome.js, given the
+    questionnaire body, the base of its API, where the answers so far are kept, and (a unit's link)
+    the key that marks this browser as having answered."""
     response = render(request, "athome/app.html", {
-        "invitation": found.invitation,
-        "body": json_script(athome_questionnaire(found.invitation), "athome-questionnaire", encoder=_Readable),
+        "body": json_script(questionnaire, "athome-questionnaire", encoder=_Readable),
         "texts": json_script({key: in_both(value) for key, value in TEXTS.items()}, "athome-texts", encoder=_Readable),
-        "api_base": base,  # the script appends "start" and "responses" (fieldwork.urls_invitations)
-        "storage_key": storage_key(token),
+        "api_base": api_base, "storage_key": key, "once_key": once_key,
         "athome_main": static("athome/athome.js"),
     })
     response["Content-Language"] = "vi"
     return response
 
 
-def _json_refused(reason):
+def json_refused(reason):
     texts = in_both(TEXTS[reason])
     return JsonResponse({"reason": reason, "error": texts["vi"], "texts": texts},
                         status=409 if reason == "used" else REFUSED_STATUS[reason])
 
 
-def _limited(token):
-    allowed, retry_after = ratelimit.allow("athome", token[:22])
+def limited(key, kind="athome", limit=None):
+    """A 429 answer when ``key`` (a link's public half, a client's address) asked too often, else None."""
+    allowed, retry_after = ratelimit.allow(kind, key, limit=limit, lease=1 if limit else None)
     if allowed:
         return None
     response = JsonResponse({"error": "too many requests; retry later"}, status=429)
@@ -122,12 +132,12 @@ def _limited(token):
 @require_POST
 def athome_start(request, token):
     """Start was pressed: the invitation counts as opened (the first time)."""
-    refused = _limited(token)
+    refused = limited(token[:22])
     if refused:
         return refused
     opened = invitations.invitation_open(token)
     if opened.invitation is None:
-        return _json_refused(opened.reason)
+        return json_refused(opened.reason)
     return JsonResponse({"status": "opened"})
 
 
@@ -138,9 +148,12 @@ def athome_responses(request, token):
     """The response, as the kiosk API takes it (``id``, ``questionnaire``, times, ``language``,
     ``answers``; ``round`` may be left out): 201 stored, 200 the same again, 400 naming what is wrong
     (in the response's language), 409 already answered, 404/410 a link that cannot be answered."""
-    refused = _limited(token)
-    if refused:
-        return refused
+    return limited(token[:22]) or submit_json(request, lambda payload: athome_submit(token=token, payload=payload))
+
+
+def submit_json(request, submit):
+    """Read a phone's JSON response and store it with ``submit(payload)``; the JSON answer (see
+    ``athome_responses``). Shared by the personal link and the unit link (fieldwork.views_unitlinks)."""
     if len(request.body) > settings.KIOSK_MAX_BODY_BYTES:
         return JsonResponse({"error": f"the body is larger than {settings.KIOSK_MAX_BODY_BYTES} bytes"}, status=413)
     try:
@@ -150,9 +163,9 @@ def athome_responses(request, token):
     language = payload.get("language") if isinstance(payload, dict) else None
     with translation.override(language if language in ("vi", "en") else "vi"):
         try:
-            result = athome_submit(token=token, payload=payload)
+            result = submit(payload)
         except Refused as exc:
-            return _json_refused(exc.reason)
+            return json_refused(exc.reason)
         except SubmissionError as exc:
             if exc.status == 400:
                 return JsonResponse({"errors": exc.errors}, status=400)
@@ -198,7 +211,7 @@ def _code_page(request):
             if found.invitation is not None:
                 return redirect("fieldwork:invitation-open", invitations.invitation_token(found.invitation))
             if found.reason != "unknown":
-                return _refused_page(request, found.reason)
+                return refused_page(request, found.reason)
             form.add_error("code", _both_said(gettext_noop("No open survey has this code: check the letters and "
                                                            "digits on your slip.")))
             status = 404

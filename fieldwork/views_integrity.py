@@ -52,7 +52,8 @@ def _panel(request, survey_round, *, thresholds_form=None, days_form=None, probl
     row = integrity.status(survey_round)
     return render(request, "fieldwork/integrity_panel.html", {
         "round": survey_round, "kinds": IntegrityFlag.Kind.choices,
-        "kiosks": integrity.kiosk_rows(survey_round), "over_days": integrity.over_dossier_days(survey_round),
+        "kiosks": integrity.kiosk_rows(survey_round), "unit_links": integrity.unit_link_rows(survey_round),
+        "over_days": integrity.over_dossier_days(survey_round),
         "check": row, "limits": integrity.thresholds(survey_round, row),
         "thresholds_form": thresholds_form or ThresholdsForm(initial={
             "min_gap_seconds": row and row.min_gap_seconds, "run_length": row and row.run_length}),

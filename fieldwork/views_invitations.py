@@ -7,14 +7,15 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.formats import localize
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
-from fieldwork import invitations, senders, tasks
+from fieldwork import invitations, senders, slips, tasks, unitlinks
 from fieldwork.models import Invitation, Round, Sample
 from fieldwork.selectors import get_round_for_user
 from surveyapp.limits import UploadField
@@ -40,6 +41,31 @@ class SendForm(forms.Form):
                                           if senders.get_sender(c.value) is not None]
 
 
+ALL_UNITS = gettext_lazy("All units of the round")
+
+
+class UnitForm(forms.Form):
+    """A unit of the round, by code (empty: the whole round); ``choices`` read once for the page's forms."""
+
+    unit = forms.ChoiceField(label=gettext_lazy("Unit"), required=False)
+
+    def __init__(self, *args, choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].choices = [("", ALL_UNITS), *choices]
+
+
+class SlipsForm(UnitForm):
+    part = forms.IntegerField(label=gettext_lazy("Part"), min_value=1, max_value=100_000, required=False)
+
+
+class SwitchForm(UnitForm):
+    off = forms.BooleanField(required=False)
+
+
+def _unit_choices(survey_round):
+    return [(u.code, f"{u.code} · {u.name}") for u in unitlinks.poster_units(survey_round)]
+
+
 def _round(request, round_id):
     return get_round_for_user(request.user, round_id, access.FIELDWORK, whole=True)
 
@@ -54,8 +80,24 @@ def _page(request, survey_round, contacts_form=None, errors=(), more=0, status=2
         "counts": invitations.invitation_counts(survey_round),
         "contacts": invitations.masked_contacts(survey_round),
         "contacts_form": contacts_form or ContactsForm(), "send_form": SendForm(),
-        "errors": errors, "errors_more": more_problems(more),
+        "errors": errors, "errors_more": more_problems(more), **_print_forms(survey_round),
     }, status=status)
+
+
+def _print_forms(survey_round):
+    """The forms of the page's slips, posters and unit links, and the unit links' states."""
+    choices = _unit_choices(survey_round)
+    states = unitlinks.unit_link_states(survey_round)
+    names = dict(choices)
+    return {
+        "slips_form": SlipsForm(choices=choices, auto_id="slips_%s", initial={"part": 1}),
+        "slips_per_file": settings.INVITATION_SLIPS_PER_FILE,
+        "posters_form": UnitForm(choices=choices, auto_id="posters_%s"),
+        "switch_form": SwitchForm(choices=choices, auto_id="switch_%s"),
+        "unit_links_off": states["round_off"],
+        "unit_link_rows": sorted(([names.get(row.unit.code, row.unit.code), row] for row in states["units"].values()),
+                                 key=lambda pair: pair[1].unit.path),
+    }
 
 
 @login_required
@@ -110,4 +152,73 @@ def invitations_send(request, round_id):
         messages.success(request, _("The messages are being queued; the counts below grow as they are sent."))
     else:
         messages.error(request, _("Choose how to send the invitations."))
+    return redirect("fieldwork:invitations", survey_round.pk)
+
+
+def _chosen_unit(request, survey_round, form):
+    """The unit a valid form names (None: the whole round); False, with a message, when it names none."""
+    if not form.is_valid():
+        messages.error(request, _("Choose a unit of this round (and a part from 1)."))
+        return False
+    code = form.cleaned_data["unit"]
+    return unitlinks.poster_units(survey_round).filter(code=code).first() if code else None
+
+
+def _pdf(body, filename):
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+@never_cache
+@require_safe
+def slips_download(request, round_id):
+    """The A6 slips of the round's invitations (of one unit's subtree, if chosen), a PDF."""
+    survey_round = _round(request, round_id)
+    form = SlipsForm(request.GET, choices=_unit_choices(survey_round))
+    unit = _chosen_unit(request, survey_round, form)
+    if unit is False:
+        return redirect("fieldwork:invitations", survey_round.pk)
+    part = form.cleaned_data["part"] or 1
+    body, pages = slips.slips_pdf(survey_round=survey_round, unit=unit, part=part)
+    if not pages:
+        messages.error(request, _("There are no invitations to print: create them first.") if part == 1 else
+                       _("There is no part %(part)s: each part holds %(size)s slips.")
+                       % {"part": part, "size": localize(settings.INVITATION_SLIPS_PER_FILE)})
+        return redirect("fieldwork:invitations", survey_round.pk)
+    return _pdf(body, f"phieu-moi-{survey_round.pk}{'-' + unit.code if unit else ''}-{part}.pdf")
+
+
+@login_required
+@never_cache
+@require_safe
+def posters_download(request, round_id):
+    """The A4 desk posters of the round's units (or one unit's), each with its unit link, a PDF."""
+    survey_round = _round(request, round_id)
+    unit = _chosen_unit(request, survey_round, UnitForm(request.GET, choices=_unit_choices(survey_round)))
+    if unit is False:
+        return redirect("fieldwork:invitations", survey_round.pk)
+    if survey_round.status == Round.Status.CLOSED:
+        messages.error(request, _("The round is closed: its unit links take no answers."))
+        return redirect("fieldwork:invitations", survey_round.pk)
+    units = [unit] if unit else unitlinks.poster_units(survey_round)
+    body, _pages = slips.posters_pdf(survey_round=survey_round, units=units)
+    return _pdf(body, f"ap-phich-{survey_round.pk}{'-' + unit.code if unit else ''}.pdf")
+
+
+@login_required
+@never_cache
+@require_POST
+def unit_links_switch(request, round_id):
+    """Switch the round's unit links (no unit chosen) or one unit's off or back on."""
+    survey_round = _round(request, round_id)
+    form = SwitchForm(request.POST, choices=_unit_choices(survey_round))
+    unit = _chosen_unit(request, survey_round, form)
+    if unit is not False:
+        off = form.cleaned_data["off"]
+        unitlinks.unit_links_switch(survey_round=survey_round, unit=unit, off=off, user=request.user)
+        where = unit.name if unit else _("every unit of the round")
+        messages.success(request, (_("The unit link of %(where)s is switched off: it stores nothing.") if off
+                                   else _("The unit link of %(where)s is switched on.")) % {"where": where})
     return redirect("fieldwork:invitations", survey_round.pk)

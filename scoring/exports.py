@@ -323,7 +323,7 @@ def _block_sheets(workbook, tables, survey_round, unit):
 
 RESPONSE_COLUMNS = ["round", "unit_code", "date", "channel", "excluded", "exclusion_reason", "over_quota"]
 CHANNELS = {Response.Channel.KIOSK: "kiosk", Response.Channel.PAPER: "paper", Response.Channel.WEB: "web",
-            Response.Channel.LINK: "link"}
+            Response.Channel.LINK: "link", Response.Channel.POSTER: "poster"}
 
 
 def _decoder(item):
@@ -378,7 +378,7 @@ def responses_codebook_csv(*, survey_round: Round, language: str, dialect=spread
             ["round", _("Survey round id (%(name)s)") % {"name": survey_round.name}, str(survey_round.pk)],
             ["unit_code", _("Unit the response was collected for"), ""],
             ["date", _("Day the response was completed (no time of day)"), "YYYY-MM-DD"],
-            ["channel", _("How it was collected"), "kiosk; paper; web; link"],
+            ["channel", _("How it was collected"), "kiosk; paper; web; link; poster"],
             ["excluded", _("Excluded from the scores by an officer"), "yes; no"],
             ["exclusion_reason", _("Why it was excluded"), reasons],
             ["over_quota", _("Arrived after its quota was full"), "yes; no"],

@@ -1,10 +1,9 @@
 """The printable report as a PDF (reportlab), from the same data as the HTML page (scoring.report).
 
-Vietnamese needs a TrueType font with its glyphs: DejaVu Sans, vendored in ``scoring/fonts/``.
+Vietnamese needs a TrueType font with its glyphs: DejaVu Sans, registered by ``surveyapp.pdf_fonts``.
 """
 
 import io
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 from django.utils import formats, timezone, translation
@@ -16,15 +15,12 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
-from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from scoring.report import Report, count, pct
+from surveyapp.pdf_fonts import BOLD, REGULAR, register_fonts
 
-FONTS = Path(__file__).resolve().parent / "fonts"
-REGULAR, BOLD = "DejaVuSans", "DejaVuSans-Bold"
 INK = colors.HexColor("#212529")
 MUTED = colors.HexColor("#6c757d")
 GREY_FILL = colors.HexColor("#f1f3f5")
@@ -32,13 +28,6 @@ RULE = colors.HexColor("#dee2e6")
 BAR = colors.HexColor("#3d6ea8")
 PAGE_WIDTH = A4[0] - 28 * mm  # between the margins
 SUB_UNIT_ROWS = 40
-
-
-def _register_fonts():
-    if REGULAR not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont(REGULAR, str(FONTS / "DejaVuSans.ttf")))
-        pdfmetrics.registerFont(TTFont(BOLD, str(FONTS / "DejaVuSans-Bold.ttf")))
-        pdfmetrics.registerFontFamily(REGULAR, normal=REGULAR, bold=BOLD, italic=REGULAR, boldItalic=BOLD)
 
 
 def _styles():
@@ -295,7 +284,7 @@ def _footer(report: Report):
 
 def report_pdf(report: Report, *, compress=True) -> bytes:
     """The report as PDF bytes (A4). ``compress=False`` leaves the page streams readable (tests)."""
-    _register_fonts()
+    register_fonts()
     with translation.override(report.language):
         s = _styles()
         story = _title_block(report, s)

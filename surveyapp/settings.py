@@ -314,6 +314,12 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 INVITATION_VALID_DAYS = env_int("INVITATION_VALID_DAYS", 60)
 INVITATION_REMINDER_DAYS = env_int("INVITATION_REMINDER_DAYS", 5)
 INVITATION_CONTACT_KEEP_DAYS = env_int("INVITATION_CONTACT_KEEP_DAYS", 30)
+# Slips a PDF of printed invitations holds (fieldwork.slips): a larger round is downloaded in parts,
+# each built within a request (2,000 slips: about 12 s and 5 MB; README, "Answering at home").
+INVITATION_SLIPS_PER_FILE = env_int("INVITATION_SLIPS_PER_FILE", 2000)
+# A unit's link for anyone (the desk poster's QR code, fieldwork.unitlinks): requests (Start, a
+# response) a minute from one client address. A desk's Wi-Fi may put several citizens behind one.
+UNIT_LINK_RATE_LIMIT_PER_MINUTE = env_int("UNIT_LINK_RATE_LIMIT_PER_MINUTE", 30)
 # Largest contacts file the upload page takes (bytes): 100,000 rows of a phone and an address is about 6 MB.
 INVITATION_UPLOAD_MAX_BYTES = env_int("INVITATION_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
 # The SMS gateway and Zalo ZNS (their request and answer shapes: fieldwork/senders.py).

@@ -13,6 +13,11 @@
  * after every change, and deleted once the server has the response or says the link is answered.
  * On the citizen's own phone that is theirs alone, works with the connection gone, and leaves no
  * half-answered response on the server tied to an invitation (and so to a dossier).
+ *
+ * A unit's link for anyone (the desk poster, fieldwork/views_unitlinks.py) runs the same flow; its
+ * page gives data-once-key: once the response is stored the key is set, and the next visit from this
+ * browser shows "already answered" (a guard against a second answer by mistake, not a security
+ * boundary: the server's cookie and the integrity checks are the others).
  */
 
 import { acceptedBody, api, serverNowIso, uuidv7 } from "../kiosk/api.js";
@@ -27,6 +32,7 @@ import { actions, state } from "../kiosk/state.js";
 const ADVANCE_MS = 300; // as the kiosk: a tapped answer shows as chosen this long before the next question
 const KEY = document.body.dataset.storageKey || "sipas.athome";
 const TEXTS = readJson("athome-texts") || {};
+const ONCE_KEY = document.body.dataset.onceKey || null;
 
 function readJson(id) {
   const el = document.getElementById(id);
@@ -71,6 +77,23 @@ function forget() {
     localStorage.removeItem(KEY);
   } catch (e) {
     /* nothing kept */
+  }
+}
+
+function markAnswered() {
+  if (!ONCE_KEY) return;
+  try {
+    localStorage.setItem(ONCE_KEY, "1");
+  } catch (e) {
+    /* private mode: the server's cookie still says so */
+  }
+}
+
+function answeredHere() {
+  try {
+    return !!ONCE_KEY && localStorage.getItem(ONCE_KEY) === "1";
+  } catch (e) {
+    return false;
   }
 }
 
@@ -202,6 +225,7 @@ async function submit() {
   s.submitting = false;
   if ((res.status === 200 || res.status === 201) && acceptedBody(res, payload.id)) {
     forget();
+    markAnswered();
     state.session = null;
     state.thanksText = s.model.questionnaire.thanks || null;
     state.phase = "thanks";
@@ -219,7 +243,7 @@ function refused(reason) {
   forget();
   state.session = null;
   hideOverlay();
-  state.phase = ["used", "expired", "closed"].includes(reason) ? reason : "unknown";
+  state.phase = ["used", "expired", "closed", "off", "answered"].includes(reason) ? reason : "unknown";
   render();
 }
 
@@ -260,7 +284,7 @@ function boot() {
   // A typed answer is kept as it is typed (the screens write it into the session).
   for (const type of ["input", "change"]) document.addEventListener(type, () => setTimeout(save, 0), true);
   window.addEventListener("pagehide", save);
-  state.phase = state.model.usable ? "welcome" : "closed";
+  state.phase = answeredHere() ? "answered" : state.model.usable ? "welcome" : "closed";
   render();
 }
 

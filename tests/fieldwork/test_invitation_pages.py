@@ -11,6 +11,7 @@ from django.urls import reverse
 from fieldwork.invitations import invitations_create
 from fieldwork.models import Invitation, InvitationContact, Round
 from fieldwork.services import round_create
+from fieldwork.unitlinks import unit_links_switch
 from tests.fieldwork.test_invitation_sending import ALL_SENDERS
 from tests.fieldwork.test_invitations import InvitationTestCase
 
@@ -129,8 +130,11 @@ class PageTests(InvitationTestCase):
 
     def test_the_page_reads_a_fixed_number_of_queries(self):
         invitations_create(sample=self.sample)
+        for unit in (self.commune, self.other_commune):
+            unit_links_switch(survey_round=self.round, unit=unit, off=True, user=self.province_officer)
         self.client.force_login(self.province_officer)
         self.client.get(self.url())
-        # session, user, round (+unit, questionnaire), roles, latest sample, counts, contacts
-        with self.assertNumQueries(7):
+        # session, user, round (+unit, questionnaire), roles, latest sample, counts, contacts, the units
+        # for the print forms, the unit links (+unit)
+        with self.assertNumQueries(9):
             self.client.get(self.url())

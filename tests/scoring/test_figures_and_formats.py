@@ -161,7 +161,7 @@ class PdfFormatTests(ScoredRoundTestCase):
         for language in ("vi", "en"):
             with translation.override(language):
                 report = unit_report(survey_round=self.round, unit=self.commune, language=language)
-                pdf._register_fonts()
+                pdf.register_fonts()
                 drawing = pdf._factor_chart(report)
             for shape in drawing.contents:
                 if isinstance(shape, String):
