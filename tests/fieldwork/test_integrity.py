@@ -414,3 +414,80 @@ def test_check_now_runs_the_check_in_a_real_worker(client):
             time.sleep(0.2)
     assert list(IntegrityFlag.objects.values_list("kind", "detail")) == [("burst", {"seconds": 25, "minimum": 60})]
     assert IntegritySettings.objects.get(round=survey_round).requested_at is None
+
+
+class UnitLinkDeviceTests(IntegrityTestCase):
+    """A unit's link for anyone (the desk poster, issue 19) is one device of its unit: each pattern
+    built on purpose through it, and the responses that must not be mixed with it."""
+
+    def via(self, at, answers=None, unit=None, channel=Response.Channel.POSTER):
+        if not isinstance(at, datetime.datetime):
+            at = TUESDAY + datetime.timedelta(seconds=at)
+        slots = pack_answers(self.round.questionnaire.parsed, answers or full_answers()).slots
+        return Response.objects.create(round=self.round, unit=unit or self.commune, kiosk=None, channel=channel,
+                                       language="vi", submitted_at=at, received_at=at, answers=slots,
+                                       seconds_taken=120)
+
+    def test_a_burst_through_a_units_link_is_flagged_and_said_so(self):
+        self.via(0, varied(0))
+        soon = self.via(20, varied(1))
+        self.assertEqual(self.check(), {Kind.BURST: 1})
+        self.assertEqual(self.flags(Kind.BURST), {soon.pk: {"seconds": 20, "minimum": 60, "device": "unit_link"}})
+        self.assertIn("unit's link (desk poster", integrity.flag_reason(Kind.BURST, self.flags(Kind.BURST)[soon.pk]))
+
+    def test_the_kiosk_and_the_poster_of_a_desk_and_two_units_posters_are_separate_devices(self):
+        for i in range(4):  # every 30 s at one desk, taking turns: kiosk, poster; each device 60 s apart
+            if i % 2:
+                self.via(i * 30, varied(i))
+            else:
+                self.add(i * 30, varied(i))
+        self.via(5, varied(5), unit=self.other_commune)  # another unit's poster, 5 s after the first
+        self.assertEqual(self.check(), {})
+
+    def test_identical_and_all_top_runs_through_a_units_link_are_flagged(self):
+        same = [self.via(600 * i, full_answers(**{"F1.1": 2})) for i in range(5)]
+        self.add(600 * 2 + 1, varied(0))  # a kiosk response in between does not break the poster's run
+        tops = [self.via(600 * i, top_answers(**({"F1.2": 0} if i % 2 else {}))) for i in range(6, 11)]
+        self.assertEqual(self.check(), {Kind.IDENTICAL: 5, Kind.ALL_TOP: 5})
+        self.assertEqual(self.flags(Kind.IDENTICAL), {r.pk: {"length": 5, "device": "unit_link"} for r in same})
+        self.assertEqual(set(self.flags(Kind.ALL_TOP)), {r.pk for r in tops})
+
+    def test_a_poster_response_outside_the_units_opening_hours_is_flagged(self):
+        unit_set_hours(unit=self.commune, hours=OFFICE_HOURS)
+        self.via(TUESDAY.replace(hour=10), varied(0))
+        lunch = self.via(TUESDAY.replace(hour=12, minute=15), varied(1))
+        self.assertEqual(self.check(), {Kind.OFF_HOURS: 1})
+        self.assertEqual(set(self.flags(Kind.OFF_HOURS)), {lunch.pk})
+
+    def test_personal_links_answered_at_home_are_not_checked(self):
+        unit_set_hours(unit=self.commune, hours=OFFICE_HOURS)
+        for i in range(6):  # at night, seconds apart, identical: normal after a batch of messages
+            self.via(TUESDAY.replace(hour=22) + datetime.timedelta(seconds=i), top_answers(),
+                     channel=Response.Channel.LINK)
+        self.assertEqual(self.check(), {})
+
+    def test_the_beat_asks_for_a_check_when_a_unit_link_stored_responses(self):
+        from fieldwork.models import UnitLink
+
+        with self.captureOnCommitCallbacks(execute=False):
+            integrity.integrity_poll()
+        self.via(0, varied(0))
+        self.via(10, varied(1))
+        UnitLink.objects.create(round=self.round, unit=self.commune, responses=2)
+        with self.captureOnCommitCallbacks(execute=False) as sent:
+            self.assertEqual(integrity.integrity_poll(), 1)
+            self.assertEqual(integrity.integrity_poll(), 0)
+        self.assertEqual(len(sent), 1)
+        self.assertEqual(integrity.integrity_run(round_id=self.round.pk), {Kind.BURST: 1})
+
+    def test_the_panel_has_a_row_for_each_units_link_with_flags(self):
+        self.via(0, varied(0))
+        self.via(20, varied(1))
+        self.check()
+        self.client.force_login(self.province_officer)
+        page = self.client.get(f"/rounds/{self.round.pk}/integrity/")
+        self.assertContains(page, 'data-testid="unit-link-flags"')
+        self.assertContains(page, 'data-unit="02212"')
+        rows = integrity.unit_link_rows(self.round)
+        self.assertEqual([(r.unit, r.responses, r.flagged, r.counts[Kind.BURST]) for r in rows],
+                         [(self.commune, 2, 1, 1)])
