@@ -3,8 +3,10 @@ survey's page and calls (fieldwork.views_athome), for the link's round and unit,
 
 Guards (fieldwork.unitlinks says why none is a security boundary): a rate limit per client address
 (UNIT_LINK_RATE_LIMIT_PER_MINUTE) on Start and the response; once a response is stored, a cookie
-on the link's path, and a localStorage key set by the page, make this browser's next visit say it
-has answered (a second response from it is refused, a retry of the same one is answered as stored).
+on the link's path (``sipas_answered``) and a localStorage key make this browser's next visit say it
+has answered. The page's script sets both (its API calls carry no cookies, so the cookie this view
+also sets on a stored response is for other clients); a request that carries the cookie stores no
+second response (a retry of the same one is answered as stored).
 The calls carry no CSRF token: the signed token in the path names the link, and a forged request
 could do no more than anyone holding the poster.
 """
@@ -101,5 +103,5 @@ def unit_link_responses(request, token):
     answer = submit_json(request, lambda payload: unitlinks.unit_link_submit(token=token, payload=payload))
     if answer.status_code in (200, 201):
         answer.set_cookie(ANSWERED_COOKIE, "1", max_age=ANSWERED_DAYS * 86400, path=_path(token),
-                          secure=request.is_secure(), httponly=True, samesite="Lax")
+                          secure=request.is_secure(), samesite="Lax")
     return answer

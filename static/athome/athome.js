@@ -82,10 +82,14 @@ function forget() {
 
 function markAnswered() {
   if (!ONCE_KEY) return;
+  // The cookie is for the server, which then answers the link's page with "already answered"; set
+  // here because the API's calls carry no cookies (api.js), so one set by its answer is dropped.
+  const path = document.body.dataset.apiBase || "/";
+  document.cookie = "sipas_answered=1; path=" + path + "; max-age=31622400; samesite=lax";
   try {
     localStorage.setItem(ONCE_KEY, "1");
   } catch (e) {
-    /* private mode: the server's cookie still says so */
+    /* private mode: the cookie still says so */
   }
 }
 
