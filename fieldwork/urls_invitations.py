@@ -11,7 +11,8 @@ urlpatterns = [
     path("rounds/<int:round_id>/invitations/send", views_invitations.invitations_send, name="invitations-send"),
     path("rounds/<int:round_id>/invitations/slips.pdf", views_invitations.slips_download, name="invitation-slips"),
     path("rounds/<int:round_id>/invitations/posters.pdf", views_invitations.posters_download, name="unit-posters"),
-    path("rounds/<int:round_id>/invitations/unit-links", views_invitations.unit_links_switch, name="unit-links-switch"),
+    path("rounds/<int:round_id>/invitations/unit-links", views_invitations.unit_links_switch,
+         name="invitations-unit-links"),
     # The citizen's side (fieldwork.views_athome): the link's page, its Start and its response, the slip's code.
     path("i/", views_athome.athome_code, name="athome-code"),
     path("i/<str:token>/", views_athome.athome_page, name="invitation-open"),

@@ -315,7 +315,7 @@ INVITATION_VALID_DAYS = env_int("INVITATION_VALID_DAYS", 60)
 INVITATION_REMINDER_DAYS = env_int("INVITATION_REMINDER_DAYS", 5)
 INVITATION_CONTACT_KEEP_DAYS = env_int("INVITATION_CONTACT_KEEP_DAYS", 30)
 # Slips a PDF of printed invitations holds (fieldwork.slips): a larger round is downloaded in parts,
-# each built within a request (2,000 slips: about 12 s and 5 MB; README, "Answering at home").
+# each built within a request (2,000 slips: 10-16 s and 3.2 MB on 2 shared cores; README, "Printed slips").
 INVITATION_SLIPS_PER_FILE = env_int("INVITATION_SLIPS_PER_FILE", 2000)
 # A unit's link for anyone (the desk poster's QR code, fieldwork.unitlinks): requests (Start, a
 # response) a minute from one client address. A desk's Wi-Fi may put several citizens behind one.

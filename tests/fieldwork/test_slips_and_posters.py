@@ -74,7 +74,8 @@ class SlipsTests(SlipTestCase):
             slips.slips_pdf(survey_round=self.round, unit=self.commune)
         self.assertEqual(len(drawn), 20)
         self.assertIn(invitation_link(invitation), drawn)
-        self.assertTrue(all(re.fullmatch(re.escape(settings.SITE_URL.rstrip("/")) + r"/i/[\w-]{38}/", t) for t in drawn))
+        personal = re.escape(settings.SITE_URL.rstrip("/")) + r"/i/[\w-]{38}/"
+        self.assertTrue(all(re.fullmatch(personal, text) for text in drawn))
 
     def test_the_qr_matrix_is_that_of_the_link(self):
         import qrcode
@@ -119,7 +120,7 @@ class SlipsTests(SlipTestCase):
             self.client.force_login(user)
             self.assertEqual(self.client.get(self.page_url("invitation-slips")).status_code, 404, user)
             self.assertEqual(self.client.get(self.page_url("unit-posters")).status_code, 404, user)
-            self.assertEqual(self.client.post(self.page_url("unit-links-switch"), {"off": "1"}).status_code, 404)
+            self.assertEqual(self.client.post(self.page_url("invitations-unit-links"), {"off": "1"}).status_code, 404)
         self.assertFalse(UnitLink.objects.exists())
         self.client.logout()
         self.assertEqual(self.client.get(self.page_url("invitation-slips")).status_code, 302)
@@ -134,7 +135,11 @@ class PosterTests(SlipTestCase):
     def test_a_poster_a_unit_with_its_unit_link(self):
         drawn = []
         real = slips.draw_qr
-        with mock.patch.object(slips, "draw_qr", side_effect=lambda c, text, *a: (drawn.append(text), real(c, text, *a))):
+        def spy(canvas, text, *args):
+            drawn.append(text)
+            real(canvas, text, *args)
+
+        with mock.patch.object(slips, "draw_qr", side_effect=spy):
             data = uncompressed(slips.posters_pdf, survey_round=self.round, units=[self.commune, self.other_commune])[0]
         self.assertEqual(page_count(data), 2)
         self.assertIn(b"/MediaBox [ 0 0 595.2756 841.8898 ]", data)  # A4
@@ -248,12 +253,12 @@ class UnitLinkAnswerTests(UnitLinkTestCase):
 
     def test_switched_off_for_the_unit_or_the_round_the_page_says_so_and_nothing_is_stored(self):
         for unit in (self.commune, None):
-            self.client.post(self.page_url("unit-links-switch"), {"unit": unit.code if unit else "", "off": "1"})
+            self.client.post(self.page_url("invitations-unit-links"), {"unit": unit.code if unit else "", "off": "1"})
             page = self.phone.get(self.link())
             self.assertContains(page, "Việc trả lời qua đường dẫn này đang tạm dừng", status_code=410)
             answer = self.answer()
             self.assertEqual((answer.status_code, answer.json()["reason"]), (410, "off"))
-            self.client.post(self.page_url("unit-links-switch"), {"unit": unit.code if unit else "", "off": ""})
+            self.client.post(self.page_url("invitations-unit-links"), {"unit": unit.code if unit else "", "off": ""})
         self.assertFalse(self.stored().exists())
         self.assertEqual(self.answer().status_code, 201)
 
@@ -283,7 +288,7 @@ class UnitLinkAnswerTests(UnitLinkTestCase):
         self.assertFalse(self.stored().exists())
 
     def test_the_switch_form_refuses_a_unit_outside_the_round(self):
-        answer = self.client.post(self.page_url("unit-links-switch"), {"unit": "10", "off": "1"}, follow=True,
+        answer = self.client.post(self.page_url("invitations-unit-links"), {"unit": "10", "off": "1"}, follow=True,
                                   HTTP_ACCEPT_LANGUAGE="vi")
         self.assertContains(answer, "Hãy chọn một đơn vị")
         self.assertFalse(UnitLink.objects.exists())

@@ -57,6 +57,10 @@ PUBLIC = {
     "fieldwork:athome-responses": {400, 404, 405},
     # The slip's short code: the form (a POST without a code is the form's error, 400).
     "fieldwork:athome-code": {200, 400},
+    # A desk poster's unit link: as a personal link; its POSTs are limited per client address (429).
+    "fieldwork:unit-link": {404, 405},
+    "fieldwork:unit-link-start": {404, 405, 429},
+    "fieldwork:unit-link-responses": {400, 404, 405, 429},
 }
 # Pages about the user themselves (their home lists their own units): open to anyone logged in.
 OWN_PAGES = {"home": {200}, "scores-home": {200, 405},  # scores-home: the rounds of their own roles (GET only)

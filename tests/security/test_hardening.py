@@ -29,7 +29,9 @@ CSRF_EXEMPT = {"fieldwork:api-questionnaire", "fieldwork:api-responses", "fieldw
                "fieldwork:questionnaire-preview-api-questionnaire", "fieldwork:questionnaire-preview-api-responses",
                "fieldwork:questionnaire-preview-api-heartbeat",
                # the at-home survey's calls: the signed token in the path is the credential, no cookie is read
-               "fieldwork:athome-start", "fieldwork:athome-responses"}
+               "fieldwork:athome-start", "fieldwork:athome-responses",
+               # a desk poster's unit link: its token in the path names the link (fieldwork/views_unitlinks.py)
+               "fieldwork:unit-link-start", "fieldwork:unit-link-responses"}
 # A Redis that is not there: nothing listens on port 1.
 REDIS_DOWN = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                           "LOCATION": "redis://127.0.0.1:1/0", "KEY_PREFIX": "down"}}

@@ -16,6 +16,7 @@ from tests.security import urlwalk
 NOT_STAFF_NAMES = ("fieldwork:kiosk", "fieldwork:api-", "api-unit-scores", "admin:", "set_language", "logout",
                    "healthz", "worker-check", "administration:set-password",  # a link's page, before a login
                    "fieldwork:invitation-open", "fieldwork:athome-",  # a citizen's link to answer at home
+                   "fieldwork:unit-link",  # a desk poster's link for anyone, its Start and its response
                    "fieldwork:questionnaire-preview-api-")  # the kiosk client's API in a preview
 
 
