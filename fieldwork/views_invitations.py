@@ -164,9 +164,17 @@ def _chosen_unit(request, survey_round, form):
     return unitlinks.poster_units(survey_round).filter(code=code).first() if code else None
 
 
-def _pdf(body, filename):
+def _back(request, survey_round, message=None):
+    """Back to the invitations page, saying why (a form's problem is said already)."""
+    if message:
+        messages.error(request, message)
+    return redirect("fieldwork:invitations", survey_round.pk)
+
+
+def _pdf(body, name, survey_round, unit, *parts):
     response = HttpResponse(body, content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    filename = "-".join(str(p) for p in (name, survey_round.pk, unit.code if unit else "", *parts) if p != "")
+    response["Content-Disposition"] = f'attachment; filename="{filename}.pdf"'
     return response
 
 
@@ -174,20 +182,19 @@ def _pdf(body, filename):
 @never_cache
 @require_safe
 def slips_download(request, round_id):
-    """The A6 slips of the round's invitations (of one unit's subtree, if chosen), a PDF."""
+    """The A6 slips of the round's invitations (of one unit's subtree, if chosen), a part of them, a PDF."""
     survey_round = _round(request, round_id)
     form = SlipsForm(request.GET, choices=_unit_choices(survey_round))
     unit = _chosen_unit(request, survey_round, form)
     if unit is False:
-        return redirect("fieldwork:invitations", survey_round.pk)
+        return _back(request, survey_round)
     part = form.cleaned_data["part"] or 1
     body, pages = slips.slips_pdf(survey_round=survey_round, unit=unit, part=part)
     if not pages:
-        messages.error(request, _("There are no invitations to print: create them first.") if part == 1 else
-                       _("There is no part %(part)s: each part holds %(size)s slips.")
-                       % {"part": part, "size": localize(settings.INVITATION_SLIPS_PER_FILE)})
-        return redirect("fieldwork:invitations", survey_round.pk)
-    return _pdf(body, f"phieu-moi-{survey_round.pk}{'-' + unit.code if unit else ''}-{part}.pdf")
+        return _back(request, survey_round, _("There are no invitations to print: create them first.") if part == 1
+                     else _("There is no part %(part)s: each part holds %(size)s slips.")
+                     % {"part": part, "size": localize(settings.INVITATION_SLIPS_PER_FILE)})
+    return _pdf(body, "phieu-moi", survey_round, unit, part)
 
 
 @login_required
@@ -197,14 +204,13 @@ def posters_download(request, round_id):
     """The A4 desk posters of the round's units (or one unit's), each with its unit link, a PDF."""
     survey_round = _round(request, round_id)
     unit = _chosen_unit(request, survey_round, UnitForm(request.GET, choices=_unit_choices(survey_round)))
-    if unit is False:
-        return redirect("fieldwork:invitations", survey_round.pk)
     if survey_round.status == Round.Status.CLOSED:
-        messages.error(request, _("The round is closed: its unit links take no answers."))
-        return redirect("fieldwork:invitations", survey_round.pk)
-    units = [unit] if unit else unitlinks.poster_units(survey_round)
-    body, _pages = slips.posters_pdf(survey_round=survey_round, units=units)
-    return _pdf(body, f"ap-phich-{survey_round.pk}{'-' + unit.code if unit else ''}.pdf")
+        return _back(request, survey_round, _("The round is closed: its unit links take no answers."))
+    if unit is False:
+        return _back(request, survey_round)
+    body, _pages = slips.posters_pdf(survey_round=survey_round,
+                                     units=[unit] if unit else unitlinks.poster_units(survey_round))
+    return _pdf(body, "ap-phich", survey_round, unit)
 
 
 @login_required

@@ -15,7 +15,16 @@ from fieldwork.models import Invitation, Response
 from fieldwork.sampling import dossier_list_import, sample_draw
 from tests.base import make_user
 from tests.browser.axe import ALL, axe_violations, format_violations
-from tests.browser.kiosk import SETTLED, answer_question, current_step, make_survey, open_kiosk, settle, tap, wait_for
+from tests.browser.kiosk import (
+    SETTLED,
+    answer_question,
+    answer_to_the_end,
+    current_step,
+    make_survey,
+    open_kiosk,
+    tap,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -92,14 +101,7 @@ def test_answering_at_home_on_a_phone(chromium, live_server, invited, artifacts)
         page.locator(f'{SETTLED} [data-step="{answered[-1]}"] [aria-checked="true"]').wait_for()  # kept
         tap(page, page.locator(".nav .btn-primary"), touch=True)
         page.locator(f'{SETTLED} [data-step="{here}"]').wait_for()
-        while True:
-            settle(page)
-            if page.get_by_test_id("athome-thanks").count():
-                break
-            _key, _taps, last = answer_question(page, HURRIED, touch=True)
-            if last:
-                break
-        page.get_by_test_id("athome-thanks").wait_for()
+        answer_to_the_end(page, HURRIED, "athome-thanks", touch=True)
         page.screenshot(path=str(shots / "03-thanks.png"))
         serious(page, "thanks")
         stored = Response.objects.filter(channel=Response.Channel.LINK)
