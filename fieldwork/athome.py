@@ -26,7 +26,7 @@ from fieldwork.responses import SubmissionError, SubmitResult, known_answers, re
 
 class Refused(Exception):
     """The link may not be answered: ``reason`` is "unknown", "expired", "used" or "closed"
-    (fieldwork.invitations.Opened)."""
+    (fieldwork.invitations.Opened), or for a unit's link "off" (fieldwork.unitlinks)."""
 
     def __init__(self, reason: str):
         super().__init__(reason)

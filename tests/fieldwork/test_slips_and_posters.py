@@ -125,8 +125,8 @@ class SlipsTests(SlipTestCase):
         self.client.logout()
         self.assertEqual(self.client.get(self.page_url("invitation-slips")).status_code, 302)
 
-    def test_ten_thousand_slips_fit_in_five_parts_of_bounded_size(self):
-        """The 10,000-slip round is measured by bench/slips.py; here: a part's size grows linearly."""
+    def test_a_slip_takes_a_few_kilobytes(self):
+        """The 10,000-slip round is measured by bench/slips.py; here: a slip's share of the file."""
         data, pages = slips.slips_pdf(survey_round=self.round)
         self.assertLess(len(data) / pages, 6000)  # bytes a slip, compressed (the fonts' subsets included)
 
@@ -224,6 +224,16 @@ class UnitLinkAnswerTests(UnitLinkTestCase):
             self.assertEqual(str(Response.Channel.POSTER.label), "QR poster at the desk")
         with translation.override("vi"):
             self.assertEqual(str(Response.Channel.POSTER.label), "QR tại quầy")
+
+    def test_the_scores_and_the_export_tell_the_channel_apart(self):
+        from scoring import exports, report
+
+        self.answer()
+        with translation.override("vi"):
+            counts = report.channel_counts(survey_round=self.round, unit=self.province)
+            counts = [(str(label), n) for label, n in counts]
+        self.assertIn(("QR tại quầy", 1), counts)
+        self.assertEqual(exports.CHANNELS[Response.Channel.POSTER], "poster")
 
     def test_this_browser_is_then_told_it_has_answered_but_a_retry_is_answered_as_stored(self):
         body_id = str(uuid.uuid4())
