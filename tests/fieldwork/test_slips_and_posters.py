@@ -3,6 +3,7 @@ back (fieldwork.slips), who may download them, the unit link's token (fieldwork.
 and its response stored once through the one writer with channel POSTER, its guards (rate limit, one
 response per browser, the officer's switch), and clear pages that store nothing for bad links."""
 
+import io
 import json
 import re
 import uuid
@@ -124,6 +125,27 @@ class SlipsTests(SlipTestCase):
         self.assertFalse(UnitLink.objects.exists())
         self.client.logout()
         self.assertEqual(self.client.get(self.page_url("invitation-slips")).status_code, 302)
+
+    def test_long_names_still_fit_on_the_slip_and_the_poster(self):
+        from reportlab.lib.units import mm
+
+        self.round.name = "Khảo sát sự hài lòng của người dân, tổ chức đối với sự phục vụ của cơ quan hành chính " * 2
+        self.commune.name = "Trung tâm Phục vụ hành chính công phường Bến Nghé, thành phố Hồ Chí Minh"
+        lowest, real = [], slips._Writer.lines
+
+        def lines(writer, *args, **kwargs):
+            real(writer, *args, **kwargs)
+            lowest.append(writer.y)
+
+        invitation = Invitation.objects.select_related("unit", "dossier").get(round=self.round, dossier__code="A-001")
+        invitation.unit = self.commune
+        canvas = slips._canvas(io.BytesIO(), slips.A6, "test")
+        with mock.patch.object(slips._Writer, "lines", lines):
+            slips._slip(canvas, {}, self.round, invitation, {k: slips._both(k) for k in slips.TEXTS}, "https://x.vn/i/")
+            self.assertGreater(min(lowest), 5 * mm)  # above the bottom margin of the A6 page
+            lowest.clear()
+            slips._poster(canvas, self.round, self.commune, {k: slips._both(k) for k in slips.TEXTS})
+            self.assertGreater(min(lowest), 15 * mm)
 
     def test_a_slip_takes_a_few_kilobytes(self):
         """The 10,000-slip round is measured by bench/slips.py; here: a slip's share of the file."""
