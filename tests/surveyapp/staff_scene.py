@@ -141,6 +141,7 @@ def extra_pages(scene) -> list[str]:
         f"/rounds/{draft}/", f"/rounds/{earlier}/", f"/rounds/{earlier}/quotas/",
         f"/scores/{current}/08/", f"/scores/{current}/02263/", f"/scores/{current}/08/report/",
         f"/scores/{current}/?unit=02212", f"/scores/{earlier}/08/",
+        f"/scores/{current}/08/?by=gender", f"/scores/{current}/02212/?by=collection_channel",  # breakdowns
         f"/rounds/{current}/quotas/allocate?by=unit&total=300&minimum=10",
         f"/rounds/{current}/quotas/allocate?by=unit_field&total=300&dossier_list={scene['dossiers'].pk}",
         f"/rounds/{current}/quotas/?lagging=1",
