@@ -103,6 +103,17 @@ class MigrationTestCase(TransactionTestCase):
         executor.migrate([("fieldwork", target)])
         return executor.loader.project_state([("fieldwork", target)]).apps
 
+    @staticmethod
+    def open_round(apps):
+        """An open round of a commune, in the models of the schema ``apps``."""
+        unit = apps.get_model("units", "Unit").objects.create(code="M1", name="Xã M", level="commune", path="/M1/",
+                                                              depth=0)
+        version = apps.get_model("questionnaires", "QuestionnaireVersion").objects.create(
+            code="m-1", family="m", title_vi="M", title_en="M", definition={}, checksum="x", item_codes=[],
+            status="published", published_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC))
+        return apps.get_model("fieldwork", "Round").objects.create(name="R", unit=unit, questionnaire=version,
+                                                                   status="open")
+
     def tearDown(self):
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())  # the schema the other tests expect
@@ -113,13 +124,8 @@ class NarrowingMigrationTests(MigrationTestCase):
 
     def test_stored_starts_become_seconds_taken_and_come_back_on_reversal(self):
         old = self.migrate("0005_kiosk_days")
-        unit = old.get_model("units", "Unit").objects.create(code="M1", name="Xã M", level="commune", path="/M1/",
-                                                             depth=0)
-        version = old.get_model("questionnaires", "QuestionnaireVersion").objects.create(
-            code="m-1", family="m", title_vi="M", title_en="M", definition={}, checksum="x", item_codes=[],
-            status="published", published_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC))
-        survey_round = old.get_model("fieldwork", "Round").objects.create(name="R", unit=unit, questionnaire=version,
-                                                                          status="open")
+        survey_round = self.open_round(old)
+        unit, version = survey_round.unit, survey_round.questionnaire
         submitted = datetime.datetime(2026, 11, 24, 2, 3, 7, 900_000, tzinfo=datetime.UTC)
         common = {"round": survey_round, "unit": unit, "questionnaire": version, "language": "vi",
                   "submitted_at": submitted, "received_at": submitted}
@@ -143,13 +149,8 @@ class PaperEntryMigrationTests(MigrationTestCase):
 
     def test_paper_forms_are_filled_by_their_ids_version_and_other_channels_left_empty(self):
         old = self.migrate("0015_response_channel_link")
-        unit = old.get_model("units", "Unit").objects.create(code="M1", name="Xã M", level="commune", path="/M1/",
-                                                             depth=0)
-        version = old.get_model("questionnaires", "QuestionnaireVersion").objects.create(
-            code="m-1", family="m", title_vi="M", title_en="M", definition={}, checksum="x", item_codes=[],
-            status="published", published_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC))
-        survey_round = old.get_model("fieldwork", "Round").objects.create(name="R", unit=unit, questionnaire=version,
-                                                                          status="open")
+        survey_round = self.open_round(old)
+        unit = survey_round.unit
         at = datetime.datetime(2026, 11, 24, 2, 3, 7, tzinfo=datetime.UTC)
         common = {"round": survey_round, "unit": unit, "language": "vi", "submitted_at": at, "received_at": at,
                   "answers": [4]}
