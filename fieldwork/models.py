@@ -173,6 +173,12 @@ class Response(models.Model):
         WEB = 3, _("Web form")
         LINK = 4, _("Link, answered at home")
 
+    class PaperEntry(models.IntegerChoices):
+        """How a paper form came in, stored by the paper writer (fieldwork.paper.paper_submit)."""
+
+        TYPED = 1, _("Typed in on the entry page")
+        IMPORTED = 2, _("Imported from a file")
+
     id = models.UUIDField(primary_key=True, default=uuid7)
     round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="responses", db_index=False)
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", db_index=False)
@@ -189,6 +195,8 @@ class Response(models.Model):
     # From the start of the questionnaire to submitted_at, whole seconds, at most SECONDS_TAKEN_MAX;
     # null when unknown (paper forms).
     seconds_taken = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Paper forms only (null for every other channel: no bytes in their rows).
+    paper_entry = models.PositiveSmallIntegerField(choices=PaperEntry.choices, null=True, blank=True)
 
     SECONDS_TAKEN_MAX = 32767
 
@@ -208,6 +216,10 @@ class Response(models.Model):
                 name="response_one_per_dossier",
             ),
             models.CheckConstraint(condition=Q(language__in=["vi", "en"]), name="response_language_known"),
+            # 2 is Channel.PAPER: a paper form says how it came in, no other response does.
+            models.CheckConstraint(condition=Q(channel=2, paper_entry__isnull=False)
+                                   | (~Q(channel=2) & Q(paper_entry__isnull=True)),
+                                   name="response_paper_entry_with_paper"),
         ]
 
     def __str__(self):

@@ -30,8 +30,8 @@ Each function runs a fixed, small number of queries whatever the number of units
 - ``run_status(*, survey_round, with_error) -> dict``: the last run's state for the status JSON.
 - ``overview(*, survey_round, unit, user) -> dict`` and ``unit_page(*, survey_round, unit,
   language, sort, by) -> dict``: everything the round overview and the unit page show (7 queries each;
-  the unit page of a unit ranked in a block 3 more, and 2 more again when there is a previous
-  round: ``scoring.ranking.block_place``; one more for a breakdown, ``breakdown_section``).
+  the unit page of a unit with figures 2 more for its place in its block, as kept for the last runs:
+  ``scoring.ranking.block_place``; one more for a breakdown, ``breakdown_section``).
 - Rows for tables: ``child_rows``, ``sort_children``, ``item_rows`` (weakest first),
   ``factor_rows``, ``indicator_rows``, ``expectation_rows``. Their texts (rank and change, why
   figures are withheld, numbers, the language) are ``scoring.wording``'s.

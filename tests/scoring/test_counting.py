@@ -76,7 +76,8 @@ class CountingFormTests(EngineTestCase):
                             ("E.INFO", 1 << 12), ("X.EXPECT", -5), ("F2.1", None)]:
             odd[at[code] - 1] = value
         Response.objects.create(round=self.round, unit=self.commune,
-                                channel=Response.Channel.PAPER, language="vi", submitted_at=timezone.now(),
+                                channel=Response.Channel.PAPER,
+                                paper_entry=Response.PaperEntry.TYPED, language="vi", submitted_at=timezone.now(),
                                 received_at=timezone.now(), answers=odd)
         for response in Response.objects.filter(round=self.round):
             ResponseChange.objects.create(round=self.round, response=response, sign=1)
@@ -133,7 +134,8 @@ def test_a_count_split_over_three_connections_gives_what_one_connection_gives(dj
     for i in range(600):  # about 40 a block: the table spans more than three blocks
         answers = full_answers(**{"G.0": 1 + i % 5, "F1.2": i % 6, "E.FIELD": ["land", "justice"][i % 2]})
         rows.append(Response(round=survey_round, unit=communes[i % 4],
-                             channel=Response.Channel.PAPER, language="vi", submitted_at=now, received_at=now,
+                             channel=Response.Channel.PAPER,
+                             paper_entry=Response.PaperEntry.TYPED, language="vi", submitted_at=now, received_at=now,
                              answers=pack_answers(definition, answers).slots, over_quota=i % 7 == 0))
     Response.objects.bulk_create(rows)
 
@@ -164,7 +166,8 @@ def test_a_part_whose_connection_fails_is_counted_on_the_main_connection(django_
     now = timezone.now()
     Response.objects.bulk_create([
         Response(round=survey_round, unit=commune, answers=slots,
-                 channel=Response.Channel.PAPER, language="vi", submitted_at=now, received_at=now)
+                 channel=Response.Channel.PAPER,
+                 paper_entry=Response.PaperEntry.TYPED, language="vi", submitted_at=now, received_at=now)
         for _ in range(300)
     ])
 

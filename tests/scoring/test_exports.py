@@ -32,7 +32,8 @@ def insert(survey_round, unit, answers, count=1, **fields):
     texts = {code: answers[code] for code in TEXT_ITEMS if code in answers} or None
     return Response.objects.bulk_create([
         Response(round=survey_round, unit=unit,
-                 channel=Response.Channel.PAPER, language="vi", submitted_at=now, received_at=now,
+                 channel=Response.Channel.PAPER,
+                 paper_entry=Response.PaperEntry.TYPED, language="vi", submitted_at=now, received_at=now,
                  answers=slots, texts=texts, dossier_hash=f"{uuid.uuid4().hex}-secret-hash", **fields)
         for i in range(count)
     ])
