@@ -333,8 +333,9 @@ class Breakdown:
 
     def rows(self, texts: dict) -> list[dict]:
         """The figures as table rows, one value per cell (None where withheld or not computable):
-        responses, headline, factor indices, item rates, indicator shares (the breakdown's own
-        question left out: its shares say nothing)."""
+        responses, headline, factor indices, item rates, indicator shares (each question's row,
+        without values, before its options' rows; the breakdown's own question left out: its
+        shares say nothing)."""
         rows = [{"kind": "n", "code": "n", "label": _("Responses (n)"), "values": [c.n for c in self.cells]}]
         rows.append({"kind": "headline", "code": "", "label": texts["headline"],
                      "values": self._values(lambda f: f["headline"])})
@@ -348,8 +349,10 @@ class Breakdown:
         for code, spec in texts["indicators"].items():
             if code == self.dimension.question:
                 continue
+            # the question once, then its options (a table a phone can read)
+            rows.append({"kind": "question", "code": code, "label": spec["text"], "values": []})
             for option, label in spec["options"].items():
-                rows.append({"kind": "indicator", "code": f"{code}:{option}", "label": f"{spec['text']}: {label}",
+                rows.append({"kind": "indicator", "code": f"{code}:{option}", "label": label,
                              "values": self._values(lambda f, code=code, option=option:
                                                     (f["indicators"].get(code) or {}).get(option))})
         return rows

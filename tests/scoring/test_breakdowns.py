@@ -158,7 +158,11 @@ class FiguresTests(GenderScene):
         self.assertEqual(next(r["values"] for r in rows if r["code"] == "F1"), [100.0, 78.125])
         self.assertEqual(next(r["values"] for r in rows if r["code"] == "F1.1"), [100.0, 12.5])
         self.assertFalse([r for r in rows if r["code"].startswith("D.GENDER")])
-        self.assertTrue([r for r in rows if r["code"] == "E.VISITS:1"])
+        # each indicator question once, without values, then its options by their own labels
+        at = next(i for i, r in enumerate(rows) if r["code"] == "E.VISITS")
+        self.assertEqual((rows[at]["kind"], rows[at]["values"]), ("question", []))
+        self.assertEqual((rows[at + 1]["code"], rows[at + 1]["kind"]), ("E.VISITS:1", "indicator"))
+        self.assertNotIn(rows[at]["label"], rows[at + 1]["label"])
 
     def test_a_withheld_cell_has_n_and_the_reason_never_a_figure(self):
         table = self.breakdown(self.other_commune)

@@ -24,6 +24,7 @@ from fieldwork.quotas import quota_set
 from fieldwork.sampling import dossier_list_import, sample_draw
 from fieldwork.services import kiosk_create, kiosk_revoke
 from questionnaires.samples import sample_answers
+from scoring import breakdowns
 from scoring.services import api_token_create, score_run_execute, score_run_for_command
 from units.models import Unit
 
@@ -108,6 +109,7 @@ def build() -> dict:
     response_exclude(response=excluded, reason="duplicate", note="", user=admin)
     run = score_run_execute(run_id=score_run_for_command(round_id=current.pk).pk)
     assert run.status == "done", run.error
+    assert not breakdowns.count_now(current).error  # the cells that follow the run
     token, _key = api_token_create(user=admin, name="Cổng dữ liệu tỉnh")
     # A draft round over a commune of the open round: opening it is refused while the round is open.
     draft = Round.objects.create(name="Đợt bổ sung", questionnaire=current.questionnaire,
