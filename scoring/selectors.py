@@ -29,7 +29,7 @@ Each function runs a fixed, small number of queries whatever the number of units
   of, with the units where their roles start (3 queries).
 - ``run_status(*, survey_round, with_error) -> dict``: the last run's state for the status JSON.
 - ``overview(*, survey_round, unit, user) -> dict`` and ``unit_page(*, survey_round, unit,
-  language, sort, by) -> dict``: everything the round overview and the unit page show (7 queries each;
+  language, sort, by) -> dict``: everything the round overview and the unit page show (7 and 8 queries;
   the unit page of a unit with figures 2 more for its place in its block, as kept for the last runs:
   ``scoring.ranking.block_place``; one more for a breakdown, ``breakdown_section``).
 - Rows for tables: ``child_rows``, ``sort_children``, ``item_rows`` (weakest first),
@@ -480,10 +480,20 @@ def breakdown_section(*, survey_round: Round, unit: Unit, score: UnitScore | Non
     return section
 
 
+def channel_cells(*, survey_round: Round, unit: Unit, score: UnitScore | None, language: str) -> list:
+    """The unit's collection-channel cells (``scoring.breakdowns``) when its responses came by more
+    than one channel: the desk figure beside the at-home one, under the headline. One query."""
+    if score is None:
+        return []
+    table = breakdowns.unit_breakdown(survey_round=survey_round, unit=unit, key="collection_channel",
+                                      language=language, unit_shown=score.enough)
+    return table.cells if len([cell for cell in table.cells if cell.n]) > 1 else []
+
+
 def unit_page(*, survey_round: Round, unit: Unit, language: str, sort: str = "rank", by: str = "") -> dict:
-    """Everything the unit page shows, from the stored scores: 7 queries whatever the number of
-    units (score, 2 for the sub-units, 2 for the siblings, the trend, the breadcrumb), and one for
-    a chosen breakdown (``by``)."""
+    """Everything the unit page shows, from the stored scores: 8 queries whatever the number of
+    units (score, 2 for the sub-units, 2 for the siblings, the trend, the breadcrumb, the
+    collection-channel cells), and one for a chosen breakdown (``by``)."""
     texts = labels(survey_round, language)
     score = unit_score(survey_round=survey_round, unit=unit)
     enough = bool(score and score.enough)
@@ -519,6 +529,7 @@ def unit_page(*, survey_round: Round, unit: Unit, language: str, sort: str = "ra
         "siblings": siblings, "breadcrumb": breadcrumb(survey_round=survey_round, unit=unit),
         "breakdown": breakdown_section(survey_round=survey_round, unit=unit, score=score, texts=texts, by=by,
                                        language=language),
+        "channels": channel_cells(survey_round=survey_round, unit=unit, score=score, language=language),
     }
 
 

@@ -291,6 +291,36 @@ class PageTests(GenderScene):
         self.assertEqual(self.page(self.other_head, code="02212").status_code, 404)
 
 
+class ChannelLineTests(EngineTestCase):
+    """Under the headline, the desk figure beside the others when responses came by several channels."""
+
+    def setUp(self):
+        Round.objects.filter(pk=self.round.pk).update(questionnaire=_copy_with_minimum(self.round, 3))
+        self.round.refresh_from_db()
+        self.client.force_login(self.province_head)
+
+    def test_each_channel_with_its_figure_and_n_linking_to_the_breakdown(self):
+        self.insert(self.round, self.commune, answers("male", 5), count=4)
+        for _ in range(3):
+            self.submit(self.commune, **answers("female", 2))
+        refresh(self.round, "command")
+        cells_ = {cell.code: cell for cell in breakdowns.unit_breakdown(
+            survey_round=self.round, unit=self.province, key="collection_channel", language="en").cells}
+
+        page = self.client.get(f"/scores/{self.round.pk}/08/").content.decode()
+
+        self.assertIn('data-testid="channels"><a href="?by=collection_channel#breakdown-title">', page)
+        for code, label, n in [("kiosk", "Kiosk", 3), ("paper", "Paper", 4)]:
+            headline = f"{cells_[code].figures['headline']:.1f}%"
+            self.assertIn(f'<span class="text-nowrap">{label}: {headline} (n = {n})</span>', page)
+
+    def test_one_channel_only_shows_no_line(self):
+        self.insert(self.round, self.commune, answers("male", 5), count=4)
+        refresh(self.round, "command")
+
+        self.assertNotContains(self.client.get(f"/scores/{self.round.pk}/08/"), 'data-testid="channels"')
+
+
 class WorkbookTests(GenderScene):
     def workbook(self, user, code="08"):
         self.client.force_login(user)
