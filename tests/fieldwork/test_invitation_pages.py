@@ -131,6 +131,6 @@ class PageTests(InvitationTestCase):
         invitations_create(sample=self.sample)
         self.client.force_login(self.province_officer)
         self.client.get(self.url())
-        # session, user, round (+unit, questionnaire), roles, latest sample, counts, contacts
-        with self.assertNumQueries(7):
+        # session, user, round (+unit, questionnaire), roles, latest sample, counts, failed ones to resend, contacts
+        with self.assertNumQueries(8):
             self.client.get(self.url())
