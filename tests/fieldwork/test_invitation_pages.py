@@ -11,7 +11,7 @@ from django.urls import reverse
 from fieldwork.invitations import invitations_create
 from fieldwork.models import Invitation, InvitationContact, Round
 from fieldwork.services import round_create
-from tests.fieldwork.test_invitation_sending import ALL_SENDERS
+from tests.fieldwork.gateways import ALL_SENDERS
 from tests.fieldwork.test_invitations import InvitationTestCase
 
 
