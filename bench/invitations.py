@@ -11,7 +11,7 @@ the machine's on 127.0.0.1:5432) with a province of 100 communes, an open round,
 * ``contacts_import`` of a CSV with a phone number for every dossier;
 * ``invitations_queue`` for SMS: the claim (one UPDATE) and one task a message sent to Redis;
 * the round's progress, answering at home (``invitation_progress`` and the page's merge with the
-  quotas: two grouped queries), with the invitations' states set in SQL to a plausible mix (90 %
+  quotas: one grouped query), with the invitations' states set in SQL to a plausible mix (90 %
   sent, 5 % failed, 70 % delivered, 30 % opened, 20 % completed, four service fields), best of 5;
   then counting the failed ones "resend failed" would take, and taking them.
 
@@ -153,7 +153,7 @@ def progress_time(survey_round, repeats=5):
         at_home = _at_home(survey_round, selectors.quota_progress(survey_round))
         seconds = time.perf_counter() - started
         best = seconds if best is None else min(best, seconds)
-    print(f"  {'progress, at home (2 grouped queries), best':<44} {best * 1000:7.1f} ms "
+    print(f"  {'progress, at home (1 grouped query), best':<44} {best * 1000:7.1f} ms "
           f"({len(at_home['units'])} units, {len(at_home['strata'])} strata, "
           f"{at_home['total']['sent']:,} sent, {at_home['total']['completed']:,} completed)", flush=True)
 

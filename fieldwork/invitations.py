@@ -19,6 +19,11 @@ UPDATE … RETURNING, so two clicks or two workers never queue one twice) and qu
 a transient error is tried again by a task of its own (``fieldwork.tasks.send_invitation``) with a
 growing delay, then failed with the last reason.
 
+Delivery and resending. ``invitation_delivery`` records a gateway's delivery report (SMS and Zalo:
+``fieldwork.views_delivery`` verifies them; e-mail has none), once per message. ``invitations_resend``
+queues again the failed invitations whose failure may pass or whose contact an upload changed since
+(``contacts_import`` moves ``uploaded_at`` only when the number or address changes).
+
 Rate limit: a token bucket in Redis per channel (``take_send_token``), not Celery's ``rate_limit``.
 Celery's limit is per worker process and per task type: with three workers the gateway would get
 three times the rate, and SMS, Zalo and e-mail (one task) would share one limit, while a gateway's
@@ -594,7 +599,7 @@ def invitations_resendable(*, survey_round: Round) -> int:
 
 def invitations_resend(*, survey_round: Round) -> int:
     """Queue again the first message of the round's failed invitations that may now go (see
-    ``_resendable_sql``), through their own channel; returns how many. One UPDATE claims them and
+    ``_resendable``), through their own channel; returns how many. One UPDATE claims them and
     clears their failure, so a second click (or a double tap) finds none left; the tasks are sent
     after the commit."""
     now = timezone.now()
@@ -663,19 +668,31 @@ def _with_rate(row):
     return row
 
 
+def _add(into: dict, row: dict, keys) -> dict:
+    for key in keys:
+        into[key] = into.get(key, 0) + row[key]
+    return into
+
+
 def invitation_progress(survey_round: Round) -> dict:
     """The at-home side of the round's progress, in the part of the round the user works on: sent,
     delivered (SMS and Zalo only: e-mail has no delivery receipt), opened, completed and the response
-    rate, by unit, by stratum (the dossier's service field, as the quotas' strata) and in all. Two
-    grouped queries, whatever the number of invitations."""
-    invitations = Invitation.objects.filter(in_scope(survey_round), round=survey_round)
-    units = [_with_rate(row) for row in invitations.values("unit__code", "unit__name", "unit__path")
-             .annotate(**_progress_counts()).order_by("unit__path")]
-    strata = [_with_rate(row) for row in invitations.values("dossier__service_field")
-              .annotate(**_progress_counts()).order_by("dossier__service_field")]
-    keys = _progress_counts().keys()
-    total = _with_rate({key: sum(row[key] for row in units) for key in keys})
-    return {"units": units, "strata": strata, "total": total}
+    rate, by unit, by stratum (the dossier's service field, as the quotas' strata) and in all. One
+    grouped query by unit and service field, whatever the number of invitations; its few groups (at
+    most units × fields) are added up here by unit and by field."""
+    keys = list(_progress_counts())
+    groups = (Invitation.objects.filter(in_scope(survey_round), round=survey_round)
+              .values("unit__code", "unit__name", "unit__path", "dossier__service_field")
+              .annotate(**_progress_counts()).order_by("unit__path", "dossier__service_field"))
+    units, strata, total = {}, {}, dict.fromkeys(keys, 0)
+    for row in groups:
+        unit = units.setdefault(row["unit__code"], {k: row[k] for k in ("unit__code", "unit__name", "unit__path")})
+        _add(unit, row, keys)
+        field = row["dossier__service_field"]
+        _add(strata.setdefault(field, {"dossier__service_field": field}), row, keys)
+        _add(total, row, keys)
+    return {"units": [_with_rate(row) for row in units.values()],
+            "strata": [_with_rate(strata[field]) for field in sorted(strata)], "total": _with_rate(total)}
 
 
 def invitation_counts(survey_round: Round):
