@@ -38,6 +38,18 @@ def invited():
     return list(Invitation.objects.filter(round=survey["round"]).order_by("dossier__code"))
 
 
+def answer_to_the_end(page):
+    """Answer each question left with a touch (HURRIED's choices where given) until the thanks screen."""
+    while True:
+        settle(page)
+        if page.get_by_test_id("athome-thanks").count():
+            break
+        _key, _taps, last = answer_question(page, HURRIED, touch=True)
+        if last:
+            break
+    page.get_by_test_id("athome-thanks").wait_for()
+
+
 def serious(page, name):
     found = axe_violations(page, impacts=ALL)
     assert not [v for v in found if v.impact in ("serious", "critical")], f"{name}:\n{format_violations(found)}"
@@ -92,14 +104,7 @@ def test_answering_at_home_on_a_phone(chromium, live_server, invited, artifacts)
         page.locator(f'{SETTLED} [data-step="{answered[-1]}"] [aria-checked="true"]').wait_for()  # kept
         tap(page, page.locator(".nav .btn-primary"), touch=True)
         page.locator(f'{SETTLED} [data-step="{here}"]').wait_for()
-        while True:
-            settle(page)
-            if page.get_by_test_id("athome-thanks").count():
-                break
-            _key, _taps, last = answer_question(page, HURRIED, touch=True)
-            if last:
-                break
-        page.get_by_test_id("athome-thanks").wait_for()
+        answer_to_the_end(page)
         page.screenshot(path=str(shots / "03-thanks.png"))
         serious(page, "thanks")
         stored = Response.objects.filter(channel=Response.Channel.LINK)

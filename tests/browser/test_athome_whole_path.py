@@ -30,8 +30,8 @@ from fieldwork.sampling import dossier_list_import, sample_draw
 from scoring.models import UnitScore
 from scoring.services import score_run_execute, score_run_for_command
 from tests.base import make_user
-from tests.browser.kiosk import answer_question, make_survey, open_kiosk, settle, tap
-from tests.browser.test_athome import HURRIED
+from tests.browser.kiosk import make_survey, open_kiosk, tap
+from tests.browser.test_athome import answer_to_the_end
 from tests.fieldwork.gateways import ALL_SENDERS, http_gateway, smtp_server
 from tests.workers import celery_worker
 
@@ -103,14 +103,7 @@ def test_a_sampled_dossier_answers_at_home_through_the_link_it_was_sent(chromium
         page.goto(link)
         page.get_by_test_id("welcome").wait_for()
         tap(page, page.get_by_test_id("start"), touch=True)
-        while True:
-            settle(page)
-            if page.get_by_test_id("athome-thanks").count():
-                break
-            _key, _taps, last = answer_question(page, HURRIED, touch=True)
-            if last:
-                break
-        page.get_by_test_id("athome-thanks").wait_for()
+        answer_to_the_end(page)
         (artifacts / "athome").mkdir(exist_ok=True)
         page.screenshot(path=str(artifacts / "athome" / "whole-path-thanks.png"))
 
