@@ -564,7 +564,12 @@ class Invitation(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
     failure = models.CharField(max_length=500, blank=True, default="")
+    # The failure may pass (retries ran out, the channel was off): "resend failed" takes it again. A
+    # refusal (a wrong number, an address that does not exist) is taken again only after its
+    # contact was changed by a new upload.
+    failure_temporary = models.BooleanField(db_default=False)  # a database default: rows are inserted in SQL
     message_id = models.CharField(max_length=100, blank=True, default="")  # the gateway's
+    delivered_at = models.DateTimeField(null=True, blank=True)  # the gateway's delivery report (SMS, Zalo)
     reminder_queued_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)
@@ -575,7 +580,11 @@ class Invitation(models.Model):
             models.UniqueConstraint(fields=["round", "dossier"], name="invitation_one_per_dossier"),
             models.UniqueConstraint(fields=["round", "code"], name="invitation_code_unique_in_round"),
         ]
-        indexes = [models.Index(fields=["round", "unit"], name="invitation_round_unit_idx")]
+        indexes = [
+            models.Index(fields=["round", "unit"], name="invitation_round_unit_idx"),
+            # A delivery report names the gateway's message id.
+            models.Index(fields=["message_id"], name="invitation_message_id_idx", condition=~Q(message_id="")),
+        ]
 
     def __str__(self):
         return f"{self.round_id}:{self.code}"

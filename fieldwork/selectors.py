@@ -124,6 +124,21 @@ def quota_progress(survey_round) -> list[QuotaProgress]:
     return result
 
 
+def quota_desk(rows: list[QuotaProgress], stratum_item: str) -> tuple[dict, dict]:
+    """The desk side beside the at-home progress, from the quota rows already read: (unit code →
+    (in quota, target) of its quota without a stratum, stratum value → (in quota, target) summed
+    over the quotas on ``stratum_item``)."""
+    units, strata = {}, {}
+    for row in rows:
+        quota = row.quota
+        if not quota.stratum_item:
+            units[quota.unit.code] = (quota.filled, quota.target)
+        elif quota.stratum_item == stratum_item:
+            filled, target = strata.get(quota.stratum_value, (0, 0))
+            strata[quota.stratum_value] = (filled + quota.filled, target + quota.target)
+    return units, strata
+
+
 # ---------------------------------------------------------------------------------------------
 # Kiosks
 

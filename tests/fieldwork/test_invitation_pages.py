@@ -11,7 +11,7 @@ from django.urls import reverse
 from fieldwork.invitations import invitations_create
 from fieldwork.models import Invitation, InvitationContact, Round
 from fieldwork.services import round_create
-from tests.fieldwork.test_invitation_sending import ALL_SENDERS
+from tests.fieldwork.gateways import ALL_SENDERS
 from tests.fieldwork.test_invitations import InvitationTestCase
 
 
@@ -131,6 +131,6 @@ class PageTests(InvitationTestCase):
         invitations_create(sample=self.sample)
         self.client.force_login(self.province_officer)
         self.client.get(self.url())
-        # session, user, round (+unit, questionnaire), roles, latest sample, counts, contacts
-        with self.assertNumQueries(7):
+        # session, user, round (+unit, questionnaire), roles, latest sample, counts, failed ones to resend, contacts
+        with self.assertNumQueries(8):
             self.client.get(self.url())

@@ -29,7 +29,9 @@ CSRF_EXEMPT = {"fieldwork:api-questionnaire", "fieldwork:api-responses", "fieldw
                "fieldwork:questionnaire-preview-api-questionnaire", "fieldwork:questionnaire-preview-api-responses",
                "fieldwork:questionnaire-preview-api-heartbeat",
                # the at-home survey's calls: the signed token in the path is the credential, no cookie is read
-               "fieldwork:athome-start", "fieldwork:athome-responses"}
+               "fieldwork:athome-start", "fieldwork:athome-responses",
+               # the gateways' delivery reports: a shared secret in a header, or Zalo's signature of the body
+               "fieldwork:hook-sms-delivery", "fieldwork:hook-zalo-events"}
 # A Redis that is not there: nothing listens on port 1.
 REDIS_DOWN = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                           "LOCATION": "redis://127.0.0.1:1/0", "KEY_PREFIX": "down"}}
