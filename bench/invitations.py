@@ -1,6 +1,7 @@
 """How long do 100,000 invitations take to create and queue, and how fast does one worker send them?
 
-    .venv/bin/python bench/invitations.py [--invitations 100000] [--seconds 30] [--rate 0] [--keep]
+    .venv/bin/python bench/invitations.py [--invitations 100000] [--seconds 30] [--rate 0] [--no-send]
+                                          [--database NAME] [--keep]
 
 Builds a scratch database `sipas_bench_invitations` on the configured PostgreSQL (DATABASE_URL, else
 the machine's on 127.0.0.1:5432) with a province of 100 communes, an open round, a dossier list of
@@ -8,11 +9,15 @@ the machine's on 127.0.0.1:5432) with a province of 100 communes, an open round,
 
 * ``invitations_create`` (one invitation per sampled dossier, bulk SQL);
 * ``contacts_import`` of a CSV with a phone number for every dossier;
-* ``invitations_queue`` for SMS: the claim (one UPDATE) and one task a message sent to Redis.
+* ``invitations_queue`` for SMS: the claim (one UPDATE) and one task a message sent to Redis;
+* the round's progress, answering at home (``invitation_progress`` and the page's merge with the
+  quotas: one grouped query), with the invitations' states set in SQL to a plausible mix (90 %
+  sent, 5 % failed, 70 % delivered, 30 % opened, 20 % completed, four service fields), best of 5;
+  then counting the failed ones "resend failed" would take, and taking them.
 
 Then it starts a local HTTP server speaking the SMS gateway's shape (fieldwork/senders.py) and one
 Celery worker (``--pool solo``, as tests/workers.py) and counts the messages sent for --seconds:
-the send rate one worker sustains. --rate sets the token bucket's rate (0: no limit worth the name,
+the send rate one worker sustains (--no-send skips it). --rate sets the token bucket's rate (0: no limit worth the name,
 so the figure is the worker's own). Prints the figures with the date. The queue (a name of its own)
 is emptied and the scratch database dropped at the end unless --keep.
 """
@@ -117,24 +122,69 @@ def send_rate(seconds, rate):
     return sent, elapsed
 
 
+def states(survey_round):
+    """A plausible mix of states over the round's invitations, in a few statements."""
+    from django.db import connection
+
+    from fieldwork.models import Dossier, Invitation
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {Dossier._meta.db_table} SET service_field = "
+                       "(ARRAY['land','transport','justice','construction'])[1 + id % 4]")
+        cursor.execute(
+            f"UPDATE {Invitation._meta.db_table} SET "
+            "sent_at = CASE WHEN id %% 20 < 18 THEN now() END, "
+            "failed_at = CASE WHEN id %% 20 = 18 THEN now() END, "
+            "failure_temporary = (id %% 40 = 18), "
+            "delivered_at = CASE WHEN id %% 10 < 7 THEN now() END, "
+            "opened_at = CASE WHEN id %% 10 < 3 THEN now() END, "
+            "completed_at = CASE WHEN id %% 10 < 2 THEN now() END WHERE round_id = %s", [survey_round.pk])
+        cursor.execute("ANALYZE")
+
+
+def progress_time(survey_round, repeats=5):
+    """Best of ``repeats``: the at-home progress and its merge with the quotas, as the page does."""
+    from fieldwork import selectors
+    from fieldwork.views import _at_home
+
+    best = None
+    for _i in range(repeats):
+        started = time.perf_counter()
+        at_home = _at_home(survey_round, selectors.quota_progress(survey_round))
+        seconds = time.perf_counter() - started
+        best = seconds if best is None else min(best, seconds)
+    print(f"  {'progress, at home (1 grouped query), best':<44} {best * 1000:7.1f} ms "
+          f"({len(at_home['units'])} units, {len(at_home['strata'])} strata, "
+          f"{at_home['total']['sent']:,} sent, {at_home['total']['completed']:,} completed)", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--invitations", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--rate", type=float, default=0, help="the SMS token bucket's rate (0: unlimited)")
+    parser.add_argument("--no-send", action="store_true", help="skip the worker's send rate")
+    parser.add_argument("--database", default=DATABASE, help="the scratch database's name")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
     os.environ["CELERY_QUEUE"] = QUEUE
     os.environ["INVITATION_SMS_SENDER"] = "fieldwork.senders.SmsGatewaySender"  # its gateway is set in send_rate
-    admin_url = configure(DATABASE)
-    admin_sql(admin_url, f"DROP DATABASE IF EXISTS {DATABASE}")
-    admin_sql(admin_url, f"CREATE DATABASE {DATABASE}")
+    database = args.database
+    admin_url = configure(database)
+    admin_sql(admin_url, f"DROP DATABASE IF EXISTS {database}")
+    admin_sql(admin_url, f"CREATE DATABASE {database}")
     import django
 
     django.setup()
     from django.conf import settings
 
-    from fieldwork.invitations import contacts_import, invitations_create, invitations_queue
+    from fieldwork.invitations import (
+        contacts_import,
+        invitations_create,
+        invitations_queue,
+        invitations_resend,
+        invitations_resendable,
+    )
 
     try:
         now = datetime.datetime.now(datetime.UTC)
@@ -144,9 +194,14 @@ def main():
         text = "dossier_code,phone\n" + "".join(f"HS-{i:07d},09{i:08d}\n" for i in range(args.invitations))
         timed("upload contacts (contacts_import)", contacts_import, survey_round=survey_round, text=text)
         timed("queue for SMS (invitations_queue)", invitations_queue, survey_round=survey_round, channel="sms")
-        sent, elapsed = send_rate(args.seconds, args.rate)
-        limit = f"bucket at {args.rate:g}/s" if args.rate else "no rate limit"
-        print(f"  one solo worker, {limit}: {sent:,} sent in {elapsed:.1f} s = {sent / elapsed:,.0f} messages/s")
+        if not args.no_send:
+            sent, elapsed = send_rate(args.seconds, args.rate)
+            limit = f"bucket at {args.rate:g}/s" if args.rate else "no rate limit"
+            print(f"  one solo worker, {limit}: {sent:,} sent in {elapsed:.1f} s = {sent / elapsed:,.0f} messages/s")
+        states(survey_round)
+        progress_time(survey_round)
+        timed("failed ones to resend (invitations_resendable)", invitations_resendable, survey_round=survey_round)
+        timed("resend failed (invitations_resend)", invitations_resend, survey_round=survey_round)
     finally:
         import redis
 
@@ -155,7 +210,7 @@ def main():
 
         connections.close_all()
         if not args.keep:
-            admin_sql(admin_url, f"DROP DATABASE IF EXISTS {DATABASE}")
+            admin_sql(admin_url, f"DROP DATABASE IF EXISTS {database}")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ of --chunk rows up to each size (ascending), then VACUUM ANALYZE, and for each s
 * a plain PostgreSQL reference: SELECT unit_id, count(*) … WHERE round_id = X GROUP BY unit_id
   (answered from the (round, unit) index), and the same reading every answer array from the heap;
 * the backend CPU seconds of the count on one connection (when PostgreSQL runs on this machine):
-  unlike the wall times, the machine's other work does not change it;
+  unlike the wall times, the machine's other work does not change it; and the same for the
+  breakdown count (``Counters(breakdowns=True)``: one grouping set a breakdown, one pass);
 * ``compute_round`` alone, split into the engine's count (timed around
   ``scoring.counting.count_responses``, all the connections it splits the count over), writing the
   stored counts, other queries and the rest (Python);
@@ -28,8 +29,12 @@ of --chunk rows up to each size (ascending), then VACUUM ANALYZE, and for each s
   process's peak RSS (ru_maxrss; target: 10 s at 5M, under 1 GB);
 * a refresh after 100 new responses (each leaving its pending change, as a submission does) by
   the incremental path: a run with reason "responses" (target: 250 ms whatever the total);
+* the breakdown count that follows the runs (``scoring.breakdowns.count_now``: every cell counted,
+  rolled up, stored, and the decisions of what may be shown cached), end to end, and the peak RSS
+  after it;
 * the score API for one unit (test Client, superuser session; median of --requests; target
-  under 100 ms).
+  under 100 ms), and the same with ``?by=field`` (a breakdown's figures made on read), with the
+  first such read after the count apart.
 
 A table with one row per size closes the run. The scratch database is dropped unless --keep.
 """
@@ -215,21 +220,35 @@ def plan_nodes(sql, params):
 
 
 def engine_plan(survey_round):
-    """The plan of the engine's grouped query, when the engine exposes it (Counters.sql)."""
+    """The plan of the engine's grouped query, when the engine exposes it (Counters.sql), under the
+    settings the count runs with (COUNT_SETTINGS: its work_mem decides hashing or sorting)."""
+    from django.db import connection, transaction
+
     try:
-        sql = counting_module().Counters(survey_round.questionnaire.parsed).full_sql(by_field=False)
-        return plan_nodes(sql, [survey_round.pk, survey_round.score_over_quota])
+        module = counting_module()
+        sql = module.Counters(survey_round.questionnaire.parsed).full_sql(by_field=False)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                for statement in getattr(module, "COUNT_SETTINGS", ()):
+                    cursor.execute(statement)
+            return plan_nodes(sql, [survey_round.pk, survey_round.score_over_quota])
     except Exception as error:  # the engine changed shape: the timing still stands
         return f"unknown ({error.__class__.__name__})"
 
 
-def count_cpu(survey_round):
+def count_cpu(survey_round, breakdowns=False):
     """CPU seconds the PostgreSQL backend spends on the engine's full count on one connection
-    (read from /proc: only when the server runs on this machine, else None)."""
+    (read from /proc: only when the server runs on this machine, else None): a run's (the main
+    counts), or with ``breakdowns`` the breakdown count's (one grouping set a breakdown, one pass)."""
     from django.db import connection, transaction
 
     counting = counting_module()
-    counters = counting.Counters(survey_round.questionnaire.parsed)
+    try:
+        counters = counting.Counters(survey_round.questionnaire.parsed, breakdowns=breakdowns)
+    except TypeError:  # an engine without breakdowns
+        if not breakdowns:
+            return None
+        counters = counting.Counters(survey_round.questionnaire.parsed)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         stat = Path(f"/proc/{cursor.fetchone()[0]}/stat")
@@ -345,6 +364,11 @@ def measure(survey_round, user, args, say):
         say(f"  the count on one connection: {row['count_cpu']:.2f} s of backend CPU "
             f"({row['count_cpu'] / max(1, result.responses_used) * 1e6:.2f} µs a response; the machine's "
             "other work does not change it, unlike the wall times here)")
+    row["bd_cpu"] = count_cpu(survey_round, breakdowns=True)
+    if row["bd_cpu"] is not None:
+        say(f"  the breakdown count on one connection (every breakdown's grouping set in one pass; after the runs, "
+            f"not in them): {row['bd_cpu']:.2f} s of backend CPU "
+            f"({row['bd_cpu'] / max(1, result.responses_used) * 1e6:.2f} µs a response)")
 
     rss_before = current_rss_mib()
     row["full"], run, parts = score_run(survey_round, "command")
@@ -360,6 +384,21 @@ def measure(survey_round, user, args, say):
         f"{run.units_total} units stored{count_rows}, {run.responses_used} responses used; "
         f"peak RSS {row['rss']:.0f} MiB "
         f"(RSS {rss_before:.0f} MiB before; target < {TARGETS['rss_mib']})")
+    row["bd_count"] = row["bd_rss"] = None
+    try:
+        from scoring import breakdowns
+    except ImportError:  # an engine without breakdowns
+        breakdowns = None
+    if breakdowns is not None:
+        started = time.perf_counter()
+        count = breakdowns.count_now(survey_round)
+        row["bd_count"] = time.perf_counter() - started
+        row["bd_rss"] = peak_rss_mib()
+        cells = UnitCounts.objects.filter(round=survey_round).exclude(dimension="").count()
+        say(f"  breakdown count (scoring.breakdowns.count_now, what a worker does after the runs): "
+            f"{row['bd_count']:.2f} s, {cells} cells stored, {count.responses} responses, decisions cached; "
+            f"peak RSS {row['bd_rss']:.0f} MiB; the next count waits {breakdowns.PAUSE_FACTOR}x its time "
+            f"(at least {breakdowns.PAUSE_MIN} s)")
 
     t0 = time.perf_counter()
     add_responses(survey_round, 100, stored, args.chunk, user, excluded=0, pending=True)
@@ -387,11 +426,30 @@ def measure(survey_round, user, args, say):
     row["api"] = statistics.median(times)
     say(f"  score API {url}: median {row['api'] * 1000:.1f} ms, worst {max(times) * 1000:.1f} ms of "
         f"{args.requests} ({len(answer.content) / 1024:.1f} KiB, n={answer.json()['n']})")
+    row["api_by"] = None
+    started = time.perf_counter()
+    answer = client.get(url + "?by=field")  # the first read after the count (it cached the decisions)
+    first_by = time.perf_counter() - started
+    if answer.status_code == 200 and "breakdown" in answer.json():
+        times = []
+        for _ in range(args.requests):
+            started = time.perf_counter()
+            answer = client.get(url + "?by=field")
+            times.append(time.perf_counter() - started)
+        row["api_by"] = statistics.median(times)
+        say(f"  score API {url}?by=field (figures of {len(answer.json()['breakdown']['cells'])} cells made on read): "
+            f"median {row['api_by'] * 1000:.1f} ms, worst {max(times) * 1000:.1f} ms "
+            f"({len(answer.content) / 1024:.1f} KiB); "
+            f"the first after the count: {first_by * 1000:.0f} ms")
     return row
 
 
-def cpu_text(row):
-    return f"{row['count_cpu']:.2f}s" if row.get("count_cpu") is not None else "-"
+def cpu_text(row, key="count_cpu"):
+    return f"{row[key]:.2f}s" if row.get(key) is not None else "-"
+
+
+def ms_text(row, key):
+    return f"{row[key] * 1000:.1f} ms" if row.get(key) is not None else "-"
 
 
 def main():
@@ -469,20 +527,27 @@ def main():
             admin_sql(admin_url, f'DROP DATABASE IF EXISTS "{args.database}"')
 
     say(f"\n{'responses':>10} {'generate':>9} {'B/resp':>7} {'heap B':>7} {'scan':>7} {'heap scan':>9} "
-        f"{'query':>7} {'cnt CPU':>7} {'python':>7} {'compute':>8} {'full':>7} {'peak RSS':>9} {'+100 incr':>10} "
-        f"{'API':>8}")
+        f"{'query':>7} {'cnt CPU':>7} {'python':>7} {'compute':>8} {'full':>7} {'peak RSS':>9} "
+        f"{'+100 incr':>10} {'API':>8} {'bd CPU':>7} {'bd count':>9} {'bd RSS':>9} {'API ?by':>9}")
     for r in rows:
+        bd_count = f"{r['bd_count']:.2f}s" if r.get("bd_count") is not None else "-"
+        bd_rss = f"{r['bd_rss']:.0f} MiB" if r.get("bd_rss") is not None else "-"
         say(f"{r['size']:>10,} {r['generate']:>8.1f}s {r['bytes']:>7.0f} {r['heap_bytes']:>7.0f} "
-            f"{r['scan']:>6.2f}s {r['heap_scan']:>8.2f}s {r['query']:>6.2f}s {cpu_text(r):>7} {r['python']:>6.2f}s "
+            f"{r['scan']:>6.2f}s {r['heap_scan']:>8.2f}s {r['query']:>6.2f}s {cpu_text(r):>7} "
+            f"{r['python']:>6.2f}s "
             f"{r['compute']:>7.2f}s {r['full']:>6.2f}s {r['rss']:>5.0f} MiB {r['refresh']:>9.3f}s "
-            f"{r['api'] * 1000:>5.1f} ms")
+            f"{r['api'] * 1000:>5.1f} ms {cpu_text(r, 'bd_cpu'):>7} {bd_count:>9} {bd_rss:>9} "
+            f"{ms_text(r, 'api_by'):>9}")
     say(f"{'target':>10} {'':>9} {TARGETS['bytes']:>7} {'':>7} {'':>7} {'':>9} {'':>7} {'':>7} {'':>7} {'':>8} "
-        f"{'10s @5M':>7} {'<1024 MiB':>9} {'0.25s':>10} {'<100 ms':>8}")
+        f"{'10s @5M':>7} {'<1024 MiB':>9} {'0.25s':>10} {'<100 ms':>8} {'':>7} {'':>9} {'<1024 MiB':>9} "
+        f"{'<100 ms':>9}")
     say("scan: SELECT unit_id, count(*) … GROUP BY unit_id (index only); heap scan: the same reading every answer "
-        "array; query/python: compute_round's count (wall) and "
-        "its Python part; cnt CPU: backend CPU of the count on one connection; full: score_run_execute end to end, "
-        "full path; +100 incr: score_run_execute "
-        "taking in 100 new responses (incremental path); API: median GET /api/v1/scores/<round>/<unit>")
+        "array; query/python: compute_round's count (wall) and its Python part; cnt CPU: backend CPU of the "
+        "count on one connection; full: score_run_execute end to end, full path; +100 incr: score_run_execute "
+        "taking in 100 new responses (incremental path); API: median GET /api/v1/scores/<round>/<unit>; bd CPU: "
+        "backend CPU of the breakdown count on one connection; bd count: scoring.breakdowns.count_now end to end "
+        "(after the runs, never in one); bd RSS: peak RSS after it; API ?by: the API with ?by=field (a "
+        "breakdown's figures made on read from its stored cells)")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,11 @@ UPDATE … RETURNING, so two clicks or two workers never queue one twice) and qu
 a transient error is tried again by a task of its own (``fieldwork.tasks.send_invitation``) with a
 growing delay, then failed with the last reason.
 
+Delivery and resending. ``invitation_delivery`` records a gateway's delivery report (SMS and Zalo:
+``fieldwork.views_delivery`` verifies them; e-mail has none), once per message. ``invitations_resend``
+queues again the failed invitations whose failure may pass or whose contact an upload changed since
+(``contacts_import`` moves ``uploaded_at`` only when the number or address changes).
+
 Rate limit: a token bucket in Redis per channel (``take_send_token``), not Celery's ``rate_limit``.
 Celery's limit is per worker process and per task type: with three workers the gateway would get
 three times the rate, and SMS, Zalo and e-mail (one task) would share one limit, while a gateway's
@@ -364,12 +369,15 @@ def contacts_import(*, survey_round: Round, file=None, text=None) -> int:
         problems.sort()
         raise InvitationError(problems.messages, more=problems.more)
     ids, phones, emails = (list(column) for column in zip(*matched, strict=True))
+    table = InvitationContact._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {InvitationContact._meta.db_table} (invitation_id, round_id, phone, email, uploaded_at) "
+            f"INSERT INTO {table} (invitation_id, round_id, phone, email, uploaded_at) "
             "SELECT i, %s, p, e, %s FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[]) AS t(i, p, e) "
             "ON CONFLICT (invitation_id) DO UPDATE SET phone = EXCLUDED.phone, email = EXCLUDED.email, "
-            "uploaded_at = EXCLUDED.uploaded_at",
+            # uploaded_at tells when the contact last changed (a failed send is resent after it changed)
+            f"uploaded_at = CASE WHEN ({table}.phone, {table}.email) IS DISTINCT FROM (EXCLUDED.phone, EXCLUDED.email) "
+            f"THEN EXCLUDED.uploaded_at ELSE {table}.uploaded_at END",
             [survey_round.pk, timezone.now(), ids, phones, emails])
     return len(matched)
 
@@ -523,7 +531,8 @@ def invitation_send(*, invitation_id: int, reminder: bool = False, invitation: I
         return "skipped"
     sender = senders.get_sender(invitation.channel)
     if sender is None:
-        return invitation_send_failed(invitation_id=invitation_id, reason=_("the channel is switched off"))
+        return invitation_send_failed(invitation_id=invitation_id, reason=_("the channel is switched off"),
+                                      temporary=True)
     take_send_token(invitation.channel)
     try:
         message_id = sender.send(_message(invitation, contact, reminder))
@@ -548,16 +557,89 @@ def scrub(reason: str) -> str:
     return _NUMBER.sub(lambda m: mask_phone(re.sub(r"\D", "", m.group())), reason)
 
 
-def invitation_send_failed(*, invitation_id: int, reason: str, reminder: bool = False) -> str:
-    """Record that a first message could not be sent, with the reason, scrubbed of contact data (a
-    failed reminder is only logged: the invitation was delivered once)."""
+def invitation_send_failed(*, invitation_id: int, reason: str, reminder: bool = False, temporary: bool = False) -> str:
+    """Record that a first message could not be sent, with the reason, scrubbed of contact data, and
+    whether the trouble may pass (``temporary``: retries ran out, the channel was off); a failed
+    reminder is only logged: the invitation was delivered once."""
     reason = scrub(reason)
     if reminder:
         log.warning("reminder of invitation %s not sent: %s", invitation_id, reason)
     else:
         Invitation.objects.filter(pk=invitation_id, sent_at__isnull=True).update(
-            failed_at=timezone.now(), failure=reason[:500])
+            failed_at=timezone.now(), failure=reason[:500], failure_temporary=temporary)
     return "failed"
+
+
+def _resendable():
+    """Tables and condition of the round's invitations ``i`` that "resend failed" takes (parameters:
+    round id, now, the channels set up): failed, not answered, still valid, in an open round, with a
+    contact for their channel, and either a temporary failure or a contact changed by an upload
+    after it failed. A refusal with the same contact would only be refused again (and paid for)."""
+    tables = f"{InvitationContact._meta.db_table} c, {Round._meta.db_table} r"
+    return tables, ("c.invitation_id = i.id AND r.id = i.round_id AND r.status = 'open' AND i.round_id = %s "
+                    "AND i.failed_at IS NOT NULL AND i.completed_at IS NULL AND i.expires_at > %s "
+                    "AND i.channel = ANY(%s) "
+                    "AND CASE WHEN i.channel = 'email' THEN c.email <> '' ELSE c.phone <> '' END "
+                    "AND (i.failure_temporary OR c.uploaded_at > i.failed_at)")
+
+
+def _channels_on():
+    return [c.value for c in Invitation.Channel if senders.get_sender(c.value) is not None]
+
+
+def invitations_resendable(*, survey_round: Round) -> int:
+    """How many failed invitations "resend failed" would take now (one query)."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        tables, condition = _resendable()
+        cursor.execute(f"SELECT count(*) FROM {Invitation._meta.db_table} i, {tables} WHERE {condition}",
+                       [survey_round.pk, now, _channels_on()])
+        return cursor.fetchone()[0]
+
+
+def invitations_resend(*, survey_round: Round) -> int:
+    """Queue again the first message of the round's failed invitations that may now go (see
+    ``_resendable``), through their own channel; returns how many. One UPDATE claims them and
+    clears their failure, so a second click (or a double tap) finds none left; the tasks are sent
+    after the commit."""
+    now = timezone.now()
+    tables, condition = _resendable()
+    with transaction.atomic():
+        ids = _claim(
+            f"UPDATE {Invitation._meta.db_table} i SET queued_at = %s, sent_at = NULL, failed_at = NULL, "
+            "failure = '', failure_temporary = false, message_id = '', delivered_at = NULL, "
+            f"reminder_queued_at = NULL, reminded_at = NULL FROM {tables} WHERE {condition} RETURNING i.id",
+            [now, survey_round.pk, now, _channels_on()])
+        transaction.on_commit(lambda: _enqueue(ids))
+    return len(ids)
+
+
+# ---------------------------------------------------------------------------------------------
+# Delivery reports (fieldwork.views_delivery verifies them; e-mail has none)
+
+RECEIPT_CHANNELS = (Invitation.Channel.SMS, Invitation.Channel.ZALO)
+
+
+def invitation_delivery(*, channel: str, message_id: str, delivered: bool, reason: str = "") -> str:
+    """Record a gateway's delivery report for the message it gave ``message_id``: delivered, or not
+    (kept as a failure that is not temporary, with the gateway's reason scrubbed of contact data: a
+    wrong number needs a changed contact). Idempotent: the first report of a message counts, a
+    repeated or later one changes nothing. Returns "delivered", "undelivered", "again" (already
+    reported) or "unknown" (no such message: a report for a message of an invitation sent again, or
+    made up)."""
+    message_id = (message_id or "")[:100]
+    found = Invitation.objects.filter(channel=channel, message_id=message_id, sent_at__isnull=False)
+    if not message_id or channel not in RECEIPT_CHANNELS:
+        return "unknown"
+    pending = found.filter(delivered_at__isnull=True, failed_at__isnull=True)
+    if delivered:
+        changed = pending.update(delivered_at=timezone.now())
+    else:
+        changed = pending.filter(completed_at__isnull=True).update(
+            failed_at=timezone.now(), failure=scrub(reason or _("not delivered"))[:500], failure_temporary=False)
+    if changed:
+        return "delivered" if delivered else "undelivered"
+    return "again" if found.exists() else "unknown"
 
 
 def retry_delay(retries: int) -> float:
@@ -569,15 +651,60 @@ def retry_delay(retries: int) -> float:
 # Reads for the page
 
 
+def _progress_counts():
+    sent = Q(sent_at__isnull=False)
+    return {"sent": Count("pk", filter=sent),
+            "sent_receipted": Count("pk", filter=sent & Q(channel__in=RECEIPT_CHANNELS)),
+            "delivered": Count("pk", filter=Q(delivered_at__isnull=False)),
+            "opened": Count("pk", filter=Q(opened_at__isnull=False)),
+            "completed": Count("pk", filter=Q(completed_at__isnull=False)),
+            "completed_of_sent": Count("pk", filter=sent & Q(completed_at__isnull=False))}
+
+
+def _with_rate(row):
+    """The response rate: of the invitations sent, the share answered (a slip's code answered without
+    a message sent counts in completed, not in the rate)."""
+    row["rate"] = 100.0 * row["completed_of_sent"] / row["sent"] if row["sent"] else None
+    return row
+
+
+def _add(into: dict, row: dict, keys) -> dict:
+    for key in keys:
+        into[key] = into.get(key, 0) + row[key]
+    return into
+
+
+def invitation_progress(survey_round: Round) -> dict:
+    """The at-home side of the round's progress, in the part of the round the user works on: sent,
+    delivered (SMS and Zalo only: e-mail has no delivery receipt), opened, completed and the response
+    rate, by unit, by stratum (the dossier's service field, as the quotas' strata) and in all. One
+    grouped query by unit and service field, whatever the number of invitations; its few groups (at
+    most units × fields) are added up here by unit and by field."""
+    keys = list(_progress_counts())
+    groups = (Invitation.objects.filter(in_scope(survey_round), round=survey_round)
+              .values("unit__code", "unit__name", "unit__path", "dossier__service_field")
+              .annotate(**_progress_counts()).order_by("unit__path", "dossier__service_field"))
+    units, strata, total = {}, {}, dict.fromkeys(keys, 0)
+    for row in groups:
+        unit = units.setdefault(row["unit__code"], {k: row[k] for k in ("unit__code", "unit__name", "unit__path")})
+        _add(unit, row, keys)
+        field = row["dossier__service_field"]
+        _add(strata.setdefault(field, {"dossier__service_field": field}), row, keys)
+        _add(total, row, keys)
+    return {"units": [_with_rate(row) for row in units.values()],
+            "strata": [_with_rate(strata[field]) for field in sorted(strata)], "total": _with_rate(total)}
+
+
 def invitation_counts(survey_round: Round):
     """Per unit of the part of the round the user works on: invitations created, with a contact,
-    sent, failed, opened and completed; one grouped query. A count includes the later states (an
+    sent, failed, delivered, opened and completed; one grouped query. A count includes the later states (an
     opened invitation was sent)."""
     return (Invitation.objects.filter(in_scope(survey_round), round=survey_round)
             .values("unit__code", "unit__name", "unit__path")
             .annotate(created=Count("pk"), contacts=Count("contact"),
                       sent=Count("pk", filter=Q(sent_at__isnull=False)),
                       failed=Count("pk", filter=Q(failed_at__isnull=False)),
+                      delivered=Count("pk", filter=Q(delivered_at__isnull=False)),
                       opened=Count("pk", filter=Q(opened_at__isnull=False)),
                       completed=Count("pk", filter=Q(completed_at__isnull=False)))
             .order_by("unit__path"))
@@ -594,13 +721,15 @@ def masked_contacts(survey_round: Round, limit: int = 50):
 
 
 def invitation_state(invitation: Invitation) -> str:
-    """The latest state, translated: completed, opened, failed, sent, queued or created."""
+    """The latest state, translated: completed, opened, failed, delivered, sent, queued or created."""
     if invitation.completed_at:
         return _("completed")
     if invitation.opened_at:
         return _("opened")
     if invitation.failed_at:
         return _("failed")
+    if invitation.delivered_at:
+        return _("delivered")
     if invitation.sent_at:
         return _("sent")
     return _("queued") if invitation.queued_at else _("created")

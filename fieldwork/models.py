@@ -176,6 +176,12 @@ class Response(models.Model):
         # from the kiosk and the personal link so the breakdowns show each.
         POSTER = 5, _("QR poster at the desk")
 
+    class PaperEntry(models.IntegerChoices):
+        """How a paper form came in, stored by the paper writer (fieldwork.paper.paper_submit)."""
+
+        TYPED = 1, _("Typed in on the entry page")
+        IMPORTED = 2, _("Imported from a file")
+
     id = models.UUIDField(primary_key=True, default=uuid7)
     round = models.ForeignKey(Round, on_delete=models.PROTECT, related_name="responses", db_index=False)
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", db_index=False)
@@ -192,6 +198,8 @@ class Response(models.Model):
     # From the start of the questionnaire to submitted_at, whole seconds, at most SECONDS_TAKEN_MAX;
     # null when unknown (paper forms).
     seconds_taken = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Paper forms only (null for every other channel: no bytes in their rows).
+    paper_entry = models.PositiveSmallIntegerField(choices=PaperEntry.choices, null=True, blank=True)
 
     SECONDS_TAKEN_MAX = 32767
 
@@ -211,6 +219,10 @@ class Response(models.Model):
                 name="response_one_per_dossier",
             ),
             models.CheckConstraint(condition=Q(language__in=["vi", "en"]), name="response_language_known"),
+            # 2 is Channel.PAPER: a paper form says how it came in, no other response does.
+            models.CheckConstraint(condition=Q(channel=2, paper_entry__isnull=False)
+                                   | (~Q(channel=2) & Q(paper_entry__isnull=True)),
+                                   name="response_paper_entry_with_paper"),
         ]
 
     def __str__(self):
@@ -555,7 +567,12 @@ class Invitation(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
     failure = models.CharField(max_length=500, blank=True, default="")
+    # The failure may pass (retries ran out, the channel was off): "resend failed" takes it again. A
+    # refusal (a wrong number, an address that does not exist) is taken again only after its
+    # contact was changed by a new upload.
+    failure_temporary = models.BooleanField(db_default=False)  # a database default: rows are inserted in SQL
     message_id = models.CharField(max_length=100, blank=True, default="")  # the gateway's
+    delivered_at = models.DateTimeField(null=True, blank=True)  # the gateway's delivery report (SMS, Zalo)
     reminder_queued_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)
@@ -566,7 +583,11 @@ class Invitation(models.Model):
             models.UniqueConstraint(fields=["round", "dossier"], name="invitation_one_per_dossier"),
             models.UniqueConstraint(fields=["round", "code"], name="invitation_code_unique_in_round"),
         ]
-        indexes = [models.Index(fields=["round", "unit"], name="invitation_round_unit_idx")]
+        indexes = [
+            models.Index(fields=["round", "unit"], name="invitation_round_unit_idx"),
+            # A delivery report names the gateway's message id.
+            models.Index(fields=["message_id"], name="invitation_message_id_idx", condition=~Q(message_id="")),
+        ]
 
     def __str__(self):
         return f"{self.round_id}:{self.code}"

@@ -131,9 +131,11 @@ def paper_answer_errors(*, survey_round: Round, answers: dict, unit: Unit | None
 
 
 def paper_submit(*, survey_round: Round, unit: Unit, form_id, form_date: datetime.date, answers: dict,
-                 language="vi") -> SubmitResult:
-    """Check and store one paper form. The same form_id with the same content again stores nothing
-    (created=False); SubmissionError names what is wrong (``form_date`` for the date)."""
+                 language="vi", imported=False) -> SubmitResult:
+    """Check and store one paper form, typed in on the entry page or ``imported`` from a file (stored
+    with it: the response browser tells the two apart by it). The same form_id with the same content
+    again stores nothing (created=False); SubmissionError names what is wrong (``form_date`` for the
+    date)."""
     _check_round_open(survey_round)
     problem = _check_form_date(survey_round, form_date)
     if problem:
@@ -144,7 +146,9 @@ def paper_submit(*, survey_round: Round, unit: Unit, form_id, form_date: datetim
         "answers": answers,
     }
     try:
-        return response_submit(unit=unit, payload=payload, channel=Response.Channel.PAPER, kiosk=None)
+        entry = Response.PaperEntry.IMPORTED if imported else Response.PaperEntry.TYPED
+        return response_submit(unit=unit, payload=payload, channel=Response.Channel.PAPER, kiosk=None,
+                               paper_entry=entry)
     except SubmissionError as exc:
         exc.errors = {FIELD_NAMES.get(key, key): messages for key, messages in exc.errors.items()}
         raise
@@ -364,7 +368,7 @@ def _store_file(survey_round, source, units):
             if row.errors:  # the file changed since the first pass
                 raise SubmissionError(400, {column: [message] for column, message in row.errors})
             submitted = paper_submit(survey_round=survey_round, unit=row.unit, form_id=row.form_id,
-                                     form_date=row.form_date, answers=row.answers)
+                                     form_date=row.form_date, answers=row.answers, imported=True)
         except SubmissionError as exc:
             problems.extend(_format(row.number, [(code, "; ".join(messages)) for code, messages in exc.errors.items()]))
             continue

@@ -10,6 +10,10 @@ for a device, the others ask for one request each, so a burst takes one lease, n
 
 It fails open: when Redis is unreachable kiosks keep submitting, because losing responses is worse
 than a moment without a limit.
+
+Redis sees a keyed digest of what a caller limits by (``redis_key``), never the value itself: callers
+limit by secrets (the at-home link's token) and by people's addresses, and key names are listed by
+anyone who can run ``SCAN`` on the server.
 """
 
 import logging
@@ -17,6 +21,7 @@ import threading
 import time
 
 from django.conf import settings
+from django.utils.crypto import salted_hmac
 
 from surveyapp.internals import cache_eval
 
@@ -51,7 +56,7 @@ def allow(kind: str, key, limit: int | None = None, lease: int | None = None) ->
         return True, left
     try:
         # One round trip, on the server of Django's cache (a plain integer, as the cache stores them).
-        grant = cache_eval(_GRANT, f"rate:{kind}:{key}:{window}", 61, wanted, limit)
+        grant = cache_eval(_GRANT, redis_key(kind, key, window), 61, wanted, limit)
     except Exception:  # noqa: BLE001 - any Redis failure: let the request through
         log.warning("rate limit skipped: Redis unavailable", exc_info=True)
         grant = None
@@ -66,6 +71,14 @@ def allow(kind: str, key, limit: int | None = None, lease: int | None = None) ->
     if grant is None:
         return True, 0
     return grant > 0, left
+
+
+def redis_key(kind: str, key, window: int) -> str:
+    """The cache key of the count of ``key``'s requests in ``window``: ``key`` as an HMAC of the site's
+    secret key, so neither a token nor an address given as ``key`` can be read from Redis (nor an
+    address found by hashing every IPv4 address, as a plain hash would let anyone)."""
+    digest = salted_hmac("fieldwork.ratelimit", f"{kind}:{key}", algorithm="sha256").hexdigest()[:32]
+    return f"rate:{kind}:{digest}:{window}"
 
 
 def _spend_held_or_ask(held_key, window, lease) -> int:

@@ -119,11 +119,15 @@ def clock_skew() -> datetime.timedelta:
 # The writer
 
 
-def response_submit(*, unit: Unit, payload, channel=Response.Channel.KIOSK, kiosk: Kiosk | None = None) -> SubmitResult:
-    """Check and store one response. A retry of a stored response returns it (created=False);
+def response_submit(*, unit: Unit, payload, channel=Response.Channel.KIOSK, kiosk: Kiosk | None = None,
+                    paper_entry: int | None = None) -> SubmitResult:
+    """Check and store one response (``paper_entry``: how a paper form came in, Response.PaperEntry;
+    paper forms only, and they must say it). A retry of a stored response returns it (created=False);
     the same id with different content, or a second response for a dossier, is a 409.
     SubmissionError(400/409) names what is wrong; KioskAuthError when the kiosk was revoked or
     given a new token since the caller looked it up."""
+    if (channel == Response.Channel.PAPER) != (paper_entry is not None):
+        raise ValueError("paper_entry goes with paper forms, and only with them")
     envelope = parse_envelope(payload)
     fresh = False
     for _attempt in range(3):
@@ -138,7 +142,7 @@ def response_submit(*, unit: Unit, payload, channel=Response.Channel.KIOSK, kios
                 raise
             packed = None  # the round may have changed since it was remembered
         if packed is not None:
-            submission = _Submission(envelope, payload, channel, unit, kiosk, survey_round, packed)
+            submission = _Submission(envelope, payload, channel, unit, kiosk, survey_round, packed, paper_entry)
             stored = _store(submission)
             if stored is not None:
                 return stored
@@ -161,6 +165,7 @@ class _Submission(NamedTuple):
     kiosk: Kiosk | None
     round: Round
     packed: object  # questionnaires.answers.PackedAnswers
+    paper_entry: int | None = None
 
     @property
     def answers(self) -> dict:
@@ -183,6 +188,7 @@ class _Submission(NamedTuple):
             seconds_taken=Response.seconds_between(envelope.started, envelope.submitted),
             submitted_at=envelope.submitted, received_at=now, answers=self.packed.slots, texts=self.packed.texts,
             dossier_hash=dossier_hash(dossier) if dossier else None, over_quota=over_quota,
+            paper_entry=self.paper_entry,
         )
 
 
@@ -226,10 +232,12 @@ allowed AS (
 ),
 stored AS (
     INSERT INTO fieldwork_response (id, round_id, unit_id, kiosk_id, channel, language, seconds_taken,
-                                    submitted_at, received_at, answers, texts, dossier_hash, over_quota)
+                                    submitted_at, received_at, answers, texts, dossier_hash, over_quota,
+                                    paper_entry)
     SELECT %(id)s::uuid, %(round)s::int, %(unit)s::int, %(kiosk)s::int,
            %(channel)s::smallint, %(language)s::text, %(seconds)s::smallint, %(submitted)s::timestamptz,
-           %(received)s::timestamptz, %(answers)s::smallint[], %(texts)s::jsonb, %(dossier)s::text, a.over_quota
+           %(received)s::timestamptz, %(answers)s::smallint[], %(texts)s::jsonb, %(dossier)s::text, a.over_quota,
+           %(paper_entry)s::smallint
     FROM allowed a
     ON CONFLICT DO NOTHING
     RETURNING id, over_quota
@@ -265,7 +273,7 @@ def _store(submission: _Submission) -> SubmitResult | None:
         "seconds": Response.seconds_between(envelope.started, envelope.submitted), "received": now,
         "answers": smallint_array_literal(packed.slots),
         "texts": json.dumps(packed.texts, ensure_ascii=False) if packed.texts else None,
-        "dossier": dossier, "day": timezone.localdate(now),
+        "dossier": dossier, "day": timezone.localdate(now), "paper_entry": submission.paper_entry,
         **_time_bounds(envelope.started, envelope.submitted, now),
     }
     with connection.cursor() as cursor:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from django.db import models
 from django.db.models import Count, Q, Sum, Value
-from django.db.models.functions import Cast, Replace, Substr
+from django.db.models.functions import Cast, Replace
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -124,6 +124,21 @@ def quota_progress(survey_round) -> list[QuotaProgress]:
     return result
 
 
+def quota_desk(rows: list[QuotaProgress], stratum_item: str) -> tuple[dict, dict]:
+    """The desk side beside the at-home progress, from the quota rows already read: (unit code →
+    (in quota, target) of its quota without a stratum, stratum value → (in quota, target) summed
+    over the quotas on ``stratum_item``)."""
+    units, strata = {}, {}
+    for row in rows:
+        quota = row.quota
+        if not quota.stratum_item:
+            units[quota.unit.code] = (quota.filled, quota.target)
+        elif quota.stratum_item == stratum_item:
+            filled, target = strata.get(quota.stratum_value, (0, 0))
+            strata[quota.stratum_value] = (filled + quota.filled, target + quota.target)
+    return units, strata
+
+
 # ---------------------------------------------------------------------------------------------
 # Kiosks
 
@@ -194,10 +209,8 @@ def response_search(text: str) -> str:
 
 
 class Source(models.TextChoices):
-    """How a response came in. The stored channel says kiosk, the kiosk's form without JavaScript or
-    paper; a paper form typed in on the entry page has an id made by the page (version 7), one from
-    the import an id derived from its row (version 5) or given in the file's ``form_id`` column, so
-    the id tells the two apart (a version 7 id given in a file counts as typed in)."""
+    """How a response came in: the stored channel (kiosk, the kiosk's form without JavaScript, paper,
+    link), and for paper whether it was typed in or imported (``Response.paper_entry``)."""
 
     KIOSK = "kiosk", gettext_lazy("Kiosk")
     FORM = "form", gettext_lazy("Form without JavaScript")
@@ -210,14 +223,9 @@ class Source(models.TextChoices):
 def response_source(response: Response) -> str:
     """The Source of a response (the same rule as _source_filter, in Python)."""
     if response.channel == Response.Channel.PAPER:
-        return Source.PAPER_ENTRY if uuid.UUID(str(response.pk)).hex[12] == "7" else Source.PAPER_IMPORT
+        return Source.PAPER_IMPORT if response.paper_entry == Response.PaperEntry.IMPORTED else Source.PAPER_ENTRY
     return {Response.Channel.WEB: Source.FORM, Response.Channel.LINK: Source.LINK,
             Response.Channel.POSTER: Source.POSTER}.get(response.channel, Source.KIOSK)
-
-
-def _id_version():
-    """The version digit of the id: the 15th character of its text form (xxxxxxxx-xxxx-Vxxx-…)."""
-    return Substr(Cast("id", output_field=models.CharField()), 15, 1)
 
 
 def _source_filter(source: str) -> Q:
@@ -227,8 +235,8 @@ def _source_filter(source: str) -> Q:
         Source.FORM: Q(channel=Response.Channel.WEB),
         Source.LINK: Q(channel=Response.Channel.LINK),
         Source.POSTER: Q(channel=Response.Channel.POSTER),
-        Source.PAPER_ENTRY: paper & Q(id_version="7"),
-        Source.PAPER_IMPORT: paper & ~Q(id_version="7"),
+        Source.PAPER_ENTRY: paper & Q(paper_entry=Response.PaperEntry.TYPED),
+        Source.PAPER_IMPORT: paper & Q(paper_entry=Response.PaperEntry.IMPORTED),
     }[source]
 
 
@@ -302,7 +310,7 @@ def browse_responses(survey_round: Round, filters: BrowseFilters):
     if filters.date_to and filters.date_to < datetime.date.max:
         responses = responses.filter(submitted_at__lt=_day_start(filters.date_to + datetime.timedelta(days=1)))
     if filters.source:
-        responses = responses.alias(id_version=_id_version()).filter(_source_filter(filters.source))
+        responses = responses.filter(_source_filter(filters.source))
     if filters.kiosk is not None:
         responses = responses.filter(kiosk=filters.kiosk)
     if filters.state:
@@ -376,8 +384,8 @@ def _page_rows(responses, ids) -> list[Response]:
     if not ids:
         return []
     rows = responses.filter(pk__in=ids).select_related("unit", "kiosk", "exclusion").only(
-        "id", "round_id", "channel", "submitted_at", "over_quota", "seconds_taken", "unit__code", "unit__name",
-        "kiosk__name", "exclusion__reason")
+        "id", "round_id", "channel", "paper_entry", "submitted_at", "over_quota", "seconds_taken", "unit__code",
+        "unit__name", "kiosk__name", "exclusion__reason")
     by_id = {row.pk: row for row in rows}
     return [by_id[pk] for pk in ids]
 

@@ -17,6 +17,11 @@ brand-name providers can be put behind with a few lines of glue:
     429, 5xx, timeout, no connection  transient
     other 4xx {"error": "…"}         permanent, with the error text
 
+    Its delivery report, when the gateway has them (fieldwork/views_delivery.py):
+    POST {SITE_URL}/hooks/sms/delivery
+    X-Webhook-Secret: {SMS_GATEWAY_WEBHOOK_SECRET}
+    {"id": "<the id above>", "status": "delivered" | "failed", "error": "…"}
+
 Zalo ZNS (``ZaloZnsSender``): Zalo Notification Service template messages.
 
     POST {ZALO_ZNS_URL}/message/template
@@ -29,11 +34,14 @@ Zalo ZNS (``ZaloZnsSender``): Zalo Notification Service template messages.
     5xx, timeout, no connection                                     transient
 
 The template registered with Zalo must declare the parameters ``code``, ``link`` and ``round``.
+Its delivery report is Zalo's webhook event ``user_received_message`` (``message.msg_id``: the
+msg_id above) to {SITE_URL}/hooks/zalo/events, signed ``X-ZEvent-Signature: mac=`` + the SHA-256 hex
+of ZALO_APP_ID + the body + the body's ``timestamp`` + ZALO_OA_SECRET_KEY.
 
 E-mail (``EmailSender``): Django's e-mail through INVITATION_EMAIL_BACKEND (SMTP by default,
 EMAIL_HOST / EMAIL_PORT / …): its own setting, not EMAIL_BACKEND, so that the test runner's
 in-memory EMAIL_BACKEND does not hide the real path. An SMTP 5xx answer is permanent; 4xx,
-a dropped connection or a timeout transient.
+a dropped connection or a timeout transient. E-mail has no delivery report.
 """
 
 import json

@@ -27,7 +27,8 @@ def send_invitation(self, invitation_id, reminder=False):
         return invitations.invitation_send(invitation_id=invitation_id, reminder=reminder)
     except senders.TransientSendError as exc:
         if self.request.retries >= settings.INVITATION_SEND_RETRIES:
-            return invitations.invitation_send_failed(invitation_id=invitation_id, reason=str(exc), reminder=reminder)
+            return invitations.invitation_send_failed(invitation_id=invitation_id, reason=str(exc), reminder=reminder,
+                                                      temporary=True)
         raise self.retry(exc=exc, countdown=invitations.retry_delay(self.request.retries)) from exc
 
 

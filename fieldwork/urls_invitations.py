@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from fieldwork import views_athome, views_invitations, views_unitlinks
+from fieldwork import views_athome, views_delivery, views_invitations, views_unitlinks
 
 urlpatterns = [
     path("rounds/<int:round_id>/invitations/", views_invitations.invitation_list, name="invitations"),
@@ -13,6 +13,10 @@ urlpatterns = [
     path("rounds/<int:round_id>/invitations/posters.pdf", views_invitations.posters_download, name="unit-posters"),
     path("rounds/<int:round_id>/invitations/unit-links", views_invitations.unit_links_switch,
          name="invitations-unit-links"),
+    path("rounds/<int:round_id>/invitations/resend", views_invitations.invitations_resend, name="invitations-resend"),
+    # The gateways' delivery reports (fieldwork.views_delivery).
+    path("hooks/sms/delivery", views_delivery.sms_delivery, name="hook-sms-delivery"),
+    path("hooks/zalo/events", views_delivery.zalo_events, name="hook-zalo-events"),
     # The citizen's side (fieldwork.views_athome): the link's page, its Start and its response, the slip's code.
     path("i/", views_athome.athome_code, name="athome-code"),
     path("i/<str:token>/", views_athome.athome_page, name="invitation-open"),

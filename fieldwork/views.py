@@ -19,8 +19,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from fieldwork import selectors, services
+from fieldwork.invitations import invitation_progress
 from fieldwork.models import Kiosk, Quota, Round
 from fieldwork.quotas import STRATUM_ITEMS, QuotaError, quota_set
+from fieldwork.sampling import FIELD_ITEM, service_fields
 from questionnaires.models import QuestionnaireVersion
 from surveyapp.limits import PlainTextField, WholeNumberField
 from units import access
@@ -283,6 +285,20 @@ def round_close(request, round_id):
         button=_("Close the round"), back=reverse("fieldwork:round", args=[survey_round.pk]))
 
 
+def _at_home(survey_round, rows):
+    """The invitations' progress (answering at home) by unit and by stratum, each row with the desk's
+    quota beside it (``desk``: (in quota, target) or None) and a stratum's label."""
+    at_home = invitation_progress(survey_round)
+    desk_units, desk_strata = selectors.quota_desk(rows, FIELD_ITEM)
+    labels = service_fields(survey_round)
+    for row in at_home["units"]:
+        row["desk"] = desk_units.get(row["unit__code"])
+    for row in at_home["strata"]:
+        value = row["dossier__service_field"]
+        row["desk"], row["label"] = desk_strata.get(value), labels.get(value, value)
+    return at_home
+
+
 @login_required
 def quota_progress(request, round_id):
     """Every quota of the round with target, fill, pace and projected completion; a form to set one."""
@@ -306,12 +322,14 @@ def quota_progress(request, round_id):
     rows = selectors.quota_progress(survey_round)
     summary = {"quotas": len(rows), "full": sum(r.quota.filled >= r.quota.target for r in rows),
                "lagging": sum(r.lagging for r in rows)}
+    at_home = _at_home(survey_round, rows)
     lagging_only = request.GET.get("lagging") == "1"
     if lagging_only:
         rows = [r for r in rows if r.lagging]
     page = Paginator(rows, QUOTAS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "fieldwork/quota_progress.html", {
         "round": survey_round, "rows": page, "page": page, "summary": summary, "lagging_only": lagging_only,
+        "at_home": at_home,
         "form": form, "units": selectors.round_units(survey_round, None if survey_round.whole_scope else request.user)
         .only("code", "name"),
     })

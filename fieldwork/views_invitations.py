@@ -78,6 +78,7 @@ def _page(request, survey_round, contacts_form=None, errors=(), more=0, status=2
     return render(request, "fieldwork/invitations.html", {
         "round": survey_round, "sample": _latest_sample(survey_round),
         "counts": invitations.invitation_counts(survey_round),
+        "resendable": invitations.invitations_resendable(survey_round=survey_round),
         "contacts": invitations.masked_contacts(survey_round),
         "contacts_form": contacts_form or ContactsForm(), "send_form": SendForm(),
         "errors": errors, "errors_more": more_problems(more), **_print_forms(survey_round),
@@ -227,4 +228,24 @@ def unit_links_switch(request, round_id):
         where = unit.name if unit else _("every unit of the round")
         messages.success(request, (_("The unit link of %(where)s is switched off: it stores nothing.") if off
                                    else _("The unit link of %(where)s is switched on.")) % {"where": where})
+    return redirect("fieldwork:invitations", survey_round.pk)
+
+
+@login_required
+@never_cache
+@require_POST
+def invitations_resend(request, round_id):
+    """Send again the failed invitations that may now go (fieldwork.invitations.invitations_resend)."""
+    survey_round = _round(request, round_id)
+    if survey_round.status != Round.Status.OPEN:
+        messages.error(request, _("Invitations are sent only while the round is open."))
+        return redirect("fieldwork:invitations", survey_round.pk)
+    queued = invitations.invitations_resend(survey_round=survey_round)
+    if queued:
+        messages.success(request, ngettext("%(n)s failed invitation is queued to be sent again.",
+                                           "%(n)s failed invitations are queued to be sent again.", queued)
+                         % {"n": localize(queued)})
+    else:
+        messages.info(request, _("No failed invitation can be sent again now: a refused number or address is "
+                                 "sent again only after a new upload changes it."))
     return redirect("fieldwork:invitations", survey_round.pk)

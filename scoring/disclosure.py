@@ -24,7 +24,7 @@ Pure functions of the counts, so that the scoring engine, a migration and the te
 the reasons are written for people is ``scoring.wording``.
 """
 
-from collections import defaultdict
+from collections import defaultdict, deque
 
 TOO_FEW = "too_few"
 PROTECTS = "protects"
@@ -36,26 +36,51 @@ def withheld_units(n: dict, parents: dict, minimum: int) -> dict:
     ``n``: the responses counted per unit (pooled over its subtree), for the units with scores;
     ``parents``: each unit's parent (units outside ``n`` are ignored); ``minimum``: the version's
     ``min_responses``."""
-    withheld = {unit: TOO_FEW for unit, count in n.items() if count < minimum}
     children = defaultdict(list)
     for unit in n:
         parent = parents.get(unit)
         if parent in n:
             children[parent].append(unit)
-    own = {parent: n[parent] - sum(n[child] for child in kids if n[child] > 0) for parent, kids in children.items()}
-    changed = True
-    while changed:
-        changed = False
-        for parent in sorted(children):
-            pick = _second_to_withhold(parent, children[parent], own[parent], n, withheld, minimum)
-            if pick is not None:
-                withheld[pick] = PROTECTS
-                changed = True
+    return withheld_in_sums(n, [(parent, children[parent]) for parent in sorted(children)], minimum)
+
+
+def withheld_in_sums(n: dict, sums: list, minimum: int, hidden: dict | None = None) -> dict:
+    """The rule above over any figures that add up: ``{key: TOO_FEW | PROTECTS | a given reason}``.
+
+    ``n``: the responses of each figure (any hashable keys, ordered); ``sums``: [(total, [parts])],
+    each total = its parts + a remainder nobody sees on its own (the forms collected at a unit
+    itself, or the responses that did not answer a breakdown's question); ``hidden``: figures
+    withheld already, with their reason (they count as unknowns and are kept). A figure of
+    ``n`` below ``minimum`` is withheld (``TOO_FEW``); then, until nothing changes, in every sum
+    whose one unknown is a hidden part, the shown part with the fewest responses is withheld too
+    (``PROTECTS``). Unit trees (``withheld_units``) and breakdown cells (``scoring.breakdowns``,
+    where a cell is part of its unit's sum and of its parent unit's cell) both use it."""
+    withheld = {key: TOO_FEW for key, count in n.items() if count < minimum}
+    withheld.update(hidden or {})
+    own = [n[total] - sum(map(n.__getitem__, parts)) for total, parts in sums]  # counts are never negative
+    sums_of = defaultdict(list)  # a figure -> the sums it is in (as their total or a part)
+    for index, (total, parts) in enumerate(sums):
+        for key in (total, *parts):
+            sums_of[key].append(index)
+    # Each sum is checked in order, then again whenever a figure of it is withheld: the rule
+    # applied until nothing changes, at the cost of the sums it touches, not of every sum again.
+    waiting, queued = deque(range(len(sums))), [True] * len(sums)
+    while waiting:
+        index = waiting.popleft()
+        queued[index] = False
+        total, parts = sums[index]
+        pick = _second_to_withhold(total, parts, own[index], n, withheld, minimum)
+        if pick is not None:
+            withheld[pick] = PROTECTS
+            for again in sums_of[pick]:
+                if not queued[again]:
+                    queued[again] = True
+                    waiting.append(again)
     return withheld
 
 
 def _second_to_withhold(parent, kids, own, n, withheld, minimum):
-    """The sub-unit to withhold so that the group's one hidden part is not the only unknown, or None."""
+    """The part to withhold so that the sum's one hidden part is not the only unknown, or None."""
     hidden = [child for child in kids if child in withheld and n[child] > 0]
     if parent in withheld:
         hidden.append(parent)

@@ -7,7 +7,8 @@ figures: the round's unit and every unit below it that has responses, pooled ove
    the changes since the last count, added to the stored counts), rolled up the round's tree.
 2. ``scoring.figures``: each unit's figures from its counts, by the version's declared formulas.
 3. ``scoring.ranking``: what may be shown (withheld units), ranks among siblings and the change
-   since the previous round, decided over the whole tree.
+   since the previous round, decided over the whole tree. (Which breakdown cells may be shown is
+   decided on read, ``scoring.breakdowns``.)
 
 Nothing is written for people here (``scoring.wording``) nor stored as scores (``scoring.services``
 stores the ``RoundResult``).

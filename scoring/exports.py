@@ -26,7 +26,7 @@ from openpyxl.styles import Font
 
 from fieldwork import blocks
 from fieldwork.models import Exclusion, Response, Round
-from scoring import ranking, wording
+from scoring import breakdowns, ranking, selectors, wording
 from scoring.models import UnitScore
 from surveyapp import spreadsheet
 from units.models import PATH_SEPARATOR, Unit
@@ -275,10 +275,12 @@ def _sheet_title(title):
 def scores_xlsx(*, survey_round: Round, unit: Unit, language: str) -> bytes:
     """The workbook: a sheet of units per level present, then item rates and perception indicators,
     each one row per unit (the CSV tables give them one row per unit and item, with n and interval),
-    then a sheet a block (khối) with the units' places in the whole round's block.
+    then a sheet a breakdown of the exported unit's figures (``_breakdown_sheets``), then a sheet a
+    block (khối) with the units' places in the whole round's block.
 
     Two queries: the levels present, then the scores, read once in chunks; openpyxl's write-only
-    mode keeps each sheet in a temporary file rather than in memory. The block sheets add four to six
+    mode keeps each sheet in a temporary file rather than in memory. The breakdown sheets add one
+    query, the block sheets four to six
     (``scoring.ranking.league``; six when there is a previous round), however many units."""
     with translation.override(language):
         tables = ScoreTables(survey_round, wording.language_of(language))
@@ -290,11 +292,14 @@ def scores_xlsx(*, survey_round: Round, unit: Unit, language: str) -> bytes:
                         for level in [*LEVEL_SHEETS, *sorted(present - set(LEVEL_SHEETS))] if level in present}
         items = _sheet(workbook, _("Item rates"), tables.item_matrix_headers())
         indicators = _sheet(workbook, _("Perception indicators"), tables.indicator_matrix_headers())
+        own = None
         for score in scores.iterator(CHUNK_SIZE):
+            own = score if score.unit_id == unit.pk else own
             sheet = level_sheets[score.unit.level]
             sheet.append([_cell(sheet, v) for v in tables.unit_row(score)])
             items.append([_cell(items, v) for v in tables.item_matrix_row(score)])
             indicators.append([_cell(indicators, v) for v in tables.indicator_matrix_row(score)])
+        _breakdown_sheets(workbook, survey_round, unit, own, language)
         _block_sheets(workbook, tables, survey_round, unit)
         out = io.BytesIO()
         workbook.save(out)
@@ -316,6 +321,22 @@ def _block_sheets(workbook, tables, survey_round, unit):
                    score.headline if shown else None, place.change_places,
                    score.change_points if shown else None, None if shown else tables.note(score)]
             sheet.append([_cell(sheet, v) for v in row])
+
+
+def _breakdown_sheets(workbook, survey_round, unit, score, language):
+    """A sheet per breakdown the round's questionnaire gives (``scoring.breakdowns``): the exported
+    unit's figures (``score``: its stored score, if any), one row each, one column per group; n
+    always, figures only for groups that may be shown, the last row saying why the others are not.
+    One query."""
+    texts = selectors.labels(survey_round, language)
+    for table in breakdowns.unit_breakdowns(survey_round=survey_round, unit=unit, language=language,
+                                            unit_shown=bool(score and score.enough)):
+        sheet = _sheet(workbook, _("By %(breakdown)s") % {"breakdown": table.label.lower()},
+                       [_("Code"), _("Figure"), *[cell.label for cell in table.cells]])
+        for row in table.rows(texts):
+            sheet.append([_cell(sheet, v) for v in [row["code"] if row["kind"] != "n" else "n", row["label"],
+                                                    *row["values"]]])
+        sheet.append([_cell(sheet, v) for v in [None, _("Note"), *[cell.reason or None for cell in table.cells]]])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from django.db import connection
 
 from fieldwork import integrity
 from fieldwork.models import Round
-from scoring.counting import Counters, unit_totals
+from scoring.counting import MAIN, Counters, unit_totals
 from scoring.figures import Figures
 from scoring.models import UnitCounts, UnitScore
 from units.models import Unit
@@ -35,10 +35,11 @@ def headline_without_flagged(*, survey_round: Round, unit: Unit, score: UnitScor
         cursor.execute(counters.full_sql(by_field=False, only_ids=True),
                        [survey_round.pk, survey_round.score_over_quota, [str(pk) for pk in ids]])
         flagged = [0] * len(counters.names)
-        for _unit, _stratum, vector in map(counters.decode, cursor.fetchall()):
+        for _unit, _dimension, _stratum, vector in map(counters.decode, cursor.fetchall()):
             flagged = [a + b for a, b in zip(flagged, vector, strict=True)]
-    stored = {(row.unit_id, row.stratum): row.counts
-              for row in UnitCounts.objects.filter(round=survey_round, unit=unit).only("unit_id", "stratum", "counts")}
+    stored = {(row.unit_id, row.dimension, row.stratum): row.counts
+              for row in UnitCounts.objects.filter(round=survey_round, unit=unit, dimension=MAIN)
+              .only("unit_id", "dimension", "stratum", "counts")}
     totals = unit_totals(stored)[0].get(unit.pk)
     if totals is None or len(totals) != len(flagged):  # counts of another layout: the next run rewrites them
         return None

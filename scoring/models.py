@@ -46,23 +46,50 @@ class ScoreRun(models.Model):
 
 
 class UnitCounts(models.Model):
-    """The counts behind a unit's figures, pooled over the unit's whole subtree: stratum -1 when
-    they are not split by service field, else one row per service-field answer (0: none), which
-    the weighted headline needs. The incremental refresh adds pending changes to them; a full
-    recompute rewrites them. The layout of ``counts`` is scoring.counting.Counters.names."""
+    """The counts behind a unit's figures, pooled over the unit's whole subtree. ``dimension`` ""
+    (the main counts): stratum -1 when they are not split by service field, else one row per
+    service-field answer (0: none), which the weighted headline needs. Any other ``dimension`` is a
+    breakdown (scoring.counting.BREAKDOWNS): one row, a "cell", per answer (0: none) with the same
+    counts, all rewritten by a breakdown count (``BreakdownCount``); which cells may be shown is
+    decided on read (scoring.breakdowns.decisions). The incremental refresh adds pending changes to
+    the main counts; a full recompute rewrites them. The layout of ``counts`` is
+    scoring.counting.Counters.names."""
 
-    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="+")
+    # No index of its own on the round: unit_counts_once starts with it (one index fewer to keep up
+    # to date for each of a breakdown count's ~110,000 rows).
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="+", db_index=False)
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+")
+    dimension = models.CharField(max_length=24, default="", blank=True)
     stratum = models.SmallIntegerField()
-    counts = ArrayField(models.BigIntegerField())
+    # int4: a count never passes 2³⁰ (scoring.counting.Counters.decode refuses more), and with the
+    # breakdowns' ~30 rows a unit half the bytes to write and log
+    counts = ArrayField(models.IntegerField())
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["round", "unit", "stratum"], name="unit_counts_once"),
+            models.UniqueConstraint(fields=["round", "unit", "dimension", "stratum"], name="unit_counts_once"),
         ]
 
     def __str__(self):
-        return f"{self.unit_id}/{self.stratum} in round {self.round_id}"
+        return f"{self.unit_id}/{self.dimension}/{self.stratum} in round {self.round_id}"
+
+
+class BreakdownCount(models.Model):
+    """A round's breakdown count (``scoring.breakdowns``): the cells are counted again after the
+    runs, never during one, at most once per ``scoring.breakdowns.pause`` of the last count's time.
+    A run that stores scores marks a count ``wanted_at``; the poll claims it (``started_at``) and a
+    worker counts; ``counted_at`` is the count's start, what the cells are "as of"."""
+
+    round = models.OneToOneField(Round, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    wanted_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    counted_at = models.DateTimeField(null=True, blank=True)
+    seconds = models.FloatField(default=0)  # how long the last count took
+    responses = models.PositiveIntegerField(default=0)  # the round's responses in the last count
+    error = models.TextField(blank=True, default="")  # why the last count failed ("" it did not)
+
+    def __str__(self):
+        return f"breakdowns of round {self.round_id} as of {self.counted_at}"
 
 
 class UnitScore(models.Model):

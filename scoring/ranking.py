@@ -10,7 +10,11 @@ the figures (``scoring.figures``), full run or refresh alike.
   over the whole tree of the round, read from the stored scores of this round and the previous one
   (two queries a round): competition ranks of the shown units of each block, and the change in
   places where the unit was ranked in the same block in the previous round.
-- ``block_place(survey_round, unit) -> Place | None``: one unit's, for its page, report and API.
+- ``block_place(survey_round, unit) -> Place | None``: one unit's, for its page, report and API: read
+  from the round's places kept in Redis (a hash, a field a unit), so a page reads its own place (two
+  small queries name the last runs of the round and of the previous round), not every stored score
+  of the round. The first read after a new run of either round ranks every unit once
+  (``block_places``) and replaces what was kept; with Redis down, the places are ranked anew.
 - ``league(survey_round, scope_paths=None) -> [Block]``: the league table of every block, each
   unit with its stored score and its ``Place``; only units under ``scope_paths`` are listed (their
   ranks are still among the whole block).
@@ -18,14 +22,21 @@ the figures (``scoring.figures``), full run or refresh alike.
 How ranks and changes are written for people is ``scoring.wording``.
 """
 
+import logging
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
+
+from django.core.cache import cache
+from django.db.models import Max
 
 from fieldwork import blocks
 from fieldwork.models import Round
 from scoring import disclosure, formulas
-from scoring.models import UnitScore
+from scoring.models import ScoreRun, UnitScore
 from scoring.wording import name_key
+from surveyapp.internals import cache_client
+
+log = logging.getLogger(__name__)
 
 PUBLISHED = ("enough", "withheld", "rank", "rank_of", "change_points", "change_places")
 
@@ -125,8 +136,13 @@ def _block_ranks(survey_round):
 
 
 def block_places(survey_round: Round) -> dict:
+    """{unit: Place} of every unit of the round ranked in a block."""
+    return _block_places(survey_round, previous_round(survey_round))
+
+
+def _block_places(survey_round, previous) -> dict:
+    """``block_places`` against the ``previous`` round."""
     now = _block_ranks(survey_round)
-    previous = previous_round(survey_round)
     before = _block_ranks(previous) if previous is not None else {}
     places = {}
     for unit_id, (block, rank, ranked) in now.items():
@@ -136,10 +152,58 @@ def block_places(survey_round: Round) -> dict:
     return places
 
 
+PLACES_KEPT_SECONDS = 24 * 3600  # a round nobody looks at for a day lets its places go
+
+
 def block_place(survey_round: Round, unit) -> Place | None:
     """The unit's place in its block (``block_places``); None for the round's own unit and units not
-    ranked in any block."""
-    return block_places(survey_round).get(unit.pk)
+    ranked in any block. Read from the round's places kept in Redis (a hash, one field a unit) when
+    they were ranked from the scores of the last runs of this round and of the previous one; else
+    every unit's place is ranked and kept at once, replacing what the round kept before."""
+    previous = previous_round(survey_round)
+    version = _places_version(survey_round, previous)
+    key = cache.make_and_validate_key(f"block-places:{survey_round.pk}")
+    try:
+        kept_version, kept = cache_client().hmget(key, ["version", str(unit.pk)])
+    except Exception:  # noqa: BLE001 - any Redis failure: rank from the stored scores
+        log.warning("block places not kept: Redis unavailable", exc_info=True)
+        return _block_places(survey_round, previous).get(unit.pk)
+    if kept_version is not None and kept_version.decode() == version:
+        return _place_from_text(kept.decode()) if kept is not None else None
+    places = _block_places(survey_round, previous)
+    _keep_places(key, version, places)
+    return places.get(unit.pk)
+
+
+def _places_version(survey_round, previous) -> str:
+    """Which scores the places are ranked from: the round's and the previous round's last finished
+    runs (a round's runs finish one after the other, in the order of their ids). One query."""
+    rounds = [survey_round.pk] + ([previous.pk] if previous is not None else [])
+    runs = dict(ScoreRun.objects.filter(round_id__in=rounds, status=ScoreRun.Status.DONE).order_by()
+                .values("round_id").annotate(last=Max("pk")).values_list("round_id", "last"))
+    return " ".join(f"{round_id}:{runs.get(round_id)}" for round_id in rounds)
+
+
+def _keep_places(key, version, places) -> None:
+    """Replace the round's kept places in one transaction (a reader sees the old ones or the new)."""
+    fields = {"version": version, **{str(unit_id): _place_text(place) for unit_id, place in places.items()}}
+    try:
+        pipeline = cache_client().pipeline(transaction=True)
+        pipeline.delete(key)
+        pipeline.hset(key, mapping=fields)
+        pipeline.expire(key, PLACES_KEPT_SECONDS)
+        pipeline.execute()
+    except Exception:  # noqa: BLE001 - the place is given all the same, kept or not
+        log.warning("block places not kept: Redis unavailable", exc_info=True)
+
+
+def _place_text(place: Place) -> str:
+    return "|".join("" if value is None else str(value) for value in astuple(place))
+
+
+def _place_from_text(text: str) -> Place:
+    block, *numbers = text.split("|")
+    return Place(block, *(int(n) if n else None for n in numbers))
 
 
 @dataclass

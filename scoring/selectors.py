@@ -29,9 +29,9 @@ Each function runs a fixed, small number of queries whatever the number of units
   of, with the units where their roles start (3 queries).
 - ``run_status(*, survey_round, with_error) -> dict``: the last run's state for the status JSON.
 - ``overview(*, survey_round, unit, user) -> dict`` and ``unit_page(*, survey_round, unit,
-  language, sort) -> dict``: everything the round overview and the unit page show (7 queries each;
-  the unit page of a unit ranked in a block 3 more, and 2 more again when there is a previous
-  round: ``scoring.ranking.block_place``).
+  language, sort, by) -> dict``: everything the round overview and the unit page show (7 and 8 queries;
+  the unit page of a unit with figures 2 more for its place in its block, as kept for the last runs:
+  ``scoring.ranking.block_place``; one more for a breakdown, ``breakdown_section``).
 - Rows for tables: ``child_rows``, ``sort_children``, ``item_rows`` (weakest first),
   ``factor_rows``, ``indicator_rows``, ``expectation_rows``. Their texts (rank and change, why
   figures are withheld, numbers, the language) are ``scoring.wording``'s.
@@ -48,7 +48,7 @@ from django.utils.translation import gettext as _
 from fieldwork.models import Round
 from fieldwork.selectors import get_round_for_user
 from questionnaires.definition import YESNO
-from scoring import ranking, wording
+from scoring import breakdowns, ranking, wording
 from scoring.models import ApiToken, ScoreRun, UnitScore
 from units import access
 from units.models import Role, Unit
@@ -461,9 +461,39 @@ def block_rank_texts(survey_round: Round, unit: Unit, enough: bool) -> dict:
             "block_change_text": wording.places(place.change_places)}
 
 
-def unit_page(*, survey_round: Round, unit: Unit, language: str, sort: str = "rank") -> dict:
-    """Everything the unit page shows, from the stored scores: 7 queries whatever the number of
-    units (score, 2 for the sub-units, 2 for the siblings, the trend, the breadcrumb)."""
+def breakdown_section(*, survey_round: Round, unit: Unit, score: UnitScore | None, texts: dict, by: str,
+                      language: str) -> dict:
+    """The unit page's breakdown: the choices (the round's questionnaire's breakdowns), and for the
+    chosen one (``by``; "" none) its cells and the figures as rows, or the error naming a bad
+    ``by``. One query when a breakdown is chosen, none otherwise."""
+    section = {"choices": breakdowns.available(survey_round), "selected": "", "error": "", "table": None}
+    if not by:
+        return section
+    try:
+        table = breakdowns.unit_breakdown(survey_round=survey_round, unit=unit, key=by, language=language,
+                                          unit_shown=bool(score and score.enough))
+    except breakdowns.BreakdownError as error:
+        section["error"] = str(error)
+        return section
+    section.update(selected=table.dimension.key, table=table, rows=table.rows(texts),
+                   withheld=sum(1 for cell in table.cells if cell.figures is None))
+    return section
+
+
+def channel_cells(*, survey_round: Round, unit: Unit, score: UnitScore | None, language: str) -> list:
+    """The unit's collection-channel cells (``scoring.breakdowns``) when its responses came by more
+    than one channel: the desk figure beside the at-home one, under the headline. One query."""
+    if score is None:
+        return []
+    table = breakdowns.unit_breakdown(survey_round=survey_round, unit=unit, key="collection_channel",
+                                      language=language, unit_shown=score.enough)
+    return table.cells if len([cell for cell in table.cells if cell.n]) > 1 else []
+
+
+def unit_page(*, survey_round: Round, unit: Unit, language: str, sort: str = "rank", by: str = "") -> dict:
+    """Everything the unit page shows, from the stored scores: 8 queries whatever the number of
+    units (score, 2 for the sub-units, 2 for the siblings, the trend, the breadcrumb, the
+    collection-channel cells), and one for a chosen breakdown (``by``)."""
     texts = labels(survey_round, language)
     score = unit_score(survey_round=survey_round, unit=unit)
     enough = bool(score and score.enough)
@@ -497,6 +527,9 @@ def unit_page(*, survey_round: Round, unit: Unit, language: str, sort: str = "ra
         "sort": sort, "factor_codes": list(texts["factors"]),
         "sort_headers": sort_headers(sort, texts),
         "siblings": siblings, "breadcrumb": breadcrumb(survey_round=survey_round, unit=unit),
+        "breakdown": breakdown_section(survey_round=survey_round, unit=unit, score=score, texts=texts, by=by,
+                                       language=language),
+        "channels": channel_cells(survey_round=survey_round, unit=unit, score=score, language=language),
     }
 
 

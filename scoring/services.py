@@ -33,7 +33,7 @@ from django.db.models import Exists, Max, OuterRef, Q, Subquery
 from django.utils import timezone, translation
 
 from fieldwork.models import Response, ResponseChange, Round, token_digest
-from scoring import ranking, wording
+from scoring import breakdowns, ranking, wording
 from scoring.engine import without_gc
 from scoring.models import ApiToken, ScoreRun, UnitScore
 from surveyapp.celery import app as celery_app
@@ -210,6 +210,7 @@ def _store(run, result, started) -> None:
             UnitScore.objects.filter(round_id=run.round_id, unit_id__in=list(result.removed)).delete()
             _update_published(cursor, run.round_id, result.published_updates)
         _write_scores(cursor, run, result.units, now, upsert=not full)
+        breakdowns.count_wanted(cursor, run.round_id, now)  # the cells follow the figures (scoring.breakdowns)
         updated = ScoreRun.objects.filter(pk=run.pk, status=ScoreRun.Status.RUNNING).update(
             status=ScoreRun.Status.DONE, finished_at=now, responses_used=result.responses_used,
             full=full,
@@ -376,13 +377,14 @@ def score_runs_poll() -> list[int]:
 # Reads and tokens
 
 
-def scores_for_api(*, survey_round: Round, unit: Unit, whole_round: bool = True) -> dict | None:
+def scores_for_api(*, survey_round: Round, unit: Unit, whole_round: bool = True, by: str | None = None) -> dict | None:
     """The score API's body for a unit in a round, from the stored scores; None if none are stored.
 
     A withheld unit (too few responses, or withheld to protect one: ``scoring.disclosure``) has n and
     the reason, never a figure: the pages' sentence (``scoring.wording``), in English as all the JSON.
     ``responses_used`` (the round's whole count) only for a reader who sees the whole round
-    (``whole_round``)."""
+    (``whole_round``). With ``by`` (a breakdown of ``scoring.breakdowns``), ``breakdown``: each
+    cell's n and its figures, or why they are withheld (all of them for a withheld unit)."""
     score = UnitScore.objects.select_related("run").filter(round=survey_round, unit=unit).first()
     if score is None:
         return None
@@ -403,6 +405,10 @@ def scores_for_api(*, survey_round: Round, unit: Unit, whole_round: bool = True)
         "responses_used": score.run.responses_used if whole_round else None,
         "run": score.run_id,
     }
+    if by:
+        with translation.override("en"):
+            body["breakdown"] = breakdowns.unit_breakdown(survey_round=survey_round, unit=unit, key=by, language="en",
+                                                          unit_shown=score.enough).api()
     if not score.enough:
         with translation.override("en"):
             body["withheld"] = wording.withheld_sentence(score.n, survey_round.questionnaire.min_responses,

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from scoring import services
+from scoring import breakdowns, services
 
 
 @shared_task(name=services.RECOMPUTE_TASK)
@@ -13,8 +13,15 @@ def recompute_round(run_id):
 @shared_task
 def poll_changes():
     """Beat, every SCORE_POLL_SECONDS: queue a run of every round whose responses changed (fieldwork's
-    change log) and that has none waiting."""
-    return {"requested": services.score_runs_poll()}
+    change log) and that has none waiting, and send the breakdown counts that are due."""
+    return {"requested": services.score_runs_poll(), "breakdowns": breakdowns.counts_poll()}
+
+
+@shared_task(name=breakdowns.COUNT_TASK)
+def count_breakdowns(round_id, claim):
+    """Count a round's breakdown cells for the poll's claim (a stale or repeated delivery does nothing)."""
+    count = breakdowns.count_claimed(round_id, claim)
+    return count and {"responses": count.responses, "seconds": round(count.seconds, 2), "error": bool(count.error)}
 
 
 @shared_task

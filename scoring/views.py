@@ -85,7 +85,7 @@ def unit_page(request, round_id, unit_code):
     survey_round = selectors.get_round_for_scores(request.user, round_id)
     unit = selectors.get_unit_in_round(request.user, survey_round, unit_code)
     context = selectors.unit_page(survey_round=survey_round, unit=unit, language=get_language(),
-                                  sort=request.GET.get("sort", "rank"))
+                                  sort=request.GET.get("sort", "rank"), by=request.GET.get("by", ""))
     context.update(_unit_charts(context))
     context["integrity"] = headline_without_flagged(survey_round=survey_round, unit=unit, score=context["score"])
     return render(request, "scoring/unit_page.html", context)

@@ -118,6 +118,17 @@ def withheld_sentence(n: int, minimum: int, withheld: str) -> str:
                     n) % {"n": count(n), "minimum": count(minimum)}
 
 
+def cell_withheld_reason(n: int, minimum: int, withheld: str) -> str:
+    """Why a breakdown cell's figures are not shown, short (table cells, the API, the workbook)."""
+    if withheld == disclosure.PROTECTS:
+        return ngettext("%(n)s response, withheld so that a smaller group cannot be worked out",
+                        "%(n)s responses, withheld so that a smaller group cannot be worked out",
+                        n) % {"n": count(n)}
+    if withheld == disclosure.TOO_FEW:
+        return withheld_reason(n, minimum, withheld)
+    return _("being counted: shown after the next count of the breakdowns")
+
+
 def just_now(moment) -> bool:
     """Whether a moment is under a minute ago: "computed just now", not "0 minutes ago"."""
     return moment is not None and (timezone.now() - moment).total_seconds() < 60

@@ -328,6 +328,12 @@ SMS_GATEWAY_API_KEY = os.environ.get("SMS_GATEWAY_API_KEY", "")
 ZALO_ZNS_URL = os.environ.get("ZALO_ZNS_URL", "https://business.openapi.zalo.me")
 ZALO_ZNS_ACCESS_TOKEN = os.environ.get("ZALO_ZNS_ACCESS_TOKEN", "")
 ZALO_ZNS_TEMPLATE_ID = os.environ.get("ZALO_ZNS_TEMPLATE_ID", "")
+# Delivery reports (fieldwork/views_delivery.py): the secret the SMS gateway sends in X-Webhook-Secret to
+# /hooks/sms/delivery, and the Zalo app id and OA secret key that sign Zalo's events to /hooks/zalo/events.
+# Empty: that endpoint is off (404) and the page shows no delivery for the channel.
+SMS_GATEWAY_WEBHOOK_SECRET = os.environ.get("SMS_GATEWAY_WEBHOOK_SECRET", "")
+ZALO_APP_ID = os.environ.get("ZALO_APP_ID", "")
+ZALO_OA_SECRET_KEY = os.environ.get("ZALO_OA_SECRET_KEY", "")
 # The sender of each channel, a dotted path like EMAIL_BACKEND ("" switches a channel off, and the page
 # does not offer it). SMS and Zalo are on once their gateway is set; e-mail goes to EMAIL_HOST.
 INVITATION_SENDERS = {

@@ -343,15 +343,3 @@ BREAKABLE_STORAGE = """(() => {
         return transaction.apply(this, args);
     };
 })()"""
-
-
-def answer_to_the_end(page, answers, done_testid, touch=False):
-    """Answer question after question (``answer_question``) until the screen ``done_testid`` shows."""
-    while True:
-        settle(page)
-        if page.get_by_test_id(done_testid).count():
-            break
-        _key, _taps, last = answer_question(page, answers, touch=touch)
-        if last:
-            break
-    page.get_by_test_id(done_testid).wait_for()

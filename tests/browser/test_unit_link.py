@@ -9,11 +9,10 @@ from fieldwork import unitlinks
 from fieldwork.models import Response
 from tests.base import make_user
 from tests.browser.axe import ALL, axe_violations, format_violations
-from tests.browser.kiosk import answer_to_the_end, make_survey, open_kiosk, tap
+from tests.browser.kiosk import make_survey, open_kiosk, tap
+from tests.browser.test_athome import answer_to_the_end
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-HURRIED = {"E.FIELD": "transport", "E.ONTIME": "on_time", "F5.0": "no"}
 
 
 def serious(page, name):
@@ -34,7 +33,7 @@ def test_answering_through_a_desk_posters_unit_link_counts_once(chromium, live_s
         assert "91/2025/QH15" in page.get_by_test_id("consent").inner_text()
         serious(page, "welcome")
         tap(page, page.get_by_test_id("start"), touch=True)
-        answer_to_the_end(page, HURRIED, "athome-thanks", touch=True)
+        answer_to_the_end(page, "athome-thanks", touch=True)
         page.screenshot(path=str(shots / "01-thanks.png"))
         stored = Response.objects.filter(channel=Response.Channel.POSTER)
         assert stored.count() == 1

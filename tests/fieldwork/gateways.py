@@ -11,6 +11,17 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
+from django.test import override_settings
+
+ALL_SENDERS = {"sms": "fieldwork.senders.SmsGatewaySender", "zalo": "fieldwork.senders.ZaloZnsSender",
+               "email": "fieldwork.senders.EmailSender"}
+
+
+def gateway_settings(gateway, **extra):
+    """The settings that send SMS and Zalo messages to ``gateway`` (an HttpGateway)."""
+    return override_settings(SMS_GATEWAY_URL=gateway.url + "/sms", SMS_GATEWAY_API_KEY="sms-key",
+                             ZALO_ZNS_URL=gateway.url, ZALO_ZNS_ACCESS_TOKEN="zalo-token", ZALO_ZNS_TEMPLATE_ID="231",
+                             INVITATION_SEND_TIMEOUT=1, INVITATION_SENDERS=ALL_SENDERS, **extra)
 
 
 class HttpGateway:

@@ -201,6 +201,21 @@ class CodePageTests(AtHomeTestCase):
         answer = self.citizen.post(reverse("fieldwork:athome-code"), {"code": self.invite.code})
         self.assertContains(answer, "Thư mời này đã được trả lời.", status_code=410)
 
+    def test_the_rate_limits_keys_in_redis_hold_neither_the_token_nor_the_address(self):
+        from django.conf import settings
+
+        from surveyapp.internals import cache_client
+
+        self.assertEqual(self.citizen.post(self.link(suffix="start")).status_code, 200)
+        self.citizen.post(reverse("fieldwork:athome-code"), {"code": "AAAA3333"}, REMOTE_ADDR="203.0.113.77")
+
+        keys = [k.decode() for k in cache_client().scan_iter(match=f"{settings.CACHES['default']['KEY_PREFIX']}:*")]
+        rate_keys = [k for k in keys if ":rate:" in k]
+        self.assertEqual(len(rate_keys), 2)  # the link's and the code page's counts
+        for key in rate_keys:
+            self.assertNotIn(self.link_token[:22], key)
+            self.assertNotIn("203.0.113.77", key)
+
     def test_guessing_codes_is_limited(self):
         with mock.patch("fieldwork.views_athome.ratelimit.allow", return_value=(False, 30)):
             answer = self.citizen.post(reverse("fieldwork:athome-code"), {"code": self.invite.code})

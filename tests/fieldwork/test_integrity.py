@@ -50,6 +50,7 @@ class IntegrityTestCase(KioskTestCase):
         return Response.objects.create(
             round=self.round, unit=unit or (kiosk.unit if kiosk else self.commune), kiosk=kiosk,
             channel=Response.Channel.KIOSK if kiosk else Response.Channel.PAPER, language="vi",
+            paper_entry=None if kiosk else Response.PaperEntry.TYPED,
             submitted_at=at, received_at=at, answers=slots, seconds_taken=seconds if kiosk else None)
 
     def check(self):

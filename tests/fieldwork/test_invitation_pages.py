@@ -12,7 +12,7 @@ from fieldwork.invitations import invitations_create
 from fieldwork.models import Invitation, InvitationContact, Round
 from fieldwork.services import round_create
 from fieldwork.unitlinks import unit_links_switch
-from tests.fieldwork.test_invitation_sending import ALL_SENDERS
+from tests.fieldwork.gateways import ALL_SENDERS
 from tests.fieldwork.test_invitations import InvitationTestCase
 
 
@@ -134,7 +134,7 @@ class PageTests(InvitationTestCase):
             unit_links_switch(survey_round=self.round, unit=unit, off=True, user=self.province_officer)
         self.client.force_login(self.province_officer)
         self.client.get(self.url())
-        # session, user, round (+unit, questionnaire), roles, latest sample, counts, contacts, the units
-        # for the print forms, the unit links (+unit)
-        with self.assertNumQueries(9):
+        # session, user, round (+unit, questionnaire), roles, latest sample, counts, failed ones to resend,
+        # contacts, the units for the print forms, the unit links (+unit)
+        with self.assertNumQueries(10):
             self.client.get(self.url())

@@ -23,7 +23,6 @@ from fieldwork.invitations import (
     take_send_token,
 )
 from fieldwork.models import Invitation, Round
-from fieldwork.sampling import dossier_list_import, sample_draw
 from fieldwork.senders import (
     EmailSender,
     Message,
@@ -32,38 +31,14 @@ from fieldwork.senders import (
     TransientSendError,
     ZaloZnsSender,
 )
-from fieldwork.services import round_create
-from questionnaires.services import definition_files, questionnaire_load_file
-from tests.base import EnglishClient, make_unit, make_user
-from tests.fieldwork.gateways import http_gateway, smtp_server
-from tests.fieldwork.test_invitations import FRAME, HEADER, InvitationTestCase
+from tests.base import EnglishClient
+from tests.fieldwork.gateways import ALL_SENDERS, gateway_settings, http_gateway, smtp_server
+from tests.fieldwork.test_invitations import InvitationTestCase
 from tests.workers import celery_worker
-from units.models import Role, Unit
 
 User = get_user_model()
-ALL_SENDERS = {"sms": "fieldwork.senders.SmsGatewaySender", "zalo": "fieldwork.senders.ZaloZnsSender",
-               "email": "fieldwork.senders.EmailSender"}
 MESSAGE = Message(to="0912345678", text="Mời ông/bà trả lời", subject="Khảo sát", tracking_id="t-1",
                   template_data={"code": "ABCD3467", "link": "http://x/i/y/", "round": "Quý IV"})
-
-
-def gateway_settings(gateway, **extra):
-    return override_settings(SMS_GATEWAY_URL=gateway.url + "/sms", SMS_GATEWAY_API_KEY="sms-key",
-                             ZALO_ZNS_URL=gateway.url, ZALO_ZNS_ACCESS_TOKEN="zalo-token", ZALO_ZNS_TEMPLATE_ID="231",
-                             INVITATION_SEND_TIMEOUT=1, INVITATION_SENDERS=ALL_SENDERS, **extra)
-
-
-@pytest.fixture
-def gateway():
-    with http_gateway() as server, gateway_settings(server):
-        yield server
-
-
-@pytest.fixture
-def smtp():
-    with smtp_server() as server, override_settings(EMAIL_HOST="127.0.0.1", EMAIL_PORT=server.port,
-                                                    DEFAULT_FROM_EMAIL="khaosat@tuyenquang.gov.vn"):
-        yield server
 
 
 # ---------------------------------------------------------------------------------------------
@@ -272,21 +247,6 @@ class SendStepTests(InvitationTestCase):
 
 # ---------------------------------------------------------------------------------------------
 # End to end: a real worker, the real task path, retries with backoff
-
-
-@pytest.fixture
-def sampled_round(db):
-    province = make_unit("08", level=Unit.Level.PROVINCE, name="Tỉnh Tuyên Quang")
-    make_unit("02212", province, name="Xã Sơn Dương")
-    make_unit("02230", province, name="Phường Minh Xuân")
-    for path in definition_files():
-        questionnaire_load_file(path=path)
-    survey_round = round_create(name="Quý IV/2026", questionnaire_code="sipas-2017", unit_code="08", open_now=True)
-    officer = make_user("province_officer", (Role.Kind.OFFICER, province))
-    dossier_list = dossier_list_import(survey_round=survey_round, name="Hồ sơ", user=officer,
-                                       text="\n".join([HEADER, *FRAME]) + "\n")
-    invitations_create(sample=sample_draw(dossier_list=dossier_list, size=30, seed=7, strata=(), user=officer))
-    return survey_round
 
 
 @pytest.mark.django_db(transaction=True)

@@ -59,7 +59,8 @@ class RevisionTestCase(KioskTestCase):
 
     def submit(self, unit, **overrides):
         """Through the writer as a paper form of the unit would be, with no kiosk."""
-        result = response_submit(unit=unit, payload=self.payload(**overrides), channel=Response.Channel.PAPER)
+        result = response_submit(unit=unit, payload=self.payload(**overrides), channel=Response.Channel.PAPER,
+                                 paper_entry=Response.PaperEntry.TYPED)
         return self.stored_answers(result.response_id)
 
 

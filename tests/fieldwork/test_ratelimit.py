@@ -17,7 +17,7 @@ def clock():
 
 
 def granted_in_redis(key, at=MINUTE):
-    return cache.get(f"rate:kiosk:{key}:{at // 60}")
+    return cache.get(ratelimit.redis_key("kiosk", key, at // 60))
 
 
 def test_one_process_is_allowed_exactly_the_limit_asking_redis_once_a_lease(clock):

@@ -36,10 +36,10 @@ def upload(text):
     return SimpleUploadedFile("forms.csv", ("\ufeff" + text).encode())
 
 
-def imported_csv(survey_round, unit_code, day, answers):
+def imported_csv(survey_round, unit_code, day, answers, form_id=""):
     """A one-row file of the paper import, as the round's template lays it out."""
     header = next(csv.reader(io.StringIO(paper_template_csv(survey_round=survey_round))))
-    cells = {"unit_code": unit_code, "form_date": day.isoformat(), "form_id": "",
+    cells = {"unit_code": unit_code, "form_date": day.isoformat(), "form_id": str(form_id),
              **{code: ";".join(v) if isinstance(v, list) else str(v) for code, v in answers.items()}}
     out = io.StringIO()
     csv.writer(out, lineterminator="\r\n").writerows([header, [cells.get(column, "") for column in header]])
@@ -77,7 +77,8 @@ class BrowserTestCase(KioskTestCase):
         cls.imported = Response.objects.get(unit=cls.commune_centre)
         when = now - datetime.timedelta(days=20)
         cls.over = Response.objects.create(
-            id=uuid7(), round=cls.round, unit=cls.other_commune, channel=Response.Channel.PAPER, language="vi",
+            id=uuid7(), round=cls.round, unit=cls.other_commune, channel=Response.Channel.PAPER,
+            paper_entry=Response.PaperEntry.TYPED, language="vi",
             submitted_at=when, received_at=when, over_quota=True,
             answers=pack_answers(cls.round.questionnaire.parsed, full_answers()).slots)
         response_exclude(response=cls.entered, reason="duplicate", note="same as the form before", user=cls.admin)
@@ -165,6 +166,21 @@ class ListTests(BrowserTestCase):
         self.assertEqual(self.listed(source="form"), [self.form.pk])
         self.assertEqual(self.listed(source="paper_entry"), [self.entered.pk, self.over.pk])
         self.assertEqual(self.listed(source="paper_import"), [self.imported.pk])
+
+    def test_a_paper_forms_source_is_how_it_came_in_whatever_its_ids_version(self):
+        today = timezone.localdate()
+        typed = paper_submit(survey_round=self.round, unit=self.commune, form_id=uuid.uuid4(), form_date=today,
+                             answers=full_answers()).response  # an id the entry page did not make
+        imported_id = uuid7()  # a time-ordered id given in the file's form_id column
+        paper_import_csv(survey_round=self.round, text=imported_csv(self.round, "02212", today, full_answers(),
+                                                                    form_id=imported_id))
+        imported = Response.objects.get(pk=imported_id)
+
+        self.assertEqual(selectors.response_source(typed), selectors.Source.PAPER_ENTRY)
+        self.assertEqual(selectors.response_source(imported), selectors.Source.PAPER_IMPORT)
+        self.assertIn(typed.pk, self.listed(source="paper_entry"))
+        self.assertIn(imported.pk, self.listed(source="paper_import"))
+        self.assertNotIn(imported.pk, self.listed(source="paper_entry"))
 
     def test_the_channel_in_sql_and_in_python_agree(self):
         responses = selectors.browse_responses(self.round, selectors.BrowseFilters())

@@ -96,28 +96,36 @@ class ResponseRowTests(KioskTestCase):
         self.assertEqual(draft.questionnaire, other)
 
 
-class NarrowingMigrationTests(TransactionTestCase):
-    """fieldwork 0006 keeps what stored rows said: the start as seconds taken, and back."""
-
+class MigrationTestCase(TransactionTestCase):
     def migrate(self, target):
         executor = MigrationExecutor(connection)
         executor.loader.build_graph()
         executor.migrate([("fieldwork", target)])
         return executor.loader.project_state([("fieldwork", target)]).apps
 
+    @staticmethod
+    def open_round(apps):
+        """An open round of a commune, in the models of the schema ``apps``."""
+        unit = apps.get_model("units", "Unit").objects.create(code="M1", name="Xã M", level="commune", path="/M1/",
+                                                              depth=0)
+        version = apps.get_model("questionnaires", "QuestionnaireVersion").objects.create(
+            code="m-1", family="m", title_vi="M", title_en="M", definition={}, checksum="x", item_codes=[],
+            status="published", published_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC))
+        return apps.get_model("fieldwork", "Round").objects.create(name="R", unit=unit, questionnaire=version,
+                                                                   status="open")
+
     def tearDown(self):
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())  # the schema the other tests expect
 
+
+class NarrowingMigrationTests(MigrationTestCase):
+    """fieldwork 0006 keeps what stored rows said: the start as seconds taken, and back."""
+
     def test_stored_starts_become_seconds_taken_and_come_back_on_reversal(self):
         old = self.migrate("0005_kiosk_days")
-        unit = old.get_model("units", "Unit").objects.create(code="M1", name="Xã M", level="commune", path="/M1/",
-                                                             depth=0)
-        version = old.get_model("questionnaires", "QuestionnaireVersion").objects.create(
-            code="m-1", family="m", title_vi="M", title_en="M", definition={}, checksum="x", item_codes=[],
-            status="published", published_at=datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC))
-        survey_round = old.get_model("fieldwork", "Round").objects.create(name="R", unit=unit, questionnaire=version,
-                                                                          status="open")
+        survey_round = self.open_round(old)
+        unit, version = survey_round.unit, survey_round.questionnaire
         submitted = datetime.datetime(2026, 11, 24, 2, 3, 7, 900_000, tzinfo=datetime.UTC)
         common = {"round": survey_round, "unit": unit, "questionnaire": version, "language": "vi",
                   "submitted_at": submitted, "received_at": submitted}
@@ -133,6 +141,28 @@ class NarrowingMigrationTests(TransactionTestCase):
         self.migrate("0005_kiosk_days")
         rows = old_response.objects.order_by("channel").values_list("started_at", "questionnaire_id")
         self.assertEqual(list(rows), [(submitted - datetime.timedelta(seconds=187), version.pk), (None, version.pk)])
+
+
+class PaperEntryMigrationTests(MigrationTestCase):
+    """fieldwork 0016 stores how the paper forms already stored came in, by the rule the response
+    browser used before: an id of version 7 was made by the entry page, any other came from a file."""
+
+    def test_paper_forms_are_filled_by_their_ids_version_and_other_channels_left_empty(self):
+        old = self.migrate("0015_response_channel_link")
+        survey_round = self.open_round(old)
+        unit = survey_round.unit
+        at = datetime.datetime(2026, 11, 24, 2, 3, 7, tzinfo=datetime.UTC)
+        common = {"round": survey_round, "unit": unit, "language": "vi", "submitted_at": at, "received_at": at,
+                  "answers": [4]}
+        old_response = old.get_model("fieldwork", "Response")
+        typed, imported, kiosk = uuid7(), uuid.uuid5(uuid.NAMESPACE_URL, "row 2"), uuid7()
+        old_response.objects.create(id=typed, channel=2, **common)
+        old_response.objects.create(id=imported, channel=2, **common)
+        old_response.objects.create(id=kiosk, channel=1, **common)
+
+        self.migrate("0016_response_paper_entry")
+        self.assertEqual(dict(Response.objects.values_list("id", "paper_entry")), {
+            typed: Response.PaperEntry.TYPED, imported: Response.PaperEntry.IMPORTED, kiosk: None})
 
 
 class SmallintArrayLiteralTests(SimpleTestCase):

@@ -205,9 +205,10 @@ class QuotaProgressTests(KioskTestCase):
             return len(captured)
 
         # session, user, round (+unit, questionnaire), role check, quotas with their units,
-        # the grouped count of recent responses, the round's units for the unit code field.
+        # the grouped count of recent responses, the invitations grouped by unit and stratum (answering
+        # at home), the round's units for the unit code field.
         self.assertEqual(queries_with(3), queries_with(30))
-        with self.assertNumQueries(7):
+        with self.assertNumQueries(8):
             self.client.get(reverse("fieldwork:quotas", args=[self.round.pk]))
 
 

@@ -42,7 +42,8 @@ class EngineTestCase(KioskTestCase):
         slots = pack_answers(survey_round.questionnaire.parsed, answers).slots
         Response.objects.bulk_create([
             Response(round=survey_round, unit=unit,
-                     channel=Response.Channel.PAPER, language="vi", submitted_at=now, received_at=now,
+                     channel=Response.Channel.PAPER,
+                     paper_entry=Response.PaperEntry.TYPED, language="vi", submitted_at=now, received_at=now,
                      answers=slots, **fields)
             for _ in range(count)
         ])

@@ -4,14 +4,16 @@ the workbook's block sheets. Scores are stored by hand, so every figure is known
 
 import io
 
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 from openpyxl import load_workbook
 
 from fieldwork import blocks
 from fieldwork.models import Round, RoundBlocks
 from fieldwork.services import round_close, round_create, round_open
-from scoring import wording
+from scoring import ranking, wording
 from scoring.models import ScoreRun, UnitScore
 from scoring.ranking import block_places, league
 from tests.base import make_unit, make_user
@@ -443,3 +445,42 @@ class BlockRankEverywhereTests(TwoRoundsTestCase):
         document = Document(io.BytesIO(client.get(f"/scores/{self.now.pk}/20.H1.X1/report.docx").content))
         self.assertIn("Xếp hạng trong khối: Hạng 2/4 xã, phường, tăng 1 bậc.",
                       [p.text.strip() for p in document.paragraphs])
+
+
+class BlockPlaceCostTests(TwoRoundsTestCase):
+    """A unit's page, report and API read its place in the block from the places kept for the round's
+    last run (and the previous round's), not from every stored score of the round."""
+
+    def test_a_units_place_reads_no_score_once_the_runs_places_are_kept(self):
+        ranking.block_place(self.now, self.u["X1"])  # the first read after the run ranks every unit
+        with CaptureQueriesContext(connection) as queries:
+            place = ranking.block_place(self.now, self.u["X4"])
+        self.assertEqual(place, ranking.Place("communes", 1, 4, 1))
+        # the previous round, the two rounds' last runs: no query of the stored scores
+        self.assertEqual(len(queries), 2, [q["sql"] for q in queries])
+        self.assertFalse([q["sql"] for q in queries if UnitScore._meta.db_table in q["sql"]])
+
+    def test_every_units_kept_place_is_the_one_block_places_gives(self):
+        units = {unit_id: Unit.objects.get(pk=unit_id) for unit_id in block_places(self.now)}
+        kept = {unit_id: ranking.block_place(self.now, unit) for unit_id, unit in units.items()}
+        self.assertEqual(kept, block_places(self.now))
+        self.assertIsNone(ranking.block_place(self.now, self.u["X3TT"]))  # a desk ranked in no block
+
+    def test_a_new_run_of_the_round_or_of_the_previous_round_gives_new_places(self):
+        self.assertEqual(ranking.block_place(self.now, self.u["X4"]), ranking.Place("communes", 1, 4, 1))
+        run = ScoreRun.objects.create(round=self.now, status=ScoreRun.Status.DONE)
+        UnitScore.objects.filter(round=self.now, unit=self.u["X5"]).update(
+            run=run, n=40, enough=True, withheld="", headline=99.0)
+        self.assertEqual(ranking.block_place(self.now, self.u["X4"]), ranking.Place("communes", 2, 5, 0))
+
+        run = ScoreRun.objects.create(round=self.before, status=ScoreRun.Status.DONE)
+        UnitScore.objects.filter(round=self.before, unit=self.u["X4"]).update(run=run, headline=95.0)
+        self.assertEqual(ranking.block_place(self.now, self.u["X4"]), ranking.Place("communes", 2, 5, -1))
+
+    def test_with_redis_down_the_place_is_still_given(self):
+        from django.test import override_settings
+
+        from tests.security.test_hardening import REDIS_DOWN
+
+        with override_settings(CACHES=REDIS_DOWN), self.assertLogs("scoring.ranking", "WARNING"):
+            self.assertEqual(ranking.block_place(self.now, self.u["X1"]), ranking.Place("communes", 2, 4, 1))

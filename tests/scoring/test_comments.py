@@ -24,7 +24,8 @@ class CommentTestCase(KioskTestCase):
         when = timezone.now() - datetime.timedelta(minutes=minutes_ago)
         slots = pack_answers(survey_round.questionnaire.parsed, full_answers(**answers)).slots
         return Response.objects.create(round=survey_round, unit=unit or self.commune, channel=Response.Channel.PAPER,
-                                       language="vi", submitted_at=when, received_at=when, answers=slots,
+                                       paper_entry=Response.PaperEntry.TYPED, language="vi", submitted_at=when,
+                                       received_at=when, answers=slots,
                                        texts={code: text} if text is not None else None)
 
     def url(self, unit=None, **query):

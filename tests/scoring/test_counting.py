@@ -62,7 +62,7 @@ class CountingFormTests(EngineTestCase):
     count. They must give the same counts for any value a slot may hold."""
 
     def test_the_lookup_count_and_the_filter_count_agree_even_on_values_out_of_range(self):
-        from django.db import connection
+        from django.db import connection, transaction
 
         from fieldwork.models import ResponseChange
         from scoring.counting import Counters, count_responses
@@ -76,20 +76,41 @@ class CountingFormTests(EngineTestCase):
                             ("E.INFO", 1 << 12), ("X.EXPECT", -5), ("F2.1", None)]:
             odd[at[code] - 1] = value
         Response.objects.create(round=self.round, unit=self.commune,
-                                channel=Response.Channel.PAPER, language="vi", submitted_at=timezone.now(),
+                                channel=Response.Channel.PAPER,
+                                paper_entry=Response.PaperEntry.TYPED, language="vi", submitted_at=timezone.now(),
                                 received_at=timezone.now(), answers=odd)
         for response in Response.objects.filter(round=self.round):
             ResponseChange.objects.create(round=self.round, response=response, sign=1)
-        counters = Counters(definition)
 
-        with connection.cursor() as cursor:
-            lookups = sorted(count_responses(cursor, self.round, counters, by_field=True))
-            cursor.execute(counters.sql(delta=True), [self.round.pk, False])
-            filters = sorted((unit_id, stratum, list(vector)) for unit_id, stratum, *vector in cursor.fetchall())
+        def key(row):
+            unit_id, dimension, value, vector = row
+            return unit_id, dimension, -1 if value is None else value
 
+        def both_ways(counters):
+            with connection.cursor() as cursor:
+                lookups = sorted(((unit_id, dimension, value, list(vector)) for unit_id, dimension, value, vector
+                                  in count_responses(cursor, self.round, counters, by_field=True)), key=key)
+                cursor.execute(counters.sql(delta=True), [self.round.pk, False])
+                filters = sorted(((unit_id, dimension, value, list(vector)) for unit_id, dimension, value, vector
+                                  in map(counters.split_row, cursor.fetchall())), key=key)
+            return lookups, filters
+
+        with transaction.atomic():  # the delta count consumes the changes: count the main layout first
+            main, main_filters = both_ways(Counters(definition))
+            transaction.set_rollback(True)
+        self.assertEqual(main, main_filters)
+        self.assertEqual({row[1] for row in main}, {""})  # a run counts the main counts only
+        counters = Counters(definition, breakdowns=True)
+        lookups, filters = both_ways(counters)
         self.assertEqual(lookups, filters)
-        self.assertEqual(len(lookups), 3)  # the commune's land and its odd field 99, the other commune's justice
-        odd_row = next(vector for unit_id, stratum, vector in lookups if stratum == 99)
+        fields = [row for row in lookups if row[1] == "field"]
+        self.assertEqual(len(fields), 3)  # the commune's land and its odd field 99, the other commune's justice
+        # every breakdown the version gives, each from the same single pass, and no main counts
+        self.assertEqual({row[1] for row in lookups}, {"field", "level", "filing_channel", "collection_channel",
+                                                       "gender", "age"})
+        # the main counts by service field are the service-field cells, row for row
+        self.assertEqual([(row[0], row[2], row[3]) for row in main], [(row[0], row[2], row[3]) for row in fields])
+        odd_row = next(vector for unit_id, dimension, stratum, vector in fields if stratum == 99)
         self.assertEqual(counters.get(odd_row, "valid", "F1.1"), 0)  # 7 is no satisfaction level
         self.assertEqual(counters.get(odd_row, "answered", "E.FIELD"), 0)  # 99 is no option
         self.assertEqual(counters.get(odd_row, "answered", "E.VISITS"), 1)  # 0: answered, no option chosen
@@ -113,7 +134,8 @@ def test_a_count_split_over_three_connections_gives_what_one_connection_gives(dj
     for i in range(600):  # about 40 a block: the table spans more than three blocks
         answers = full_answers(**{"G.0": 1 + i % 5, "F1.2": i % 6, "E.FIELD": ["land", "justice"][i % 2]})
         rows.append(Response(round=survey_round, unit=communes[i % 4],
-                             channel=Response.Channel.PAPER, language="vi", submitted_at=now, received_at=now,
+                             channel=Response.Channel.PAPER,
+                             paper_entry=Response.PaperEntry.TYPED, language="vi", submitted_at=now, received_at=now,
                              answers=pack_answers(definition, answers).slots, over_quota=i % 7 == 0))
     Response.objects.bulk_create(rows)
 
@@ -144,7 +166,8 @@ def test_a_part_whose_connection_fails_is_counted_on_the_main_connection(django_
     now = timezone.now()
     Response.objects.bulk_create([
         Response(round=survey_round, unit=commune, answers=slots,
-                 channel=Response.Channel.PAPER, language="vi", submitted_at=now, received_at=now)
+                 channel=Response.Channel.PAPER,
+                 paper_entry=Response.PaperEntry.TYPED, language="vi", submitted_at=now, received_at=now)
         for _ in range(300)
     ])
 

@@ -14,8 +14,9 @@ from fieldwork.quotas import quota_set
 from fieldwork.responses import response_submit
 from fieldwork.services import kiosk_create, round_create
 from questionnaires.services import definition_files, questionnaire_load_file
+from scoring import breakdowns
 from scoring.engine import compute_round
-from scoring.models import ScoreRun, UnitCounts, UnitScore
+from scoring.models import BreakdownCount, ScoreRun, UnitCounts, UnitScore
 from scoring.services import score_run_execute, score_runs_poll
 from tests.base import make_unit, make_user
 from tests.fieldwork.base import KioskTestCase, full_answers
@@ -25,7 +26,8 @@ from units.models import Unit
 
 
 def stored_counts(survey_round):
-    return sorted(UnitCounts.objects.filter(round=survey_round).values_list("unit_id", "stratum", "counts"))
+    rows = UnitCounts.objects.filter(round=survey_round)
+    return sorted(rows.values_list("unit_id", "dimension", "stratum", "counts"))
 
 
 def figures(result):
@@ -171,6 +173,9 @@ def test_a_real_worker_refreshes_incrementally_and_agrees_with_the_full_recomput
         _wait_for(lambda: ScoreRun.objects.filter(status="done").exists())
         first = ScoreRun.objects.get()
         assert first.full  # nothing was counted before: the first run counts everything
+        assert breakdowns.counts_poll() == [survey_round.pk]  # the cells follow the run, on the worker
+        _wait_for(lambda: BreakdownCount.objects.filter(round=survey_round, counted_at__isnull=False).exists())
+        assert BreakdownCount.objects.get(round=survey_round).responses == 2
 
         # The next run may start a minute after this one did: pretend that minute has passed.
         ScoreRun.objects.filter(pk=first.pk).update(started_at=F("started_at") - datetime.timedelta(minutes=1))
@@ -222,8 +227,8 @@ class ByFieldTests(KioskTestCase):
         from fieldwork.models import Dossier, DossierList
 
         first = _submit(self.commune, self.kiosk, self.round, **{"E.FIELD": "land", "G.0": 5})
-        refresh(self.round, "command")  # no dossier list yet: one vector per unit
-        self.assertFalse(UnitCounts.objects.filter(round=self.round, stratum__gte=0).exists())
+        refresh(self.round, "command")  # no dossier list yet: one main vector per unit
+        self.assertFalse(UnitCounts.objects.filter(round=self.round, dimension="", stratum__gte=0).exists())
         dossiers = DossierList.objects.create(round=self.round, name="Quý IV", imported_by=self.admin)
         for i, field in enumerate(["land", "land", "justice"]):
             Dossier.objects.create(dossier_list=dossiers, code=f"HS-{i}", unit=self.commune, service_field=field,

@@ -18,7 +18,8 @@ def insert_responses(survey_round, unit, answers, count=1):
     slots = pack_answers(survey_round.questionnaire.parsed, answers).slots
     Response.objects.bulk_create([
         Response(round=survey_round, unit=unit,
-                 channel=Response.Channel.PAPER, language="vi", submitted_at=now, received_at=now, answers=slots)
+                 channel=Response.Channel.PAPER,
+                 paper_entry=Response.PaperEntry.TYPED, language="vi", submitted_at=now, received_at=now, answers=slots)
         for _ in range(count)
     ])
 

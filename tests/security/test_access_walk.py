@@ -61,6 +61,10 @@ PUBLIC = {
     "fieldwork:unit-link": {404, 405},
     "fieldwork:unit-link-start": {404, 405, 429},
     "fieldwork:unit-link-responses": {400, 404, 405, 429},
+    # The gateways' delivery reports: POST only, off (404) without their secret, 401 without the secret
+    # or signature (fieldwork/views_delivery.py).
+    "fieldwork:hook-sms-delivery": {401, 404, 405},
+    "fieldwork:hook-zalo-events": {400, 401, 404, 405},
 }
 # Pages about the user themselves (their home lists their own units): open to anyone logged in.
 OWN_PAGES = {"home": {200}, "scores-home": {200, 405},  # scores-home: the rounds of their own roles (GET only)

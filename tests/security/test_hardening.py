@@ -31,7 +31,9 @@ CSRF_EXEMPT = {"fieldwork:api-questionnaire", "fieldwork:api-responses", "fieldw
                # the at-home survey's calls: the signed token in the path is the credential, no cookie is read
                "fieldwork:athome-start", "fieldwork:athome-responses",
                # a desk poster's unit link: its token in the path names the link (fieldwork/views_unitlinks.py)
-               "fieldwork:unit-link-start", "fieldwork:unit-link-responses"}
+               "fieldwork:unit-link-start", "fieldwork:unit-link-responses",
+               # the gateways' delivery reports: a shared secret in a header, or Zalo's signature of the body
+               "fieldwork:hook-sms-delivery", "fieldwork:hook-zalo-events"}
 # A Redis that is not there: nothing listens on port 1.
 REDIS_DOWN = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                           "LOCATION": "redis://127.0.0.1:1/0", "KEY_PREFIX": "down"}}

@@ -24,6 +24,7 @@ from fieldwork.quotas import quota_set
 from fieldwork.sampling import dossier_list_import, sample_draw
 from fieldwork.services import kiosk_create, kiosk_revoke
 from questionnaires.samples import sample_answers
+from scoring import breakdowns
 from scoring.services import api_token_create, score_run_execute, score_run_for_command
 from units.models import Unit
 
@@ -108,6 +109,7 @@ def build() -> dict:
     response_exclude(response=excluded, reason="duplicate", note="", user=admin)
     run = score_run_execute(run_id=score_run_for_command(round_id=current.pk).pk)
     assert run.status == "done", run.error
+    assert not breakdowns.count_now(current).error  # the cells that follow the run
     token, _key = api_token_create(user=admin, name="Cổng dữ liệu tỉnh")
     # A draft round over a commune of the open round: opening it is refused while the round is open.
     draft = Round.objects.create(name="Đợt bổ sung", questionnaire=current.questionnaire,
@@ -141,6 +143,7 @@ def extra_pages(scene) -> list[str]:
         f"/rounds/{draft}/", f"/rounds/{earlier}/", f"/rounds/{earlier}/quotas/",
         f"/scores/{current}/08/", f"/scores/{current}/02263/", f"/scores/{current}/08/report/",
         f"/scores/{current}/?unit=02212", f"/scores/{earlier}/08/",
+        f"/scores/{current}/08/?by=gender", f"/scores/{current}/02212/?by=collection_channel",  # breakdowns
         f"/rounds/{current}/quotas/allocate?by=unit&total=300&minimum=10",
         f"/rounds/{current}/quotas/allocate?by=unit_field&total=300&dossier_list={scene['dossiers'].pk}",
         f"/rounds/{current}/quotas/?lagging=1",

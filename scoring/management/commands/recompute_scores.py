@@ -3,6 +3,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from fieldwork.models import Round
+from scoring.breakdowns import count_now
 from scoring.models import ScoreRun
 from scoring.services import score_run_execute, score_run_for_command
 
@@ -31,6 +32,13 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(f"round {round_id}: {run.units_total} units, {run.responses_used} responses used, "
                           f"{seconds:.2f} s (run {run.pk})")
+        count = count_now(run.round)
+        if count is None:
+            self.stdout.write("breakdowns: a count of this round is running; it counts them")
+        elif count.error:
+            raise CommandError(f"breakdowns of round {round_id} failed:\n{count.error}")
+        else:
+            self.stdout.write(f"breakdowns: {count.responses} responses counted in {count.seconds:.2f} s")
 
     def draw(self, done, total):
         filled = BAR_WIDTH * done // total if total else BAR_WIDTH

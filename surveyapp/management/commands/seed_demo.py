@@ -121,7 +121,8 @@ class Command(BaseCommand):
                            "questionnaire": survey_round.questionnaire.code, "started_at": None,
                            "submitted_at": when.isoformat(), "language": "vi",
                            "answers": sample_answers(definition, rng, tilt=counts[2])}
-                response_submit(unit=unit, payload=payload, channel=Response.Channel.PAPER, kiosk=None)
+                response_submit(unit=unit, payload=payload, channel=Response.Channel.PAPER, kiosk=None,
+                                paper_entry=Response.PaperEntry.TYPED)
         call_command("recompute_scores", "--round", str(survey_round.pk), stdout=io.StringIO())
         self.stdout.write(f"Demo responses: {Response.objects.filter(round=survey_round).count()} in round "
                           f"“{survey_round.name}”, scores computed")
