@@ -19,7 +19,8 @@ from tests.fieldwork.base import KioskTestCase, full_answers
 # What a response row holds. A new column must be added here on purpose, after asking whether it
 # could identify the citizen (an address, a user agent, a name, a phone number, a session...).
 RESPONSE_COLUMNS = {"id", "round_id", "unit_id", "kiosk_id", "channel", "language", "seconds_taken",
-                    "submitted_at", "received_at", "answers", "texts", "dossier_hash", "over_quota"}
+                    "submitted_at", "received_at", "answers", "texts", "dossier_hash", "over_quota",
+                    "paper_entry"}  # typed on the entry page or imported from a file: nobody's identity
 IDENTIFYING = ("ip", "addr", "agent", "user", "name", "phone", "email", "session", "cookie", "device", "host",
                "dossier_code", "citizen", "person")
 DOSSIER = "000.00.12.H56-261123-0001"
