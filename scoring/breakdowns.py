@@ -284,8 +284,21 @@ def _decide_stored(cells, parents, minimum):
 # Which breakdowns a round has
 
 
+_COUNTERS = {}  # (version id, checksum) -> its Counters: a read builds the layout once, not per call
+_COUNTERS_KEPT = 32
+
+
 def _counters(survey_round: Round) -> Counters:
-    return Counters(survey_round.questionnaire.parsed)
+    """The round's questionnaire version's count layout, built once per process (a unit page asks
+    for it for the selector, the chosen breakdown and the channel line; it never changes once built)."""
+    version = survey_round.questionnaire
+    key = (version.pk, version.checksum)
+    counters = _COUNTERS.get(key)
+    if counters is None:
+        if len(_COUNTERS) >= _COUNTERS_KEPT:
+            _COUNTERS.clear()
+        counters = _COUNTERS[key] = Counters(version.parsed)
+    return counters
 
 
 def available(survey_round: Round, counters: Counters | None = None) -> list[tuple[str, str]]:
