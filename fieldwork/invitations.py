@@ -31,9 +31,7 @@ contract is per account, whatever number of workers send. The bucket lives on th
 server and is shared by every worker.
 """
 
-import base64
 import datetime
-import hmac
 import logging
 import random
 import re
@@ -50,12 +48,12 @@ from django.db.models import Count, Q, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from fieldwork import senders
 from fieldwork.models import Dossier, Invitation, InvitationContact, Round, Sample, SampleMember
 from fieldwork.selectors import in_scope
+from fieldwork.tokens import token_read, token_sign
 from surveyapp.internals import cache_eval
 from surveyapp.spreadsheet import CsvReadError, Problems, csv_records
 
@@ -64,7 +62,6 @@ log = logging.getLogger(__name__)
 # Letters and digits that cannot be misread on a slip: no 0/O, 1/I/L, 5/S, 8/B, 2/Z.
 CODE_ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
 CODE_LENGTH = Invitation._meta.get_field("code").max_length
-MAC_BYTES = 12
 SALT = "fieldwork.invitation"
 SEND_TASK = "fieldwork.tasks.send_invitation"
 SEND_BATCH_TASK = "fieldwork.tasks.send_invitations"
@@ -134,17 +131,9 @@ def invitations_create(*, sample: Sample) -> int:
 # Links
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _mac(public_id: uuid.UUID, secret=None) -> bytes:
-    return salted_hmac(SALT, public_id.hex, secret=secret, algorithm="sha256").digest()[:MAC_BYTES]
-
-
 def invitation_token(invitation: Invitation) -> str:
     """The token of the invitation's link: its public id and a MAC of it (38 characters)."""
-    return _b64(invitation.public_id.bytes) + _b64(_mac(invitation.public_id))
+    return token_sign(invitation.public_id.bytes, SALT)
 
 
 def invitation_link(invitation: Invitation) -> str:
@@ -154,17 +143,8 @@ def invitation_link(invitation: Invitation) -> str:
 
 def _public_id(token: str) -> uuid.UUID | None:
     """The public id a token names, if its MAC is right (under the key or one of its fallbacks)."""
-    if not isinstance(token, str) or len(token) != 38 or not re.fullmatch(r"[A-Za-z0-9_-]+", token):
-        return None
-    try:
-        public_id = uuid.UUID(bytes=base64.urlsafe_b64decode(token[:22] + "=="))
-        mac = base64.urlsafe_b64decode(token[22:])
-    except ValueError:
-        return None
-    for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]:
-        if hmac.compare_digest(mac, _mac(public_id, secret)):
-            return public_id
-    return None
+    data = token_read(token, SALT, 16)
+    return None if data is None else uuid.UUID(bytes=data)
 
 
 @dataclass

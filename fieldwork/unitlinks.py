@@ -16,9 +16,6 @@ identical or all-top answers, answers outside opening hours), and the officer's 
 round or for one unit, which makes the link's page say so and store nothing.
 """
 
-import base64
-import hmac
-import re
 import struct
 from dataclasses import dataclass
 
@@ -27,18 +24,16 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from fieldwork.athome import Refused
 from fieldwork.models import Response, Round, UnitLink
 from fieldwork.responses import SubmissionError, SubmitResult, response_submit
 from fieldwork.selectors import in_scope, round_units
+from fieldwork.tokens import token_read, token_sign
 from units.models import Unit
 
 SALT = "fieldwork.unitlink"
-MAC_BYTES = 12
-TOKEN_LENGTH = 27  # 8 bytes of ids and 12 of MAC, base64 without padding: 11 + 16
 
 
 @dataclass
@@ -52,18 +47,9 @@ class Found:
 # Links
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _mac(ids: bytes, secret=None) -> bytes:
-    return salted_hmac(SALT, ids.hex(), secret=secret, algorithm="sha256").digest()[:MAC_BYTES]
-
-
 def unit_link_token(survey_round: Round, unit: Unit) -> str:
     """The token of the unit's link in the round: the two ids and a MAC of them (27 characters)."""
-    ids = struct.pack(">II", survey_round.pk, unit.pk)
-    return _b64(ids) + _b64(_mac(ids))
+    return token_sign(struct.pack(">II", survey_round.pk, unit.pk), SALT)
 
 
 def unit_link(survey_round: Round, unit: Unit) -> str:
@@ -74,18 +60,8 @@ def unit_link(survey_round: Round, unit: Unit) -> str:
 
 def _ids(token) -> tuple[int, int] | None:
     """(round id, unit id) of a token whose MAC is right (under the key or one of its fallbacks)."""
-    if not isinstance(token, str) or len(token) != TOKEN_LENGTH or not re.fullmatch(r"[A-Za-z0-9_-]+", token):
-        return None
-    try:
-        ids, mac = base64.urlsafe_b64decode(token[:11] + "="), base64.urlsafe_b64decode(token[11:])
-    except ValueError:
-        return None
-    if len(ids) != 8:
-        return None
-    for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]:
-        if hmac.compare_digest(mac, _mac(ids, secret)):
-            return struct.unpack(">II", ids)
-    return None
+    ids = token_read(token, SALT, 8)
+    return None if ids is None else struct.unpack(">II", ids)
 
 
 def unit_link_find(token: str) -> Found:
